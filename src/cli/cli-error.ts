@@ -1,0 +1,42 @@
+import { CaptureError } from '../source/capture-error';
+
+/** An error meant for the user: printed as one line, then the process exits with `exitCode`. */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+/**
+ * Print an error as one line on stderr (no stack trace unless WIRESTATE_DEBUG
+ * is set) and return the exit code to use.
+ */
+export function reportError(err: unknown): number {
+  if (process.env.WIRESTATE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  if (err instanceof CliError) {
+    process.stderr.write(`wirestate: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof CaptureError) {
+    process.stderr.write(`wirestate: ${err.message}\n`);
+    return 1;
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`wirestate: ${msg.split('\n')[0]}\n`);
+  return 1;
+}
+
+/** Wrap an async commander action so that errors become one-line messages and exit codes. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void> | number | void) {
+  return async (...args: A): Promise<void> => {
+    try {
+      const code = await fn(...args);
+      if (typeof code === 'number' && code !== 0) process.exitCode = code;
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
+  };
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerStats } from './stats-command';
+import { registerIngest } from './ingest-command';
+import { registerQuery } from './query-command';
+import { registerReport } from './report-command';
+import { registerAnalyze } from './analyze-command';
+import { registerFlows } from './flows-command';
+import { registerLive } from './live-command';
+import { registerInterfaces } from './interfaces-command';
+import { reportError } from './cli-error';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const pkg = require('../../../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('wirestate')
+    .description('Reconstruct the TCP state of every endpoint in a capture and explain stuck CLOSE_WAIT sockets.')
+    .version(pkg.version)
+    .showHelpAfterError('(run with --help for usage)');
+  registerAnalyze(program);
+  registerIngest(program);
+  registerReport(program);
+  registerFlows(program);
+  registerQuery(program);
+  registerStats(program);
+  registerLive(program);
+  registerInterfaces(program);
+  return program;
+}
+
+if (require.main === module) {
+  process.on('uncaughtException', (err) => {
+    process.exit(reportError(err));
+  });
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((err) => {
+      process.exitCode = reportError(err);
+    });
+}

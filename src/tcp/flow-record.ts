@@ -1,0 +1,94 @@
+/**
+ * What the TCP engine hands to a sink for each connection: when it finishes,
+ * is evicted, or (live) as a periodic snapshot. One object per flow, never per
+ * packet. Times are integer microseconds since the Unix epoch.
+ */
+
+export type TcpState =
+  | 'SYN_SENT'
+  | 'SYN_RECEIVED'
+  | 'ESTABLISHED'
+  | 'FIN_WAIT_1'
+  | 'FIN_WAIT_2'
+  | 'CLOSING'
+  | 'TIME_WAIT'
+  | 'CLOSE_WAIT'
+  | 'LAST_ACK'
+  | 'CLOSED'
+  /** Nothing seen from or implied for this endpoint yet (e.g. responder of an unanswered SYN). */
+  | 'UNKNOWN';
+
+export type Endpoint = 'orig' | 'resp';
+
+export type CloseKind =
+  | 'normal'
+  | 'close_wait'
+  | 'fin_unacked'
+  | 'last_ack_unacked'
+  | 'reset_after_half_close'
+  | 'reset'
+  | 'refused'
+  | 'no_reply'
+  | 'open';
+
+export interface Transition {
+  tsUs: number;
+  endpoint: Endpoint;
+  from: TcpState;
+  to: TcpState;
+  /** Short cause, e.g. 'sent SYN', 'recv FIN', 'FIN acked by peer', '2MSL expired', 'sent RST'. */
+  cause: string;
+}
+
+export interface DirectionStats {
+  packets: number;
+  /** Payload bytes from the sequence space: retransmissions not counted twice. */
+  bytes: number;
+  /** Bytes on the wire at IP level (like Zeek's *_ip_bytes). */
+  ipBytes: number;
+  retransmits: number;
+  outOfOrder: number;
+  keepalives: number;
+  zeroWindows: number;
+  /** Window scale from this side's SYN options, -1 when not seen / not negotiated. */
+  windowScale: number;
+  mss: number;
+}
+
+export interface FlowRecord {
+  /** Sequence number of the flow within one engine run (stable across live snapshots). */
+  uid: number;
+  ipVersion: 4 | 6;
+  /** Canonical text addresses (RFC 5952 for IPv6). */
+  origH: string;
+  origP: number;
+  respH: string;
+  respP: number;
+  firstTsUs: number;
+  lastTsUs: number;
+  orig: DirectionStats;
+  resp: DirectionStats;
+  missedBytes: number;
+  history: string;
+  connState: string;
+  /** True when the capture started mid-connection (no SYN seen; '^' in history if roles were guessed/flipped). */
+  midstream: boolean;
+  origState: TcpState;
+  respState: TcpState;
+  origStateSinceUs: number;
+  respStateSinceUs: number;
+  firstFinBy: Endpoint | null;
+  firstFinTsUs: number | null;
+  /** Time from the last payload byte in either direction to the first FIN, µs. */
+  idleBeforeFinUs: number | null;
+  /** Whether the peer of the first FIN sender acknowledged that FIN. */
+  firstFinAcked: boolean;
+  /** Whether the peer of the first FIN sender sent its own FIN. */
+  peerFinSent: boolean;
+  /** Who sent the first RST, if any. */
+  firstRstBy: Endpoint | null;
+  closeKind: CloseKind;
+  /** True once the flow is finished (both sides CLOSED/TIME_WAIT); false for active snapshots. */
+  finished: boolean;
+  transitions: Transition[];
+}
