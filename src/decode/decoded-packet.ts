@@ -12,6 +12,8 @@ export class DecodedPacket {
   /** IPv6 addresses as four big-endian 32-bit words (valid when ipVersion === 6). */
   readonly src6 = new Uint32Array(4);
   readonly dst6 = new Uint32Array(4);
+  /** IP packet length on the wire (IPv4 total length, IPv6 40 + payload length). */
+  ipLen = 0;
   /** IP protocol / IPv6 upper-layer next header after walking extensions. */
   protocol = 0;
   /** True when this is a fragment (IPv4 MF or offset, IPv6 fragment header). */

@@ -91,4 +91,12 @@ export interface FlowRecord {
   /** True once the flow is finished (both sides CLOSED/TIME_WAIT); false for active snapshots. */
   finished: boolean;
   transitions: Transition[];
+  /** Local processes holding this flow's sockets (live capture only; filled by the live pipeline). */
+  owners?: SocketOwner[];
+}
+
+export interface SocketOwner {
+  endpoint: Endpoint;
+  pid: number;
+  command: string;
 }
