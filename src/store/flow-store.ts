@@ -1,0 +1,361 @@
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import type { FlowRecord } from '../tcp/flow-record';
+import { migrate, schemaVersion } from './migrate';
+import { SCHEMA_VERSION } from './schema';
+import { StoreError } from './store-error';
+
+/** Microseconds since the epoch → REAL Unix seconds as stored. */
+export function usToSec(us: number): number {
+  return us / 1e6;
+}
+function usToSecOrNull(us: number | null | undefined): number | null {
+  return us === null || us === undefined ? null : us / 1e6;
+}
+
+export interface CaptureMeta {
+  source: string;
+  kind: 'file' | 'live';
+  format?: string | null;
+  linktypes?: number[];
+  sha256?: string | null;
+  startedTsUs?: number | null;
+}
+
+export interface CaptureSummary {
+  firstTsUs: number | null;
+  lastTsUs: number | null;
+  packets: number;
+  tcpPackets: number;
+  bytes: number;
+  anomalies: Record<string, number>;
+  truncated: boolean;
+  damage?: string | null;
+  drops?: number | null;
+  /** Known only once the input was read (e.g. standard input): overwrite the values given to beginCapture. */
+  format?: string | null;
+  linktypes?: number[];
+  sha256?: string | null;
+}
+
+/** One input file of a (possibly multi-file) file capture; its hash makes ingest idempotent. */
+export interface CaptureFileInfo {
+  path: string;
+  sha256: string;
+  format: string | null;
+  size: number | null;
+  packets: number;
+  firstTsUs: number | null;
+  lastTsUs: number | null;
+  truncated: boolean;
+  damage: string | null;
+}
+
+export interface StoredFile {
+  captureId: number;
+  path: string;
+}
+
+/**
+ * The SQLite flow database. Schema and views: see schema.ts (and the README).
+ * WAL mode; migrations are applied on open unless read-only.
+ *
+ * `writeFlows` commits per call unless the caller opened a transaction with
+ * `beginTransaction()` (file ingest wraps the whole ingest in one).
+ */
+export class FlowStore {
+  readonly db: Database.Database;
+  readonly file: string;
+  private readonly upsertFlow: Database.Statement;
+  private readonly deleteTransitions: Database.Statement;
+  private readonly insertTransition: Database.Statement;
+  private readonly deleteOwners: Database.Statement;
+  private readonly insertOwner: Database.Statement;
+  private readonly writeFlowsTx: (captureId: number, flows: readonly FlowRecord[]) => void;
+
+  private constructor(db: Database.Database, file: string) {
+    this.db = db;
+    this.file = file;
+    this.upsertFlow = db.prepare(UPSERT_FLOW_SQL);
+    this.deleteTransitions = db.prepare('DELETE FROM transitions WHERE flow_id = ?');
+    this.insertTransition = db.prepare(
+      'INSERT INTO transitions (flow_id, ts, endpoint, from_state, to_state, cause) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.deleteOwners = db.prepare('DELETE FROM socket_owners WHERE flow_id = ?');
+    this.insertOwner = db.prepare('INSERT INTO socket_owners (flow_id, endpoint, pid, command) VALUES (?, ?, ?, ?)');
+    this.writeFlowsTx = db.transaction((captureId: number, flows: readonly FlowRecord[]) => {
+      for (const f of flows) this.writeOne(captureId, f);
+    });
+  }
+
+  /**
+   * Open (creating if needed) a database. Read-only opens require the file to
+   * exist and to carry the current schema; they never migrate.
+   */
+  static open(dbPath: string, opts: { readonly?: boolean } = {}): FlowStore {
+    const readonly = opts.readonly === true;
+    if (readonly && dbPath !== ':memory:' && !fs.existsSync(dbPath)) {
+      throw new StoreError('missing', `${dbPath}: no such database (create one with: wirestate ingest FILE --db ${dbPath})`);
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(dbPath, { readonly, fileMustExist: readonly });
+    } catch (err) {
+      throw new StoreError('sqlite', `${dbPath}: ${(err as Error).message}`);
+    }
+    try {
+      if (readonly) {
+        db.pragma('query_only = ON');
+        const v = schemaVersion(db);
+        if (v === 0) throw new StoreError('not_wirestate', `${dbPath}: not a wirestate database (schema version 0)`);
+        if (v > SCHEMA_VERSION) {
+          throw new StoreError('too_new', `${dbPath}: database schema version ${v} is newer than this wirestate understands (${SCHEMA_VERSION})`);
+        }
+        if (v < SCHEMA_VERSION) {
+          throw new StoreError('too_old', `${dbPath}: database schema version ${v} is older than ${SCHEMA_VERSION}; run wirestate ingest on it once to upgrade`);
+        }
+      } else {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+        db.pragma('foreign_keys = ON');
+        db.pragma('busy_timeout = 5000');
+        migrate(db, dbPath);
+      }
+    } catch (err) {
+      db.close();
+      if (err instanceof StoreError) throw err;
+      throw new StoreError('sqlite', `${dbPath}: ${(err as Error).message}`);
+    }
+    return new FlowStore(db, dbPath);
+  }
+
+  beginCapture(meta: CaptureMeta): number {
+    const r = this.db
+      .prepare(
+        `INSERT INTO captures (source, kind, format, linktypes, sha256, first_ts, ingested_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        meta.source,
+        meta.kind,
+        meta.format ?? null,
+        meta.linktypes && meta.linktypes.length > 0 ? meta.linktypes.join(',') : null,
+        meta.sha256 ?? null,
+        usToSecOrNull(meta.startedTsUs),
+        Date.now() / 1000,
+      );
+    return Number(r.lastInsertRowid);
+  }
+
+  /** Insert or update flows by (capture_id, uid); a flow's transitions and owners are replaced. */
+  writeFlows(captureId: number, flows: readonly FlowRecord[]): void {
+    if (flows.length === 0) return;
+    this.writeFlowsTx(captureId, flows);
+  }
+
+  private writeOne(captureId: number, f: FlowRecord): void {
+    const o = f.orig;
+    const r = f.resp;
+    const row = this.upsertFlow.get(
+      captureId,
+      f.uid,
+      f.ipVersion,
+      f.origH,
+      f.origP,
+      f.respH,
+      f.respP,
+      f.firstTsUs / 1e6,
+      f.lastTsUs / 1e6,
+      (f.lastTsUs - f.firstTsUs) / 1e6,
+      o.packets,
+      o.bytes,
+      o.ipBytes,
+      r.packets,
+      r.bytes,
+      r.ipBytes,
+      f.missedBytes,
+      o.retransmits + r.retransmits,
+      o.retransmits,
+      r.retransmits,
+      o.outOfOrder,
+      r.outOfOrder,
+      o.keepalives,
+      r.keepalives,
+      o.zeroWindows,
+      r.zeroWindows,
+      o.windowScale >= 0 ? o.windowScale : null,
+      r.windowScale >= 0 ? r.windowScale : null,
+      o.mss > 0 ? o.mss : null,
+      r.mss > 0 ? r.mss : null,
+      f.history,
+      f.connState,
+      f.midstream ? 1 : 0,
+      f.origState,
+      f.respState,
+      f.origStateSinceUs / 1e6,
+      f.respStateSinceUs / 1e6,
+      f.firstFinBy,
+      usToSecOrNull(f.firstFinTsUs),
+      usToSecOrNull(f.idleBeforeFinUs),
+      f.firstFinAcked ? 1 : 0,
+      f.peerFinSent ? 1 : 0,
+      f.firstRstBy,
+      f.closeKind,
+      f.finished ? 1 : 0,
+    ) as { id: number };
+    const flowId = row.id;
+    this.deleteTransitions.run(flowId);
+    for (const t of f.transitions) {
+      this.insertTransition.run(flowId, t.tsUs / 1e6, t.endpoint, t.from, t.to, t.cause);
+    }
+    this.deleteOwners.run(flowId);
+    if (f.owners) {
+      for (const ow of f.owners) this.insertOwner.run(flowId, ow.endpoint, ow.pid, ow.command);
+    }
+  }
+
+  endCapture(captureId: number, s: CaptureSummary): void {
+    const tx = this.db.transaction(() => {
+      const flows = this.db.prepare('SELECT count(*) AS n FROM flows WHERE capture_id = ?').get(captureId) as { n: number };
+      this.db
+        .prepare(
+          `UPDATE captures SET first_ts = ?, last_ts = ?, packets = ?, tcp_packets = ?, bytes = ?, flows = ?,
+             truncated = ?, damage = ?, drops = ?, completed = 1,
+             format = COALESCE(?, format), linktypes = COALESCE(?, linktypes), sha256 = COALESCE(?, sha256)
+           WHERE id = ?`,
+        )
+        .run(
+          usToSecOrNull(s.firstTsUs),
+          usToSecOrNull(s.lastTsUs),
+          s.packets,
+          s.tcpPackets,
+          s.bytes,
+          flows.n,
+          s.truncated ? 1 : 0,
+          s.damage ?? null,
+          s.drops ?? null,
+          s.format ?? null,
+          s.linktypes && s.linktypes.length > 0 ? s.linktypes.join(',') : null,
+          s.sha256 ?? null,
+          captureId,
+        );
+      this.db.prepare('DELETE FROM anomalies WHERE capture_id = ? AND flow_id IS NULL').run(captureId);
+      const ins = this.db.prepare('INSERT INTO anomalies (capture_id, flow_id, name, count) VALUES (?, NULL, ?, ?)');
+      for (const [name, count] of Object.entries(s.anomalies)) {
+        if (count > 0) ins.run(captureId, name, count);
+      }
+    });
+    tx();
+  }
+
+  /** Record one input file of a file capture. */
+  addCaptureFile(captureId: number, seq: number, info: CaptureFileInfo): void {
+    this.db
+      .prepare(
+        `INSERT INTO capture_files (capture_id, seq, path, sha256, format, size, packets, first_ts, last_ts, truncated, damage)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        captureId,
+        seq,
+        info.path,
+        info.sha256,
+        info.format,
+        info.size,
+        info.packets,
+        usToSecOrNull(info.firstTsUs),
+        usToSecOrNull(info.lastTsUs),
+        info.truncated ? 1 : 0,
+        info.damage,
+      );
+  }
+
+  /** The capture that already holds a file with this content, if any. */
+  findFile(sha256: string): StoredFile | undefined {
+    const row = this.db.prepare('SELECT capture_id AS captureId, path FROM capture_files WHERE sha256 = ?').get(sha256) as
+      | StoredFile
+      | undefined;
+    return row;
+  }
+
+  /** Id of the newest capture, or undefined for an empty database. */
+  latestCaptureId(): number | undefined {
+    const row = this.db.prepare('SELECT max(id) AS id FROM captures').get() as { id: number | null };
+    return row.id ?? undefined;
+  }
+
+  hasCapture(id: number): boolean {
+    return this.db.prepare('SELECT 1 FROM captures WHERE id = ?').get(id) !== undefined;
+  }
+
+  /** Open an explicit transaction (file ingest: all or nothing). */
+  beginTransaction(): void {
+    this.db.exec('BEGIN IMMEDIATE');
+  }
+  commit(): void {
+    this.db.exec('COMMIT');
+  }
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+const FLOW_COLUMNS = [
+  'capture_id',
+  'uid',
+  'ip_version',
+  'orig_h',
+  'orig_p',
+  'resp_h',
+  'resp_p',
+  'first_ts',
+  'last_ts',
+  'duration',
+  'orig_pkts',
+  'orig_bytes',
+  'orig_ip_bytes',
+  'resp_pkts',
+  'resp_bytes',
+  'resp_ip_bytes',
+  'missed_bytes',
+  'retransmissions',
+  'orig_retransmissions',
+  'resp_retransmissions',
+  'orig_out_of_order',
+  'resp_out_of_order',
+  'orig_keepalives',
+  'resp_keepalives',
+  'orig_zero_windows',
+  'resp_zero_windows',
+  'orig_wscale',
+  'resp_wscale',
+  'orig_mss',
+  'resp_mss',
+  'history',
+  'conn_state',
+  'midstream',
+  'orig_state',
+  'resp_state',
+  'orig_state_since',
+  'resp_state_since',
+  'first_fin_by',
+  'first_fin_ts',
+  'idle_before_fin',
+  'first_fin_acked',
+  'peer_fin_sent',
+  'first_rst_by',
+  'close_kind',
+  'finished',
+];
+
+const UPSERT_FLOW_SQL = `INSERT INTO flows (${FLOW_COLUMNS.join(', ')})
+VALUES (${FLOW_COLUMNS.map(() => '?').join(', ')})
+ON CONFLICT (capture_id, uid) DO UPDATE SET
+${FLOW_COLUMNS.filter((c) => c !== 'capture_id' && c !== 'uid')
+  .map((c) => `  ${c} = excluded.${c}`)
+  .join(',\n')}
+RETURNING id`;

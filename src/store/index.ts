@@ -1,0 +1,4 @@
+export * from './flow-store';
+export * from './store-error';
+export * from './schema';
+export * from './migrate';

@@ -1,0 +1,195 @@
+/**
+ * The database schema as an ordered list of migrations. `PRAGMA user_version`
+ * holds the number of the last migration applied. Never edit a released
+ * migration: append a new one.
+ */
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+const V1 = `
+CREATE TABLE captures (
+  id           INTEGER PRIMARY KEY,
+  source       TEXT    NOT NULL,
+  kind         TEXT    NOT NULL CHECK (kind IN ('file', 'live')),
+  format       TEXT,
+  linktypes    TEXT,
+  sha256       TEXT,
+  first_ts     REAL,
+  last_ts      REAL,
+  packets      INTEGER,
+  tcp_packets  INTEGER,
+  bytes        INTEGER,
+  flows        INTEGER,
+  truncated    INTEGER NOT NULL DEFAULT 0,
+  damage       TEXT,
+  drops        INTEGER,
+  ingested_at  REAL    NOT NULL,
+  completed    INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE capture_files (
+  id          INTEGER PRIMARY KEY,
+  capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+  seq         INTEGER NOT NULL,
+  path        TEXT    NOT NULL,
+  sha256      TEXT    NOT NULL UNIQUE,
+  format      TEXT,
+  size        INTEGER,
+  packets     INTEGER,
+  first_ts    REAL,
+  last_ts     REAL,
+  truncated   INTEGER NOT NULL DEFAULT 0,
+  damage      TEXT
+);
+CREATE INDEX capture_files_capture ON capture_files(capture_id);
+
+CREATE TABLE flows (
+  id                   INTEGER PRIMARY KEY,
+  capture_id           INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+  uid                  INTEGER NOT NULL,
+  ip_version           INTEGER NOT NULL,
+  orig_h               TEXT    NOT NULL,
+  orig_p               INTEGER NOT NULL,
+  resp_h               TEXT    NOT NULL,
+  resp_p               INTEGER NOT NULL,
+  first_ts             REAL    NOT NULL,
+  last_ts              REAL    NOT NULL,
+  duration             REAL    NOT NULL,
+  orig_pkts            INTEGER NOT NULL,
+  orig_bytes           INTEGER NOT NULL,
+  orig_ip_bytes        INTEGER NOT NULL,
+  resp_pkts            INTEGER NOT NULL,
+  resp_bytes           INTEGER NOT NULL,
+  resp_ip_bytes        INTEGER NOT NULL,
+  missed_bytes         INTEGER NOT NULL,
+  retransmissions      INTEGER NOT NULL,
+  orig_retransmissions INTEGER NOT NULL,
+  resp_retransmissions INTEGER NOT NULL,
+  orig_out_of_order    INTEGER NOT NULL,
+  resp_out_of_order    INTEGER NOT NULL,
+  orig_keepalives      INTEGER NOT NULL,
+  resp_keepalives      INTEGER NOT NULL,
+  orig_zero_windows    INTEGER NOT NULL,
+  resp_zero_windows    INTEGER NOT NULL,
+  orig_wscale          INTEGER,
+  resp_wscale          INTEGER,
+  orig_mss             INTEGER,
+  resp_mss             INTEGER,
+  history              TEXT    NOT NULL,
+  conn_state           TEXT    NOT NULL,
+  midstream            INTEGER NOT NULL,
+  orig_state           TEXT    NOT NULL,
+  resp_state           TEXT    NOT NULL,
+  orig_state_since     REAL,
+  resp_state_since     REAL,
+  first_fin_by         TEXT    CHECK (first_fin_by IN ('orig', 'resp')),
+  first_fin_ts         REAL,
+  idle_before_fin      REAL,
+  first_fin_acked      INTEGER NOT NULL,
+  peer_fin_sent        INTEGER NOT NULL,
+  first_rst_by         TEXT    CHECK (first_rst_by IN ('orig', 'resp')),
+  close_kind           TEXT    NOT NULL,
+  finished             INTEGER NOT NULL,
+  UNIQUE (capture_id, uid)
+);
+CREATE INDEX flows_orig ON flows(orig_h, orig_p);
+CREATE INDEX flows_resp ON flows(resp_h, resp_p);
+CREATE INDEX flows_close_kind ON flows(capture_id, close_kind);
+CREATE INDEX flows_orig_state ON flows(orig_state);
+CREATE INDEX flows_resp_state ON flows(resp_state);
+
+CREATE TABLE transitions (
+  id          INTEGER PRIMARY KEY,
+  flow_id     INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
+  ts          REAL    NOT NULL,
+  endpoint    TEXT    NOT NULL CHECK (endpoint IN ('orig', 'resp')),
+  from_state  TEXT    NOT NULL,
+  to_state    TEXT    NOT NULL,
+  cause       TEXT    NOT NULL
+);
+CREATE INDEX transitions_flow ON transitions(flow_id);
+CREATE INDEX transitions_time_wait ON transitions(flow_id) WHERE to_state = 'TIME_WAIT';
+
+CREATE TABLE anomalies (
+  id          INTEGER PRIMARY KEY,
+  capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+  flow_id     INTEGER REFERENCES flows(id) ON DELETE CASCADE,
+  name        TEXT    NOT NULL,
+  count       INTEGER NOT NULL
+);
+CREATE INDEX anomalies_capture ON anomalies(capture_id);
+
+CREATE TABLE socket_owners (
+  id          INTEGER PRIMARY KEY,
+  flow_id     INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
+  endpoint    TEXT    NOT NULL CHECK (endpoint IN ('orig', 'resp')),
+  pid         INTEGER NOT NULL,
+  command     TEXT    NOT NULL
+);
+CREATE INDEX socket_owners_flow ON socket_owners(flow_id);
+
+-- End of each capture: its last packet, or (live, still running) its newest flow.
+CREATE VIEW capture_end AS
+SELECT c.id AS capture_id,
+       COALESCE(c.last_ts, (SELECT max(f.last_ts) FROM flows f WHERE f.capture_id = c.id)) AS end_ts
+FROM captures c;
+
+CREATE VIEW close_wait AS
+SELECT f.id AS flow_id,
+       f.capture_id,
+       CASE WHEN f.orig_state = 'CLOSE_WAIT' THEN 'orig' ELSE 'resp' END AS stuck_side,
+       CASE WHEN f.orig_state = 'CLOSE_WAIT' THEN f.orig_h ELSE f.resp_h END AS stuck_h,
+       CASE WHEN f.orig_state = 'CLOSE_WAIT' THEN f.orig_p ELSE f.resp_p END AS stuck_p,
+       CASE WHEN f.orig_state = 'CLOSE_WAIT' THEN f.resp_h ELSE f.orig_h END AS peer_h,
+       CASE WHEN f.orig_state = 'CLOSE_WAIT' THEN f.resp_p ELSE f.orig_p END AS peer_p,
+       CASE WHEN f.orig_state = 'CLOSE_WAIT' THEN f.resp_state ELSE f.orig_state END AS peer_state,
+       CASE WHEN f.orig_state = 'CLOSE_WAIT' THEN f.orig_state_since ELSE f.resp_state_since END AS since_ts,
+       e.end_ts - CASE WHEN f.orig_state = 'CLOSE_WAIT' THEN f.orig_state_since ELSE f.resp_state_since END AS stuck_s,
+       f.idle_before_fin,
+       f.close_kind
+FROM flows f JOIN capture_end e ON e.capture_id = f.capture_id
+WHERE f.orig_state = 'CLOSE_WAIT' OR f.resp_state = 'CLOSE_WAIT';
+
+CREATE VIEW incomplete_closes AS
+SELECT f.id AS flow_id,
+       f.capture_id,
+       f.close_kind,
+       f.first_fin_by,
+       CASE f.first_fin_by WHEN 'orig' THEN f.orig_h WHEN 'resp' THEN f.resp_h END AS closer_h,
+       CASE f.first_fin_by WHEN 'orig' THEN f.orig_p WHEN 'resp' THEN f.resp_p END AS closer_p,
+       CASE f.first_fin_by WHEN 'orig' THEN f.resp_h WHEN 'resp' THEN f.orig_h END AS other_h,
+       CASE f.first_fin_by WHEN 'orig' THEN f.resp_p WHEN 'resp' THEN f.orig_p END AS other_p,
+       f.first_fin_ts,
+       f.idle_before_fin,
+       f.first_fin_acked,
+       f.peer_fin_sent,
+       f.first_rst_by,
+       f.orig_h, f.orig_p, f.resp_h, f.resp_p,
+       f.orig_state, f.resp_state
+FROM flows f
+WHERE f.close_kind IN ('close_wait', 'fin_unacked', 'last_ack_unacked', 'reset_after_half_close')
+   OR (f.first_fin_by IS NOT NULL AND f.close_kind NOT IN ('normal', 'open'));
+
+CREATE VIEW time_wait AS
+SELECT t.flow_id,
+       f.capture_id,
+       t.endpoint,
+       CASE t.endpoint WHEN 'orig' THEN f.orig_h ELSE f.resp_h END AS tw_h,
+       CASE t.endpoint WHEN 'orig' THEN f.orig_p ELSE f.resp_p END AS tw_p,
+       CASE t.endpoint WHEN 'orig' THEN f.resp_h ELSE f.orig_h END AS peer_h,
+       CASE t.endpoint WHEN 'orig' THEN f.resp_p ELSE f.orig_p END AS peer_p,
+       t.ts AS since_ts,
+       (CASE t.endpoint WHEN 'orig' THEN f.orig_state ELSE f.resp_state END) = 'TIME_WAIT' AS at_end,
+       f.first_fin_by,
+       (f.first_fin_by = t.endpoint) AS closed_first
+FROM transitions t JOIN flows f ON f.id = t.flow_id
+WHERE t.to_state = 'TIME_WAIT';
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, description: 'captures, flows, transitions, anomalies, socket owners, views', sql: V1 }];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

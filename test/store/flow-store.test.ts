@@ -1,0 +1,225 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { FlowStore } from '../../src/store/flow-store';
+import { StoreError } from '../../src/store/store-error';
+import { SCHEMA_VERSION } from '../../src/store/schema';
+import type { FlowRecord, DirectionStats, Transition } from '../../src/tcp/flow-record';
+
+// Hand-built records: only for edge cases of the store itself (upsert,
+// replacement of transitions, views' arithmetic). Real traffic is covered by
+// the end-to-end tests in test/cli/.
+
+function dir(): DirectionStats {
+  return { packets: 3, bytes: 100, ipBytes: 260, retransmits: 1, outOfOrder: 0, keepalives: 0, zeroWindows: 0, windowScale: 7, mss: 1460 };
+}
+
+const T0 = 1_764_000_000_000_000; // µs
+
+function closeWaitFlow(uid: number, over: Partial<FlowRecord> = {}): FlowRecord {
+  const transitions: Transition[] = [
+    { tsUs: T0, endpoint: 'orig', from: 'UNKNOWN', to: 'SYN_SENT', cause: 'sent SYN' },
+    { tsUs: T0 + 100, endpoint: 'resp', from: 'UNKNOWN', to: 'SYN_RECEIVED', cause: 'sent SYN+ACK' },
+    { tsUs: T0 + 200, endpoint: 'orig', from: 'SYN_SENT', to: 'ESTABLISHED', cause: 'recv SYN+ACK' },
+    { tsUs: T0 + 300, endpoint: 'resp', from: 'SYN_RECEIVED', to: 'ESTABLISHED', cause: 'recv ACK' },
+    { tsUs: T0 + 65_000_300, endpoint: 'resp', from: 'ESTABLISHED', to: 'FIN_WAIT_1', cause: 'sent FIN' },
+    { tsUs: T0 + 65_000_400, endpoint: 'orig', from: 'ESTABLISHED', to: 'CLOSE_WAIT', cause: 'recv FIN' },
+    { tsUs: T0 + 65_000_400, endpoint: 'resp', from: 'FIN_WAIT_1', to: 'FIN_WAIT_2', cause: 'FIN acked by peer' },
+  ];
+  return {
+    uid,
+    ipVersion: 4,
+    origH: '10.77.1.2',
+    origP: 40000 + uid,
+    respH: '10.77.1.1',
+    respP: 80,
+    firstTsUs: T0,
+    lastTsUs: T0 + 65_000_400,
+    orig: dir(),
+    resp: dir(),
+    missedBytes: 0,
+    history: 'ShADadFf',
+    connState: 'S1',
+    midstream: false,
+    origState: 'CLOSE_WAIT',
+    respState: 'FIN_WAIT_2',
+    origStateSinceUs: T0 + 65_000_400,
+    respStateSinceUs: T0 + 65_000_400,
+    firstFinBy: 'resp',
+    firstFinTsUs: T0 + 65_000_300,
+    idleBeforeFinUs: 65_000_000,
+    firstFinAcked: true,
+    peerFinSent: false,
+    firstRstBy: null,
+    closeKind: 'close_wait',
+    finished: false,
+    transitions,
+    ...over,
+  };
+}
+
+function tmpDb(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-store-'));
+  return path.join(d, 'test.db');
+}
+
+const summary = (lastTsUs: number) => ({
+  firstTsUs: T0,
+  lastTsUs,
+  packets: 10,
+  tcpPackets: 9,
+  bytes: 1000,
+  anomalies: { truncated_header: 2, bad_tcp_offset: 0 },
+  truncated: false,
+});
+
+test('a new database gets the current schema version, WAL mode and every documented table and view', () => {
+  const file = tmpDb();
+  const s = FlowStore.open(file);
+  assert.equal(s.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
+  const names = (s.db.prepare(`SELECT name, type FROM sqlite_schema WHERE type IN ('table','view') ORDER BY name`).all() as { name: string; type: string }[]).map(
+    (r) => `${r.type}:${r.name}`,
+  );
+  for (const n of ['table:captures', 'table:flows', 'table:transitions', 'table:anomalies', 'table:socket_owners', 'view:close_wait', 'view:incomplete_closes', 'view:time_wait']) {
+    assert.ok(names.includes(n), `${n} missing from ${names.join(' ')}`);
+  }
+  const cols = (s.db.prepare(`SELECT name FROM pragma_table_info('flows')`).all() as { name: string }[]).map((r) => r.name);
+  for (const c of ['id', 'capture_id', 'uid', 'orig_h', 'orig_p', 'resp_h', 'resp_p', 'first_ts', 'last_ts', 'duration', 'missed_bytes', 'retransmissions', 'history', 'conn_state', 'orig_state', 'resp_state', 'orig_state_since', 'resp_state_since', 'first_fin_by', 'idle_before_fin', 'close_kind']) {
+    assert.ok(cols.includes(c), `flows.${c} missing`);
+  }
+  s.close();
+  // Reopening does not migrate again and keeps the data.
+  const s2 = FlowStore.open(file);
+  assert.equal(s2.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  s2.close();
+});
+
+test('writeFlows upserts by (capture, uid) and replaces transitions and owners', () => {
+  const s = FlowStore.open(tmpDb());
+  const cap = s.beginCapture({ source: 'eth0', kind: 'live' });
+  const first = closeWaitFlow(1, { owners: [{ endpoint: 'orig', pid: 42, command: 'python3' }] });
+  s.writeFlows(cap, [first, closeWaitFlow(2)]);
+  assert.equal((s.db.prepare('SELECT count(*) n FROM flows').get() as { n: number }).n, 2);
+  assert.equal((s.db.prepare('SELECT count(*) n FROM transitions').get() as { n: number }).n, 14);
+  const id1 = (s.db.prepare('SELECT id FROM flows WHERE uid = 1').get() as { id: number }).id;
+
+  // Later snapshot of flow 1: the client finally closed.
+  const closed = closeWaitFlow(1, {
+    origState: 'CLOSED',
+    respState: 'TIME_WAIT',
+    closeKind: 'normal',
+    peerFinSent: true,
+    lastTsUs: T0 + 90_000_000,
+    owners: [],
+    transitions: [...first.transitions, { tsUs: T0 + 90_000_000, endpoint: 'orig', from: 'CLOSE_WAIT', to: 'LAST_ACK', cause: 'sent FIN' }],
+  });
+  s.writeFlows(cap, [closed]);
+  const row = s.db.prepare('SELECT id, orig_state, close_kind, duration FROM flows WHERE uid = 1').get() as { id: number; orig_state: string; close_kind: string; duration: number };
+  assert.equal(row.id, id1, 'same row updated, id kept');
+  assert.equal(row.orig_state, 'CLOSED');
+  assert.equal(row.close_kind, 'normal');
+  assert.equal(row.duration, 90);
+  assert.equal((s.db.prepare('SELECT count(*) n FROM transitions WHERE flow_id = ?').get(id1) as { n: number }).n, 8);
+  assert.equal((s.db.prepare('SELECT count(*) n FROM socket_owners WHERE flow_id = ?').get(id1) as { n: number }).n, 0);
+  assert.equal((s.db.prepare('SELECT count(*) n FROM flows').get() as { n: number }).n, 2);
+  s.close();
+});
+
+test('close_wait view: stuck side, peer and stuck time measured to the capture end', () => {
+  const s = FlowStore.open(tmpDb());
+  const cap = s.beginCapture({ source: 'x.pcap', kind: 'file', sha256: 'ab' });
+  s.writeFlows(cap, [closeWaitFlow(1), closeWaitFlow(2, { closeKind: 'normal', origState: 'CLOSED', respState: 'TIME_WAIT' })]);
+  s.endCapture(cap, summary(T0 + 365_000_400));
+  const rows = s.db.prepare('SELECT * FROM close_wait').all() as Record<string, unknown>[];
+  assert.equal(rows.length, 1);
+  const r = rows[0];
+  assert.equal(r.stuck_side, 'orig');
+  assert.equal(r.stuck_h, '10.77.1.2');
+  assert.equal(r.stuck_p, 40001);
+  assert.equal(r.peer_h, '10.77.1.1');
+  assert.equal(r.peer_p, 80);
+  assert.equal(r.peer_state, 'FIN_WAIT_2');
+  assert.ok(Math.abs((r.stuck_s as number) - 300) < 1e-6, `stuck_s ${r.stuck_s}`);
+  const inc = s.db.prepare('SELECT flow_id, close_kind, closer_h, closer_p FROM incomplete_closes').all() as Record<string, unknown>[];
+  assert.deepEqual(inc.map((x) => [x.close_kind, x.closer_h, x.closer_p]), [['close_wait', '10.77.1.1', 80]]);
+  const an = s.db.prepare('SELECT name, count FROM anomalies WHERE capture_id = ?').all(cap);
+  assert.deepEqual(an, [{ name: 'truncated_header', count: 2 }], 'zero counters are not stored');
+  const c = s.db.prepare('SELECT flows, completed, last_ts - first_ts AS span FROM captures WHERE id = ?').get(cap) as Record<string, number>;
+  assert.equal(c.flows, 2);
+  assert.equal(c.completed, 1);
+  s.close();
+});
+
+test('time_wait view lists endpoints that entered TIME_WAIT and whether they closed first', () => {
+  const s = FlowStore.open(tmpDb());
+  const cap = s.beginCapture({ source: 'x.pcap', kind: 'file' });
+  const base = closeWaitFlow(1);
+  const tw = closeWaitFlow(1, {
+    origState: 'CLOSED',
+    respState: 'TIME_WAIT',
+    closeKind: 'normal',
+    peerFinSent: true,
+    finished: true,
+    transitions: [
+      ...base.transitions,
+      { tsUs: T0 + 66_000_000, endpoint: 'orig', from: 'CLOSE_WAIT', to: 'LAST_ACK', cause: 'sent FIN' },
+      { tsUs: T0 + 66_000_100, endpoint: 'resp', from: 'FIN_WAIT_2', to: 'TIME_WAIT', cause: 'recv FIN' },
+      { tsUs: T0 + 66_000_100, endpoint: 'orig', from: 'LAST_ACK', to: 'CLOSED', cause: 'FIN acked by peer' },
+    ],
+  });
+  s.writeFlows(cap, [tw]);
+  s.endCapture(cap, summary(T0 + 70_000_000));
+  const rows = s.db.prepare('SELECT endpoint, tw_h, tw_p, peer_h, at_end, closed_first FROM time_wait').all();
+  assert.deepEqual(rows, [{ endpoint: 'resp', tw_h: '10.77.1.1', tw_p: 80, peer_h: '10.77.1.2', at_end: 1, closed_first: 1 }]);
+  s.close();
+});
+
+test('an open transaction that is rolled back leaves nothing behind', () => {
+  const file = tmpDb();
+  const s = FlowStore.open(file);
+  s.beginTransaction();
+  const cap = s.beginCapture({ source: 'x.pcap', kind: 'file' });
+  s.writeFlows(cap, [closeWaitFlow(1)]);
+  s.rollback();
+  assert.equal((s.db.prepare('SELECT count(*) n FROM captures').get() as { n: number }).n, 0);
+  assert.equal((s.db.prepare('SELECT count(*) n FROM flows').get() as { n: number }).n, 0);
+  s.close();
+});
+
+test('read-only open: missing file, foreign database, newer schema, and writes refused', () => {
+  const missing = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ws-store-')), 'nope.db');
+  assert.throws(() => FlowStore.open(missing, { readonly: true }), (e: unknown) => e instanceof StoreError && e.code === 'missing' && e.message.includes('nope.db'));
+  assert.equal(fs.existsSync(missing), false, 'a read-only open must not create the file');
+
+  const foreign = tmpDb();
+  const raw = new Database(foreign);
+  raw.exec('CREATE TABLE t (x)');
+  raw.close();
+  assert.throws(() => FlowStore.open(foreign), (e: unknown) => e instanceof StoreError && e.code === 'not_wirestate');
+
+  const newer = tmpDb();
+  const raw2 = new Database(newer);
+  raw2.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+  raw2.close();
+  assert.throws(() => FlowStore.open(newer), (e: unknown) => e instanceof StoreError && e.code === 'too_new');
+
+  const good = tmpDb();
+  FlowStore.open(good).close();
+  const ro = FlowStore.open(good, { readonly: true });
+  assert.throws(() => ro.db.prepare(`INSERT INTO captures (source, kind, ingested_at) VALUES ('a', 'file', 0)`).run(), /readonly|read-only/i);
+  ro.close();
+});
+
+test('findFile finds a file by content hash', () => {
+  const s = FlowStore.open(tmpDb());
+  const cap = s.beginCapture({ source: 'a.pcap', kind: 'file' });
+  s.addCaptureFile(cap, 0, { path: 'a.pcap', sha256: 'deadbeef', format: 'pcap', size: 10, packets: 1, firstTsUs: T0, lastTsUs: T0, truncated: false, damage: null });
+  assert.deepEqual(s.findFile('deadbeef'), { captureId: cap, path: 'a.pcap' });
+  assert.equal(s.findFile('feed'), undefined);
+  assert.throws(() => s.addCaptureFile(cap, 1, { path: 'b.pcap', sha256: 'deadbeef', format: 'pcap', size: 10, packets: 1, firstTsUs: T0, lastTsUs: T0, truncated: false, damage: null }), /UNIQUE/);
+  s.close();
+});
