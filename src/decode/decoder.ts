@@ -1,0 +1,385 @@
+import { RawPacket } from '../source/raw-packet';
+import { Anomaly, AnomalyCounters } from './anomalies';
+import { DecodedPacket } from './decoded-packet';
+import {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_LOOP,
+  LINKTYPE_NULL,
+  LINKTYPE_RAW,
+  LINKTYPE_RAW_12,
+  LINKTYPE_RAW_14,
+} from './linktypes';
+
+const ETHERTYPE_IPV4 = 0x0800;
+const ETHERTYPE_IPV6 = 0x86dd;
+const ETHERTYPE_VLAN = 0x8100;
+const ETHERTYPE_QINQ = 0x88a8;
+const ETHERTYPE_QINQ_OLD = 0x9100;
+const IPPROTO_TCP = 6;
+const MAX_IPV6_EXTENSIONS = 16;
+
+/** Network layer found by the link decoder. */
+const L3_NONE = 0; // not IP (ARP, LLDP, ...)
+const L3_IPV4 = 4;
+const L3_IPV6 = 6;
+const L3_ANY = 1; // raw IP: version nibble decides
+const L3_FAIL = -1; // anomaly already counted
+
+/** Counts kept by a Decoder, for `stats` and ingest summaries. */
+export interface DecoderCounts {
+  packets: number;
+  tcpPackets: number;
+  ipv4: number;
+  ipv6: number;
+  nonIp: number;
+  nonTcp: number;
+  fragments: number;
+  laterFragments: number;
+  vlanTagged: number;
+  skippedLinktype: number;
+  malformed: number;
+}
+
+/**
+ * Decodes link + IP + TCP headers into one reused DecodedPacket. Dispatch is
+ * on numbers only and nothing is allocated per packet. A packet cut short by
+ * the snaplen is still used for what its headers say: payload lengths come
+ * from the IP lengths, not from the captured bytes.
+ */
+export class Decoder {
+  readonly pkt = new DecodedPacket();
+  readonly anomalies = new AnomalyCounters();
+
+  packets = 0;
+  tcpPackets = 0;
+  ipv4 = 0;
+  ipv6 = 0;
+  /** Decoded link layer carrying something other than IP. */
+  nonIp = 0;
+  /** IP packets that are not TCP (or TCP inside a later fragment). */
+  nonTcp = 0;
+  fragments = 0;
+  laterFragments = 0;
+  vlanTagged = 0;
+  /** Packets of a link type the decoder does not read (also counted as unknown_linktype). */
+  skippedLinktype = 0;
+  /** Packets dropped because a header was broken or cut short. */
+  malformed = 0;
+
+  private l3Off = 0;
+
+  counts(): DecoderCounts {
+    return {
+      packets: this.packets,
+      tcpPackets: this.tcpPackets,
+      ipv4: this.ipv4,
+      ipv6: this.ipv6,
+      nonIp: this.nonIp,
+      nonTcp: this.nonTcp,
+      fragments: this.fragments,
+      laterFragments: this.laterFragments,
+      vlanTagged: this.vlanTagged,
+      skippedLinktype: this.skippedLinktype,
+      malformed: this.malformed,
+    };
+  }
+
+  private fail(code: number): boolean {
+    this.pkt.anomaly = code;
+    this.anomalies.add(code);
+    this.malformed++;
+    return false;
+  }
+
+  /** Decode `raw`. Returns true when `pkt` holds a usable TCP segment header. */
+  decode(raw: RawPacket): boolean {
+    const pkt = this.pkt;
+    pkt.ipVersion = 0;
+    pkt.protocol = 0;
+    pkt.fragment = false;
+    pkt.laterFragment = false;
+    pkt.tcp = false;
+    pkt.anomaly = 0;
+    pkt.ipLen = 0;
+    this.packets++;
+
+    const buf = raw.buf;
+    const end = raw.off + raw.caplen;
+    const l3 = this.decodeLink(buf, raw.off, end, raw.linktype);
+    if (l3 === L3_FAIL) return false;
+    if (l3 === L3_NONE) {
+      this.nonIp++;
+      return false;
+    }
+    const p = this.l3Off;
+    if (end - p < 1) return this.fail(Anomaly.TruncatedHeader);
+    const version = buf[p] >> 4;
+    if (version === 4 && l3 !== L3_IPV6) return this.decodeIpv4(buf, p, end, raw);
+    if (version === 6 && l3 !== L3_IPV4) return this.decodeIpv6(buf, p, end, raw);
+    return this.fail(Anomaly.BadIpVersion);
+  }
+
+  /** Sets l3Off and returns the kind of network layer (L3_*). */
+  private decodeLink(buf: Buffer, off: number, end: number, linktype: number): number {
+    let et: number;
+    let p: number;
+    switch (linktype) {
+      case LINKTYPE_ETHERNET:
+        if (end - off < 14) {
+          this.fail(Anomaly.TruncatedHeader);
+          return L3_FAIL;
+        }
+        et = buf.readUInt16BE(off + 12);
+        p = off + 14;
+        break;
+      case LINKTYPE_LINUX_SLL:
+        if (end - off < 16) {
+          this.fail(Anomaly.TruncatedHeader);
+          return L3_FAIL;
+        }
+        et = buf.readUInt16BE(off + 14);
+        p = off + 16;
+        break;
+      case LINKTYPE_LINUX_SLL2:
+        if (end - off < 20) {
+          this.fail(Anomaly.TruncatedHeader);
+          return L3_FAIL;
+        }
+        et = buf.readUInt16BE(off);
+        p = off + 20;
+        break;
+      case LINKTYPE_NULL:
+      case LINKTYPE_LOOP: {
+        if (end - off < 4) {
+          this.fail(Anomaly.TruncatedHeader);
+          return L3_FAIL;
+        }
+        // NULL: address family in the writer's byte order; LOOP: network byte order.
+        let family = linktype === LINKTYPE_LOOP ? buf.readUInt32BE(off) : buf.readUInt32LE(off);
+        if (family > 0xffff) family = buf.readUInt32BE(off);
+        this.l3Off = off + 4;
+        if (family === 2) return L3_IPV4;
+        // AF_INET6 differs between systems: Linux 10, NetBSD/OpenBSD 24, FreeBSD 28, macOS 30.
+        if (family === 10 || family === 24 || family === 28 || family === 30) return L3_IPV6;
+        return L3_NONE;
+      }
+      case LINKTYPE_RAW:
+      case LINKTYPE_RAW_12:
+      case LINKTYPE_RAW_14:
+        this.l3Off = off;
+        return L3_ANY;
+      case LINKTYPE_IPV4:
+        this.l3Off = off;
+        return L3_IPV4;
+      case LINKTYPE_IPV6:
+        this.l3Off = off;
+        return L3_IPV6;
+      default:
+        this.skippedLinktype++;
+        this.pkt.anomaly = Anomaly.UnknownLinktype;
+        this.anomalies.add(Anomaly.UnknownLinktype);
+        return L3_FAIL;
+    }
+    // 802.1Q / 802.1ad (QinQ) tags, any depth.
+    if (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ || et === ETHERTYPE_QINQ_OLD) {
+      this.vlanTagged++;
+      do {
+        if (end - p < 4) {
+          this.fail(Anomaly.TruncatedHeader);
+          return L3_FAIL;
+        }
+        et = buf.readUInt16BE(p + 2);
+        p += 4;
+      } while (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ || et === ETHERTYPE_QINQ_OLD);
+    }
+    this.l3Off = p;
+    if (et === ETHERTYPE_IPV4) return L3_IPV4;
+    if (et === ETHERTYPE_IPV6) return L3_IPV6;
+    return L3_NONE;
+  }
+
+  private decodeIpv4(buf: Buffer, p: number, end: number, raw: RawPacket): boolean {
+    const pkt = this.pkt;
+    const ihl = (buf[p] & 0x0f) * 4;
+    if (ihl < 20) return this.fail(Anomaly.BadIpHeaderLength);
+    if (end - p < ihl) return this.fail(Anomaly.TruncatedHeader);
+    let totalLen = buf.readUInt16BE(p + 2);
+    // Segmentation offload: the kernel may hand tcpdump a super-packet with length 0.
+    if (totalLen === 0) totalLen = raw.origlen - (p - raw.off);
+    if (totalLen < ihl) return this.fail(Anomaly.BadIpTotalLength);
+    this.ipv4++;
+    pkt.ipVersion = 4;
+    pkt.ipLen = totalLen;
+    pkt.src4 = buf.readUInt32BE(p + 12);
+    pkt.dst4 = buf.readUInt32BE(p + 16);
+    const proto = buf[p + 9];
+    pkt.protocol = proto;
+    const frag = buf.readUInt16BE(p + 6);
+    if ((frag & 0x3fff) !== 0) {
+      pkt.fragment = true;
+      this.fragments++;
+      this.anomalies.add(Anomaly.IpFragment);
+      if ((frag & 0x1fff) !== 0) {
+        pkt.laterFragment = true;
+        this.laterFragments++;
+        this.nonTcp++;
+        return false;
+      }
+    }
+    if (proto !== IPPROTO_TCP) {
+      this.nonTcp++;
+      return false;
+    }
+    const ipEnd = p + totalLen;
+    return this.decodeTcp(buf, p + ihl, totalLen - ihl, ipEnd < end ? ipEnd : end);
+  }
+
+  private decodeIpv6(buf: Buffer, p: number, end: number, raw: RawPacket): boolean {
+    const pkt = this.pkt;
+    if (end - p < 40) return this.fail(Anomaly.TruncatedHeader);
+    let payloadLen = buf.readUInt16BE(p + 4);
+    // Jumbogram / offload: take the wire length.
+    if (payloadLen === 0) payloadLen = raw.origlen - (p - raw.off) - 40;
+    this.ipv6++;
+    pkt.ipVersion = 6;
+    pkt.ipLen = 40 + payloadLen;
+    const s = pkt.src6;
+    const d = pkt.dst6;
+    s[0] = buf.readUInt32BE(p + 8);
+    s[1] = buf.readUInt32BE(p + 12);
+    s[2] = buf.readUInt32BE(p + 16);
+    s[3] = buf.readUInt32BE(p + 20);
+    d[0] = buf.readUInt32BE(p + 24);
+    d[1] = buf.readUInt32BE(p + 28);
+    d[2] = buf.readUInt32BE(p + 32);
+    d[3] = buf.readUInt32BE(p + 36);
+    const ipEnd = p + 40 + payloadLen;
+    const capEnd = ipEnd < end ? ipEnd : end;
+    let nh = buf[p + 6];
+    let q = p + 40;
+    for (let n = 0; n < MAX_IPV6_EXTENSIONS; n++) {
+      if (nh === 0 || nh === 43 || nh === 60 || nh === 135 || nh === 139 || nh === 140) {
+        // hop-by-hop, routing, destination options, mobility, HIP, shim6: length in 8-octet units
+        if (capEnd - q < 2) return this.fail(Anomaly.TruncatedIpv6Extension);
+        nh = buf[q];
+        q += (buf[q + 1] + 1) * 8;
+      } else if (nh === 44) {
+        if (capEnd - q < 8) return this.fail(Anomaly.TruncatedIpv6Extension);
+        const fo = buf.readUInt16BE(q + 2);
+        pkt.fragment = true;
+        this.fragments++;
+        this.anomalies.add(Anomaly.IpFragment);
+        nh = buf[q];
+        q += 8;
+        if ((fo & 0xfff8) !== 0) {
+          pkt.protocol = nh;
+          pkt.laterFragment = true;
+          this.laterFragments++;
+          this.nonTcp++;
+          return false;
+        }
+      } else if (nh === 51) {
+        // authentication header: length in 4-octet units, minus 2
+        if (capEnd - q < 2) return this.fail(Anomaly.TruncatedIpv6Extension);
+        nh = buf[q];
+        q += (buf[q + 1] + 2) * 4;
+      } else {
+        break;
+      }
+    }
+    pkt.protocol = nh;
+    if (nh !== IPPROTO_TCP) {
+      this.nonTcp++;
+      return false;
+    }
+    if (q > ipEnd) return this.fail(Anomaly.BadIpTotalLength);
+    return this.decodeTcp(buf, q, ipEnd - q, capEnd);
+  }
+
+  /** `q`: TCP header offset; `wireLen`: TCP header + payload length from the IP header; `capEnd`: end of captured IP bytes. */
+  private decodeTcp(buf: Buffer, q: number, wireLen: number, capEnd: number): boolean {
+    const pkt = this.pkt;
+    if (capEnd - q < 20) return this.fail(Anomaly.TruncatedHeader);
+    const hlen = (buf[q + 12] >> 4) * 4;
+    if (hlen < 20 || hlen > wireLen) return this.fail(Anomaly.BadTcpOffset);
+    pkt.srcPort = buf.readUInt16BE(q);
+    pkt.dstPort = buf.readUInt16BE(q + 2);
+    pkt.seq = buf.readUInt32BE(q + 4);
+    pkt.ack = buf.readUInt32BE(q + 8);
+    pkt.flags = buf[q + 13];
+    pkt.window = buf.readUInt16BE(q + 14);
+    pkt.tcpHeaderLen = hlen;
+    pkt.payloadLen = wireLen - hlen;
+    const payOff = q + hlen;
+    pkt.payloadOff = payOff;
+    const capPay = capEnd - payOff;
+    pkt.capturedPayloadLen = capPay <= 0 ? 0 : capPay < pkt.payloadLen ? capPay : pkt.payloadLen;
+
+    pkt.mss = -1;
+    pkt.wscale = -1;
+    pkt.sackPermitted = false;
+    pkt.sackBlocks = 0;
+    pkt.hasTimestamps = false;
+    pkt.tsVal = 0;
+    pkt.tsEcr = 0;
+    if (hlen > 20) {
+      let optEnd = payOff;
+      if (optEnd > capEnd) {
+        optEnd = capEnd;
+        pkt.anomaly = Anomaly.TruncatedTcpOptions;
+        this.anomalies.add(Anomaly.TruncatedTcpOptions);
+      }
+      this.decodeOptions(buf, q + 20, optEnd);
+    }
+    pkt.tcp = true;
+    this.tcpPackets++;
+    return true;
+  }
+
+  private decodeOptions(buf: Buffer, o: number, end: number): void {
+    const pkt = this.pkt;
+    while (o < end) {
+      const kind = buf[o];
+      if (kind === 0) return; // end of option list
+      if (kind === 1) {
+        o++;
+        continue;
+      }
+      if (end - o < 2) break;
+      const len = buf[o + 1];
+      if (len < 2 || o + len > end) break;
+      switch (kind) {
+        case 2:
+          if (len === 4) pkt.mss = buf.readUInt16BE(o + 2);
+          break;
+        case 3:
+          if (len === 3) pkt.wscale = buf[o + 2];
+          break;
+        case 4:
+          pkt.sackPermitted = true;
+          break;
+        case 5:
+          pkt.sackBlocks = (len - 2) >> 3;
+          break;
+        case 8:
+          if (len === 10) {
+            pkt.hasTimestamps = true;
+            pkt.tsVal = buf.readUInt32BE(o + 2);
+            pkt.tsEcr = buf.readUInt32BE(o + 6);
+          }
+          break;
+        default:
+          break;
+      }
+      o += len;
+    }
+    if (o < end && pkt.anomaly === 0) {
+      pkt.anomaly = Anomaly.BadTcpOption;
+      this.anomalies.add(Anomaly.BadTcpOption);
+    }
+  }
+}

@@ -1,0 +1,153 @@
+import { createHash, Hash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { Readable, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { CaptureError } from './capture-error';
+
+/** Size of one read from a file (and of one gunzip output chunk). */
+export const CHUNK_SIZE = 1 << 20;
+
+/**
+ * The bytes of one capture input ('-' = stdin), decompressed when the input
+ * starts with the gzip magic. The raw bytes are hashed (sha256) as they are
+ * read, so the digest is of the file as stored (compressed bytes for .gz).
+ */
+export interface InputStream {
+  /** Decompressed chunks, in order. Each chunk is a fresh buffer (never reused). */
+  readonly chunks: AsyncIterable<Buffer>;
+  readonly gzip: boolean;
+  /** Size of the raw input when known (regular files), else null. */
+  readonly totalBytes: number | null;
+  /** Raw (compressed) bytes read so far. */
+  rawBytesRead(): number;
+  /** Hex sha256 of the raw bytes read so far. */
+  digest(): string;
+  /** Release the file descriptor (safe to call twice). */
+  close(): Promise<void>;
+}
+
+async function* fileChunks(fh: fsp.FileHandle, first: Buffer[], counter: RawCounter): AsyncGenerator<Buffer> {
+  for (const b of first) yield b;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(CHUNK_SIZE);
+    const { bytesRead } = await fh.read(buf, 0, CHUNK_SIZE, null);
+    if (bytesRead === 0) return;
+    const chunk = bytesRead === CHUNK_SIZE ? buf : buf.subarray(0, bytesRead);
+    counter.add(chunk);
+    yield chunk;
+  }
+}
+
+async function* streamChunks(it: AsyncIterator<Buffer>, first: Buffer[], counter: RawCounter): AsyncGenerator<Buffer> {
+  for (const b of first) yield b;
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return;
+    const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
+    counter.add(chunk);
+    yield chunk;
+  }
+}
+
+class RawCounter {
+  bytes = 0;
+  readonly hash: Hash = createHash('sha256');
+  add(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    this.hash.update(chunk);
+  }
+}
+
+function describeOpenError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e.code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory, not a capture file';
+    default:
+      return `cannot read (${e.code ?? (e instanceof Error ? e.message : String(e))})`;
+  }
+}
+
+/** Open `file` ('-' = stdin), peek at its first bytes and set up gunzip when it starts with the gzip magic. */
+export async function openInput(file: string): Promise<InputStream> {
+  const counter = new RawCounter();
+  let fh: fsp.FileHandle | null = null;
+  let totalBytes: number | null = null;
+  let pull: () => Promise<Buffer | null>;
+  let stdinIt: AsyncIterator<Buffer> | null = null;
+
+  if (file === '-') {
+    stdinIt = (process.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    const it = stdinIt;
+    pull = async () => {
+      const r = await it.next();
+      if (r.done) return null;
+      return Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
+    };
+  } else {
+    try {
+      fh = await fsp.open(file, 'r');
+      const st = await fh.stat();
+      if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+      totalBytes = st.isFile() ? st.size : null;
+    } catch (err) {
+      if (fh) await fh.close().catch(() => undefined);
+      throw new CaptureError(file, 0, 'unreadable', describeOpenError(err));
+    }
+    const handle = fh;
+    pull = async () => {
+      const buf = Buffer.allocUnsafe(CHUNK_SIZE);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buf, 0, CHUNK_SIZE, null));
+      } catch (err) {
+        throw new CaptureError(file, counter.bytes, 'unreadable', describeOpenError(err));
+      }
+      if (bytesRead === 0) return null;
+      return bytesRead === CHUNK_SIZE ? buf : buf.subarray(0, bytesRead);
+    };
+  }
+
+  // Peek: gather at least 2 bytes (or reach EOF) to look for the gzip magic.
+  const first: Buffer[] = [];
+  let peeked = 0;
+  while (peeked < 2) {
+    const c = await pull();
+    if (c === null) break;
+    counter.add(c);
+    first.push(c);
+    peeked += c.length;
+  }
+  const head = first.length === 1 ? first[0] : Buffer.concat(first);
+  const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+
+  const raw: AsyncIterable<Buffer> = fh
+    ? fileChunks(fh, first, counter)
+    : streamChunks(stdinIt as AsyncIterator<Buffer>, first, counter);
+
+  let chunks: AsyncIterable<Buffer> = raw;
+  if (gzip) {
+    const gunzip = createGunzip({ chunkSize: CHUNK_SIZE });
+    pipeline(Readable.from(raw, { objectMode: false }), gunzip, () => undefined);
+    chunks = gunzip as AsyncIterable<Buffer>;
+  }
+
+  let closed = false;
+  return {
+    chunks,
+    gzip,
+    totalBytes,
+    rawBytesRead: () => counter.bytes,
+    digest: () => counter.hash.copy().digest('hex'),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (fh) await fh.close().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,130 @@
+import { CaptureError } from './capture-error';
+import { CaptureInfo, ReadOptions, ReadResult } from './capture-info';
+import { FormatReader, ReadState } from './format-reader';
+import { openInput } from './input-stream';
+import { PcapReader, isPcapMagic } from './pcap-reader';
+import { PcapngReader, isPcapngMagic } from './pcapng-reader';
+import { PacketHandler } from './raw-packet';
+
+export type { CaptureInfo, CaptureDamage, ReadOptions, ReadResult } from './capture-info';
+
+function describeStart(buf: Buffer): string {
+  const head = buf.subarray(0, Math.min(8, buf.length));
+  const printable = head.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09);
+  const shown = printable
+    ? JSON.stringify(head.toString('latin1'))
+    : head.toString('hex').replace(/(..)/g, '$1 ').trim();
+  return `not a pcap or pcapng file (starts with ${shown})`;
+}
+
+/**
+ * Streams the capture `file` ('-' = stdin) in chunks, in constant memory,
+ * calling `onPacket` for every record with a reused RawPacket. Reads classic
+ * pcap (both byte orders, µs/ns) and pcapng, either optionally gzipped
+ * (detected by magic).
+ *
+ * Throws CaptureError for unusable input (missing or unreadable file, empty
+ * file, not a capture, truncated global header / section header). Damage
+ * after the header is reported in `damage`, with every earlier packet kept.
+ */
+export async function readCapture(file: string, onPacket: PacketHandler, opts: ReadOptions = {}): Promise<ReadResult> {
+  const input = await openInput(file);
+  const info: CaptureInfo = {
+    file,
+    format: 'pcap',
+    gzip: input.gzip,
+    byteOrder: 'le',
+    tsPrecision: 'us',
+    snaplen: 0,
+    linktypes: [],
+    sections: 0,
+    interfaces: 0,
+  };
+  const st = new ReadState(file, info, onPacket);
+  let reader: FormatReader | null = null;
+  let carry: Buffer | null = null;
+  let base = 0; // input offset of carry[0] / of the next chunk when carry is null
+  let total = 0; // decompressed bytes seen
+  const { onProgress, signal } = opts;
+  const iterator = input.chunks[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await iterator.next();
+      } catch (err) {
+        if (err instanceof CaptureError) throw err;
+        // zlib: a cut-short gzip stream ends with 'unexpected end of file'; anything else is corrupt data.
+        const e = err as NodeJS.ErrnoException;
+        const cut = e.code === 'Z_BUF_ERROR';
+        if (!reader) {
+          throw new CaptureError(file, total, 'bad_gzip', `gzip data is corrupt or cut short (${e.message})`);
+        }
+        if (!st.damage) {
+          st.setDamage(
+            cut ? 'truncated_gzip' : 'bad_gzip',
+            total,
+            cut ? 'gzip stream cut short' : `gzip data corrupt (${e.message})`,
+            !cut,
+          );
+        }
+        break;
+      }
+      if (next.done) break;
+      if (signal?.aborted) throw new CaptureError(file, total, 'aborted', 'reading aborted');
+      const chunk = next.value;
+      total += chunk.length;
+      const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+      if (!reader) {
+        if (buf.length < 4) {
+          carry = buf;
+          continue;
+        }
+        if (isPcapMagic(buf, 0)) {
+          reader = new PcapReader(st);
+        } else if (isPcapngMagic(buf, 0)) {
+          info.format = 'pcapng';
+          reader = new PcapngReader(st);
+        } else {
+          throw new CaptureError(file, 0, 'not_a_capture', describeStart(buf));
+        }
+      }
+      const used = reader.parse(buf, base);
+      base += used;
+      carry = used < buf.length ? buf.subarray(used) : null;
+      if (onProgress) onProgress(input.rawBytesRead(), input.totalBytes);
+      if (st.damage) break;
+    }
+    if (!st.damage || !st.damage.fatal) {
+      if (!reader) {
+        if (total === 0) throw new CaptureError(file, 0, 'empty_file', 'empty file, not a capture');
+        throw new CaptureError(file, 0, 'not_a_capture', `${describeStart(carry ?? Buffer.alloc(0))}, only ${total} bytes`);
+      }
+      if (!st.damage) reader.finish(carry ? carry.length : 0, base);
+    }
+    let bytes = total;
+    if (st.damage && st.damage.fatal) {
+      bytes = st.damage.offset;
+      // Keep reading the raw input so the digest covers the whole file.
+      try {
+        for (;;) {
+          const r = await iterator.next();
+          if (r.done) break;
+        }
+      } catch {
+        // the digest then covers what could be read
+      }
+    }
+    return {
+      info,
+      packets: st.packets,
+      bytes,
+      firstTsUs: st.minTsUs === Infinity ? null : st.minTsUs,
+      lastTsUs: st.maxTsUs === -Infinity ? null : st.maxTsUs,
+      sha256: input.digest(),
+      damage: st.damage,
+    };
+  } finally {
+    await input.close();
+  }
+}
