@@ -1,0 +1,349 @@
+import fs from 'node:fs';
+import { ConnectionScript, ENDINGS, FROM_SERVER, STRIDE, type ConnectionPlan, type Ending } from './connection-script';
+import { PcapFileWriter } from './pcap-file-writer';
+import { Prng } from './prng';
+import { FrameSpec, encodeFrame, frameLength } from './tcp-frame-encoder';
+
+/**
+ * Deterministic generator of realistic TCP traffic as a classic pcap file:
+ * many interleaved connections (handshakes, keep-alive request/response
+ * exchanges, multi-segment uploads, retransmissions, normal closes by either
+ * side, CLOSE_WAIT leaks, stale-connection reuse answered by RST, refused and
+ * unanswered SYNs). Connections arrive as a Poisson process, so `repeat`
+ * makes the file N times longer with the same number of concurrently open
+ * connections. Written streaming: memory follows the open connections only.
+ */
+export interface GenerateOptions {
+  out: string;
+  /** Connections per repeat (default 50,000). */
+  connections?: number;
+  /** Multiplies the duration (and connection count) at the same arrival rate. */
+  repeat?: number;
+  seed?: number;
+  /** New connections per second (default 80, about 1,500 open at a time). */
+  rate?: number;
+  snaplen?: number;
+  /** Share of web connections carried over IPv6 (default 0.02). */
+  ipv6Share?: number;
+}
+
+export interface GenerateSummary {
+  file: string;
+  seed: number;
+  repeat: number;
+  rate: number;
+  snaplen: number;
+  connections: number;
+  ipv6Connections: number;
+  packets: number;
+  fileBytes: number;
+  wireBytes: number;
+  firstTs: number;
+  lastTs: number;
+  durationS: number;
+  /** Most connections between their first and last packet at one time. */
+  peakActive: number;
+  meanActive: number;
+  endings: Record<Ending, number>;
+}
+
+const T0_US = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
+
+interface Conn {
+  id: number;
+  script: ConnectionScript;
+  v6: boolean;
+  client: number;
+  clientHi: number;
+  server: number;
+  serverHi: number;
+  clientPort: number;
+  serverPort: number;
+  tupleKey: number;
+  clientTsOff: number;
+  serverTsOff: number;
+}
+
+/** Min-heap of connections ordered by the time of their next packet (ties by id). */
+class ConnHeap {
+  private a: Conn[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  private key(c: Conn): number {
+    return c.script.pkts[c.script.next * STRIDE];
+  }
+  private less(x: Conn, y: Conn): boolean {
+    const kx = this.key(x);
+    const ky = this.key(y);
+    return kx < ky || (kx === ky && x.id < y.id);
+  }
+  peek(): Conn | undefined {
+    return this.a[0];
+  }
+  push(c: Conn): void {
+    const a = this.a;
+    let i = a.length;
+    a.push(c);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(a[i], a[p])) break;
+      [a[i], a[p]] = [a[p], a[i]];
+      i = p;
+    }
+  }
+  pop(): Conn {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.less(a[l], a[m])) m = l;
+        if (r < a.length && this.less(a[r], a[m])) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m], a[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function ipv4(a: number, b: number, c: number, d: number): number {
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+}
+
+const WEB_SERVERS = [ipv4(10, 1, 0, 1), ipv4(10, 1, 0, 2), ipv4(10, 1, 0, 3), ipv4(10, 1, 0, 4)];
+const BACKEND = ipv4(10, 1, 1, 10);
+const POOL_HOSTS = 24;
+const WEB_CLIENTS = 4000;
+
+function drawPlan(rng: Prng, startUs: number): ConnectionPlan {
+  const pooled = rng.chance(0.35);
+  const plan: ConnectionPlan = {
+    startUs,
+    pooled,
+    ending: 'client_close',
+    requests: 1,
+    rttUs: pooled ? rng.int(80, 600) : Math.round(rng.logUniform(4_000, 90_000)),
+    keepaliveUs: 0,
+    reuseAfterUs: 0,
+  };
+  const u = rng.float();
+  if (u < 0.02) {
+    plan.ending = 'refused';
+    return plan;
+  }
+  if (u < 0.025) {
+    plan.ending = 'no_reply';
+    return plan;
+  }
+  const e = rng.float();
+  if (pooled) {
+    plan.requests = 1 + Math.floor(rng.exp(2.2));
+    plan.keepaliveUs = 65_000_000 + rng.int(0, 4_000);
+    plan.ending = e < 0.5 ? 'keepalive_close' : e < 0.62 ? 'close_wait_leak' : e < 0.7 ? 'stale_reuse_reset' : 'client_close';
+    plan.reuseAfterUs = Math.round(rng.logUniform(2_000_000, 240_000_000));
+  } else {
+    plan.requests = 1 + Math.floor(rng.exp(0.8));
+    plan.keepaliveUs = 75_000_000 + rng.int(0, 4_000);
+    plan.ending = e < 0.55 ? 'client_close' : e < 0.8 ? 'server_close' : e < 0.95 ? 'keepalive_close' : 'client_abort';
+  }
+  return plan;
+}
+
+export function generateTraffic(opts: GenerateOptions): GenerateSummary {
+  const perRepeat = opts.connections ?? 50_000;
+  const repeat = opts.repeat ?? 1;
+  const seed = opts.seed ?? 1;
+  const rate = opts.rate ?? 80;
+  const snaplen = opts.snaplen ?? 128;
+  const ipv6Share = opts.ipv6Share ?? 0.02;
+  const total = perRepeat * repeat;
+  const rng = new Prng(seed);
+  const writer = new PcapFileWriter(opts.out, snaplen, 1);
+  const heap = new ConnHeap();
+  const usedTuples = new Set<number>();
+  const spec = new FrameSpec();
+  const endings = Object.fromEntries(ENDINGS.map((k) => [k, 0])) as Record<Ending, number>;
+  let created = 0;
+  let ipv6Connections = 0;
+  let nextStart = T0_US;
+  let wireBytes = 0;
+  let peakActive = 0;
+  let activeUsSum = 0;
+  let lastTs = T0_US;
+  let ipId = rng.int(0, 65535);
+
+  const createConn = (startUs: number): Conn => {
+    const script = new ConnectionScript(drawPlan(rng, startUs), rng);
+    const plan = script.plan;
+    endings[plan.ending]++;
+    const v6 = !plan.pooled && rng.chance(ipv6Share);
+    let clientIndex: number;
+    let client: number;
+    let clientHi = 0;
+    let server: number;
+    let serverHi = 0;
+    let serverPort: number;
+    if (plan.pooled) {
+      const h = rng.int(1, POOL_HOSTS);
+      client = ipv4(10, 3, 0, h);
+      clientIndex = h;
+      server = BACKEND;
+      serverPort = 8080;
+    } else if (v6) {
+      const h = rng.int(1, 400);
+      client = h;
+      clientHi = 2;
+      clientIndex = 100_000 + h;
+      server = 1;
+      serverHi = 1;
+      serverPort = 443;
+      ipv6Connections++;
+    } else {
+      const h = rng.int(0, WEB_CLIENTS - 1);
+      client = ipv4(10, 2, h >> 8, (h & 0xff) + 1);
+      clientIndex = 1_000 + h;
+      server = WEB_SERVERS[rng.int(0, WEB_SERVERS.length - 1)];
+      serverPort = rng.chance(0.7) ? 443 : 80;
+    }
+    let clientPort = rng.int(32768, 60999);
+    while (usedTuples.has(clientIndex * 65536 + clientPort)) clientPort = rng.int(32768, 60999);
+    const tupleKey = clientIndex * 65536 + clientPort;
+    usedTuples.add(tupleKey);
+    return {
+      id: created,
+      script,
+      v6,
+      client,
+      clientHi,
+      server,
+      serverHi,
+      clientPort,
+      serverPort,
+      tupleKey,
+      clientTsOff: rng.u32(),
+      serverTsOff: rng.u32(),
+    };
+  };
+
+  while (created < total || heap.size > 0) {
+    const top = heap.peek();
+    if (created < total && (top === undefined || nextStart <= top.script.pkts[top.script.next * STRIDE])) {
+      heap.push(createConn(nextStart));
+      created++;
+      nextStart += Math.max(1, Math.round(rng.exp(1e6 / rate)));
+      continue;
+    }
+    const c = heap.pop();
+    const s = c.script;
+    const i = s.next * STRIDE;
+    const t = s.pkts[i];
+    const word = s.pkts[i + 1];
+    const fromServer = (word & FROM_SERVER) !== 0;
+    const rttMs = Math.round(s.plan.rttUs / 1000);
+    const ms = Math.floor((t - T0_US) / 1000);
+    spec.v6 = c.v6;
+    if (fromServer) {
+      spec.src = c.server;
+      spec.src6hi = c.serverHi;
+      spec.dst = c.client;
+      spec.dst6hi = c.clientHi;
+      spec.srcPort = c.serverPort;
+      spec.dstPort = c.clientPort;
+      spec.window = word & 0x02 ? 65160 : 509;
+      spec.tsVal = (c.serverTsOff + ms) >>> 0;
+      spec.tsEcr = (c.clientTsOff + ms - rttMs) >>> 0;
+    } else {
+      spec.src = c.client;
+      spec.src6hi = c.clientHi;
+      spec.dst = c.server;
+      spec.dst6hi = c.serverHi;
+      spec.srcPort = c.clientPort;
+      spec.dstPort = c.serverPort;
+      spec.window = word & 0x02 ? 64240 : 502;
+      spec.tsVal = (c.clientTsOff + ms) >>> 0;
+      spec.tsEcr = word & 0x10 ? (c.serverTsOff + ms - rttMs) >>> 0 : 0;
+    }
+    spec.flags = word & 0xff;
+    spec.opts = (word >> 9) & 0x7;
+    spec.payloadKind = (word >> 12) & 0xf;
+    spec.seq = s.pkts[i + 2];
+    spec.ack = s.pkts[i + 3];
+    spec.payloadLen = s.pkts[i + 4];
+    spec.ipId = ipId = (ipId + 1) & 0xffff;
+    const len = frameLength(spec);
+    wireBytes += len;
+    const off = writer.reserve(t, len);
+    encodeFrame(spec, writer.buf, off, len < snaplen ? len : snaplen);
+    if (heap.size + 1 > peakActive) peakActive = heap.size + 1;
+    activeUsSum += (heap.size + 1) * (t - lastTs);
+    lastTs = t;
+    s.next++;
+    if (s.next < s.length) {
+      heap.push(c);
+    } else if (s.plan.ending !== 'close_wait_leak') {
+      // A leaked socket stays in CLOSE_WAIT on the client: its port is never reused.
+      usedTuples.delete(c.tupleKey);
+    }
+  }
+  writer.close();
+  const durationS = (lastTs - T0_US) / 1e6;
+  return {
+    file: opts.out,
+    seed,
+    repeat,
+    rate,
+    snaplen,
+    connections: total,
+    ipv6Connections,
+    packets: writer.records,
+    fileBytes: writer.bytes,
+    wireBytes,
+    firstTs: T0_US / 1e6,
+    lastTs: lastTs / 1e6,
+    durationS,
+    peakActive,
+    meanActive: durationS > 0 ? Math.round(activeUsSum / (lastTs - T0_US)) : 0,
+    endings,
+  };
+}
+
+function parseArgs(argv: string[]): GenerateOptions {
+  const o: GenerateOptions = { out: '' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = (): number => {
+      const n = Number(argv[++i]);
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`${a} needs a positive number`);
+      return n;
+    };
+    if (a === '--out' || a === '-o') o.out = argv[++i] ?? '';
+    else if (a === '--connections') o.connections = Math.round(v());
+    else if (a === '--repeat') o.repeat = Math.round(v());
+    else if (a === '--seed') o.seed = Math.round(v());
+    else if (a === '--rate') o.rate = v();
+    else if (a === '--snaplen') o.snaplen = Math.round(v());
+    else if (a === '--ipv6-share') o.ipv6Share = Number(argv[++i]);
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (!o.out) throw new Error('usage: generate-traffic --out FILE.pcap [--connections N] [--repeat N] [--seed N] [--rate CONN_PER_S] [--snaplen N]');
+  return o;
+}
+
+if (require.main === module) {
+  try {
+    const summary = generateTraffic(parseArgs(process.argv.slice(2)));
+    fs.writeFileSync(`${summary.file}.summary.json`, JSON.stringify(summary, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  } catch (e) {
+    process.stderr.write(`generate-traffic: ${(e as Error).message}\n`);
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,398 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { generateTraffic, type GenerateSummary } from './generate-traffic';
+import { hasGnuTime, measureCommand, median, which, type RunResult } from './measure-command';
+
+/**
+ * `npm run bench`: builds the workloads (generated traffic at 1x and 4x the
+ * duration with the same concurrency, plus a large real capture when the
+ * fixture script for it exists), then times `cat`, `wirestate ingest` into a
+ * fresh database, `tcptrace -n` and `tshark -q -z conv,tcp` on each file and
+ * checks the targets of issue 6. Reports; fails the process only with --strict.
+ */
+
+interface Options {
+  runs: number;
+  json: boolean;
+  strict: boolean;
+  connections: number;
+  scale: number;
+  seed: number;
+  workDir: string;
+  tools: string[];
+  skipScaled: boolean;
+  skipReal: boolean;
+}
+
+const outDir = path.resolve(__dirname, '..');
+const repoRoot = path.resolve(outDir, '..');
+const cliPath = path.join(outDir, 'src', 'cli', 'main.js');
+const TOOLS = ['cat', 'wirestate', 'tcptrace', 'tshark'] as const;
+type Tool = (typeof TOOLS)[number];
+
+function usage(): string {
+  return [
+    'usage: npm run bench -- [options]',
+    '  --runs N          timed runs per tool and file, the median is reported (default 3)',
+    '  --connections N   connections in the generated 1x file (default 50000)',
+    '  --scale N         the long file is N times longer, same concurrency (default 4)',
+    '  --seed N          generator seed (default 1)',
+    '  --tools a,b       subset of cat,wirestate,tcptrace,tshark',
+    '  --no-scaled       skip the long generated file',
+    '  --no-real         skip the real capture',
+    '  --work DIR        where workloads and databases go (default bench/work)',
+    '  --json            print the results as JSON instead of a table',
+    '  --strict          exit 1 when a target fails',
+  ].join('\n');
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = {
+    runs: 3,
+    json: false,
+    strict: false,
+    connections: 50_000,
+    scale: 4,
+    seed: 1,
+    workDir: path.join(repoRoot, 'bench', 'work'),
+    tools: [...TOOLS],
+    skipScaled: false,
+    skipReal: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const num = (): number => {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`${a} needs a positive integer`);
+      return n;
+    };
+    if (a === '--runs') o.runs = num();
+    else if (a === '--connections') o.connections = num();
+    else if (a === '--scale') o.scale = num();
+    else if (a === '--seed') o.seed = num();
+    else if (a === '--json') o.json = true;
+    else if (a === '--strict') o.strict = true;
+    else if (a === '--no-scaled') o.skipScaled = true;
+    else if (a === '--no-real') o.skipReal = true;
+    else if (a === '--work') o.workDir = path.resolve(argv[++i] ?? '');
+    else if (a === '--tools') {
+      o.tools = (argv[++i] ?? '').split(',').filter((t) => t.length > 0);
+      for (const t of o.tools) if (!(TOOLS as readonly string[]).includes(t)) throw new Error(`unknown tool ${t}`);
+    } else if (a === '--help' || a === '-h') {
+      process.stdout.write(usage() + '\n');
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}\n${usage()}`);
+  }
+  return o;
+}
+
+interface Workload {
+  name: string;
+  file: string;
+  bytes: number;
+  packets: number;
+  connections: number;
+  peakActive?: number;
+  note?: string;
+}
+
+interface ToolResult {
+  tool: Tool;
+  runs: RunResult[];
+  wallS: number;
+  peakRssMb: number;
+  pktsPerS: number;
+  mbPerS: number;
+  skipped?: string;
+  failed?: string;
+  /** Flows found in the database after a wirestate run (a check that the ingest did the work). */
+  flows?: number;
+}
+
+interface FileResult {
+  workload: Workload;
+  tools: ToolResult[];
+}
+
+interface Target {
+  name: string;
+  status: 'PASS' | 'FAIL' | 'N/A';
+  detail: string;
+}
+
+const log = (msg: string): void => {
+  process.stderr.write(`[bench] ${msg}\n`);
+};
+
+function fromSummary(name: string, s: GenerateSummary): Workload {
+  return { name, file: s.file, bytes: s.fileBytes, packets: s.packets, connections: s.connections, peakActive: s.peakActive };
+}
+
+function generate(o: Options, name: string, repeat: number): Workload {
+  const file = path.join(o.workDir, `${name}.pcap`);
+  const t0 = Date.now();
+  const s = generateTraffic({ out: file, connections: o.connections, repeat, seed: o.seed });
+  fs.writeFileSync(`${file}.summary.json`, JSON.stringify(s, null, 2) + '\n');
+  log(
+    `generated ${path.relative(repoRoot, file)}: ${s.packets} packets, ${s.connections} connections, ` +
+      `${(s.fileBytes / 1e6).toFixed(1)} MB, ${s.durationS.toFixed(0)} s of traffic, ` +
+      `peak ${s.peakActive} / mean ${s.meanActive} open connections (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+  return fromSummary(name, s);
+}
+
+/** Packet count of a capture through capinfos (for the real capture, whose size we do not know). */
+function countPackets(file: string): number {
+  const r = spawnSync('capinfos', ['-c', '-M', '-T', file], { encoding: 'utf8' });
+  if (r.status !== 0) return NaN;
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  return Number(last.split('\t').pop());
+}
+
+function realCapture(o: Options): Workload | string {
+  const script = path.join(repoRoot, 'fixtures', 'make', 'large-capture.sh');
+  if (!fs.existsSync(script)) return `no ${path.relative(repoRoot, script)} in this checkout: real capture skipped`;
+  const file = path.join(o.workDir, 'real-large.pcap');
+  if (!fs.existsSync(file)) {
+    log(`making the real capture with ${path.relative(repoRoot, script)} (needs root, iproute2, tcpdump) ...`);
+    const r = spawnSync('bash', [script, file], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0 || !fs.existsSync(file)) return `${path.relative(repoRoot, script)} failed (exit ${r.status}): real capture skipped`;
+  } else {
+    log(`reusing ${path.relative(repoRoot, file)} (delete it to capture again)`);
+  }
+  const bytes = fs.statSync(file).size;
+  return { name: 'real-large', file, bytes, packets: countPackets(file), connections: NaN };
+}
+
+function removeDb(db: string): void {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(db + suffix, { force: true });
+}
+
+function countFlows(db: string): number | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Database = require('better-sqlite3') as typeof import('better-sqlite3');
+    const conn = new Database(db, { readonly: true, fileMustExist: true });
+    try {
+      const row = conn.prepare('SELECT count(*) AS n FROM flows').get() as { n: number };
+      return row.n;
+    } finally {
+      conn.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+function commandFor(tool: Tool, file: string, db: string): [string, string[]] {
+  switch (tool) {
+    case 'cat':
+      return ['cat', [file]];
+    case 'wirestate':
+      return [process.execPath, [cliPath, 'ingest', file, '--db', db, '--quiet']];
+    case 'tcptrace':
+      return ['tcptrace', ['-n', file]];
+    case 'tshark':
+      return ['tshark', ['-q', '-z', 'conv,tcp', '-r', file]];
+  }
+}
+
+function missingReason(tool: Tool): string | undefined {
+  if (tool === 'wirestate') return fs.existsSync(cliPath) ? undefined : `${cliPath} not built`;
+  if (!which(tool)) return `${tool} not installed (Debian: apt-get install ${tool === 'tshark' ? 'tshark' : tool})`;
+  return undefined;
+}
+
+async function benchTool(o: Options, tool: Tool, w: Workload): Promise<ToolResult> {
+  const result: ToolResult = { tool, runs: [], wallS: NaN, peakRssMb: NaN, pktsPerS: NaN, mbPerS: NaN };
+  const missing = missingReason(tool);
+  if (missing) {
+    result.skipped = missing;
+    return result;
+  }
+  const db = path.join(o.workDir, 'fresh.db');
+  const [cmd, args] = commandFor(tool, w.file, db);
+  for (let i = 0; i < o.runs; i++) {
+    if (tool === 'wirestate') removeDb(db);
+    const r = await measureCommand(cmd, args, repoRoot);
+    if (r.exitCode !== 0) {
+      result.failed = `${tool} exited ${r.exitCode}: ${r.error ?? ''}`;
+      log(`${w.name} ${tool}: ${result.failed}`);
+      break;
+    }
+    result.runs.push(r);
+    log(`${w.name} ${tool} run ${i + 1}/${o.runs}: ${r.wallS.toFixed(3)} s, ${(r.peakRssKb / 1024).toFixed(0)} MB`);
+    if (tool === 'wirestate' && i === 0) result.flows = countFlows(db);
+  }
+  if (tool === 'wirestate') removeDb(db);
+  if (result.runs.length > 0 && !result.failed) {
+    result.wallS = median(result.runs.map((r) => r.wallS));
+    result.peakRssMb = median(result.runs.map((r) => r.peakRssKb)) / 1024;
+    result.pktsPerS = w.packets / result.wallS;
+    result.mbPerS = w.bytes / 1e6 / result.wallS;
+  }
+  return result;
+}
+
+function fmt(x: number, digits: number): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : '-';
+}
+
+function fmtCount(x: number): string {
+  if (!Number.isFinite(x)) return '-';
+  if (x >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(0)}k`;
+  return x.toFixed(0);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
+}
+
+function renderFile(fr: FileResult): string {
+  const w = fr.workload;
+  const ws = fr.tools.find((t) => t.tool === 'wirestate');
+  const head =
+    `${w.name}: ${path.relative(repoRoot, w.file)}, ${(w.bytes / 1e6).toFixed(1)} MB, ${fmtCount(w.packets)} packets` +
+    (Number.isFinite(w.connections) ? `, ${fmtCount(w.connections)} connections` : '') +
+    (w.peakActive ? `, peak ${w.peakActive} open at once` : '');
+  const rows: string[][] = [['tool', 'wall s', 'min-max s', 'packets/s', 'MB/s', 'peak RSS MB', 'wirestate / tool']];
+  const notes: string[] = [];
+  for (const t of fr.tools) {
+    if (t.skipped || t.failed) {
+      rows.push([t.tool, t.skipped ? 'skipped' : 'FAILED', '', '', '', '', '']);
+      notes.push(`  ${t.tool}: ${t.skipped ?? t.failed}`);
+      continue;
+    }
+    const walls = t.runs.map((r) => r.wallS);
+    const ratio = ws && Number.isFinite(ws.wallS) && t.tool !== 'wirestate' ? fmt(ws.wallS / t.wallS, 2) + 'x' : '';
+    rows.push([
+      t.tool + (t.flows !== undefined ? ` (${t.flows} flows)` : ''),
+      fmt(t.wallS, 3),
+      `${fmt(Math.min(...walls), 3)}-${fmt(Math.max(...walls), 3)}`,
+      fmtCount(t.pktsPerS),
+      fmt(t.mbPerS, 1),
+      fmt(t.peakRssMb, 1),
+      ratio,
+    ]);
+  }
+  return [head, table(rows), ...notes].join('\n');
+}
+
+function checkTargets(results: FileResult[]): Target[] {
+  const by = (name: string, tool: Tool): ToolResult | undefined =>
+    results.find((r) => r.workload.name === name)?.tools.find((t) => t.tool === tool);
+  const ok = (t: ToolResult | undefined): t is ToolResult => t !== undefined && Number.isFinite(t.wallS);
+  const ws = by('generated-1x', 'wirestate');
+  const targets: Target[] = [];
+  const speed = (tool: Tool, factor: number, label: string): void => {
+    const other = by('generated-1x', tool);
+    if (!ok(ws) || !ok(other)) {
+      targets.push({ name: label, status: 'N/A', detail: `needs wirestate and ${tool} timings on generated-1x` });
+      return;
+    }
+    const ratio = other.wallS / ws.wallS;
+    targets.push({
+      name: label,
+      status: ratio >= factor ? 'PASS' : 'FAIL',
+      detail: `${tool} ${fmt(other.wallS, 3)} s / wirestate ${fmt(ws.wallS, 3)} s = ${fmt(ratio, 2)}x (need >= ${factor}x)`,
+    });
+  };
+  speed('tcptrace', 3, '>= 3x faster than tcptrace -n');
+  speed('tshark', 8, '>= 8x faster than tshark -z conv,tcp');
+  const cat = by('generated-1x', 'cat');
+  if (ok(ws) && ok(cat)) {
+    const ratio = ws.wallS / cat.wallS;
+    targets.push({
+      name: '<= 2.5x the time of cat',
+      status: ratio <= 2.5 ? 'PASS' : 'FAIL',
+      detail: `wirestate ${fmt(ws.wallS, 3)} s / cat ${fmt(cat.wallS, 3)} s = ${fmt(ratio, 1)}x (need <= 2.5x)`,
+    });
+  } else targets.push({ name: '<= 2.5x the time of cat', status: 'N/A', detail: 'needs wirestate and cat timings' });
+  if (ok(ws) && Number.isFinite(ws.peakRssMb)) {
+    targets.push({
+      name: 'peak RSS < 300 MB',
+      status: ws.peakRssMb < 300 ? 'PASS' : 'FAIL',
+      detail: `wirestate peak RSS ${fmt(ws.peakRssMb, 1)} MB on generated-1x`,
+    });
+  } else targets.push({ name: 'peak RSS < 300 MB', status: 'N/A', detail: 'needs a wirestate run with RSS' });
+  const ws4 = results.find((r) => r.workload.name.startsWith('generated-') && r.workload.name !== 'generated-1x');
+  const ws4t = ws4?.tools.find((t) => t.tool === 'wirestate');
+  if (ok(ws) && ws4 && ok(ws4t)) {
+    const growth = ws4t.peakRssMb / ws.peakRssMb;
+    targets.push({
+      name: 'RSS flat (within 25%) on the longer file',
+      status: growth <= 1.25 ? 'PASS' : 'FAIL',
+      detail: `${ws4.workload.name} ${fmt(ws4t.peakRssMb, 1)} MB vs generated-1x ${fmt(ws.peakRssMb, 1)} MB = ${fmt(growth, 2)}x (need <= 1.25x)`,
+    });
+  } else targets.push({ name: 'RSS flat (within 25%) on the longer file', status: 'N/A', detail: 'needs wirestate runs on both generated files' });
+  return targets;
+}
+
+function toolVersion(cmd: string, args: string[]): string | undefined {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error) return undefined;
+  const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => /\d+\.\d+/.test(l));
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  fs.mkdirSync(o.workDir, { recursive: true });
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    tcptrace: toolVersion('tcptrace', ['-v']),
+    tshark: toolVersion('tshark', ['--version']),
+    rss: hasGnuTime() ? 'GNU time %M' : '/proc VmHWM polling (install the Debian package "time" for exact figures)',
+  };
+  const workloads: Workload[] = [generate(o, 'generated-1x', 1)];
+  if (!o.skipScaled) workloads.push(generate(o, `generated-${o.scale}x`, o.scale));
+  const notes: string[] = [];
+  if (!o.skipReal) {
+    const real = realCapture(o);
+    if (typeof real === 'string') notes.push(real);
+    else workloads.push(real);
+  }
+  for (const n of notes) log(n);
+  const results: FileResult[] = [];
+  for (const w of workloads) {
+    const fr: FileResult = { workload: w, tools: [] };
+    for (const tool of TOOLS) {
+      if (!o.tools.includes(tool)) continue;
+      fr.tools.push(await benchTool(o, tool, w));
+    }
+    results.push(fr);
+  }
+  const targets = checkTargets(results);
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ machine, runs: o.runs, notes, results, targets }, null, 2) + '\n');
+  } else {
+    const out: string[] = [];
+    out.push(
+      `machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGiB} GiB, node ${machine.node}; ` +
+        `median of ${o.runs} runs; peak RSS by ${machine.rss}`,
+    );
+    if (machine.tcptrace) out.push(`tcptrace: ${machine.tcptrace}`);
+    if (machine.tshark) out.push(`tshark: ${machine.tshark}`);
+    for (const n of notes) out.push(`note: ${n}`);
+    for (const fr of results) out.push('', renderFile(fr));
+    out.push('', 'targets (issue 6, on generated-1x):');
+    for (const t of targets) out.push(`  ${t.status.padEnd(4)}  ${t.name}: ${t.detail}`);
+    process.stdout.write(out.join('\n') + '\n');
+  }
+  if (o.strict && targets.some((t) => t.status !== 'PASS')) process.exitCode = 1;
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error).message}\n`);
+  process.exitCode = 2;
+});
