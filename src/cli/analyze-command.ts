@@ -1,15 +1,34 @@
 import { Command } from 'commander';
 import { CliError, action } from './cli-error';
+import { openStoreForWriting } from './open-store';
+import { runIngest, type IngestFlags } from './ingest-command';
+import { addReportOptions, printReport, type ReportFlags } from './report-command';
 
-// Placeholder until the subcommand lands; its owner replaces this file.
 export function registerAnalyze(program: Command): void {
-  program
-    .command('analyze')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(
-      action(() => {
-        throw new CliError('analyze is not built yet', 2);
-      }),
-    );
+  addReportOptions(
+    program
+      .command('analyze')
+      .description('ingest capture files, then report on them: who leaks CLOSE_WAIT connections, since when, and why')
+      .argument('<files...>', "pcap / pcapng files, optionally gzipped ('-' = standard input)")
+      .option('--db <path>', 'database file (created if missing)', 'wirestate.db')
+      .option('-q, --quiet', 'no ingest progress or summary')
+      .option('--progress', 'show ingest progress even when stderr is not a terminal'),
+  ).action(
+    action(async (files: string[], flags: IngestFlags & ReportFlags) => {
+      const store = openStoreForWriting(flags.db);
+      try {
+        const { result, exitCode, captureIds } = await runIngest(store, files, flags);
+        // The new capture, or the one that already holds these files.
+        const id = result.captureId ?? (captureIds.length > 0 ? Math.max(...captureIds) : undefined);
+        if (id === undefined) {
+          if (exitCode !== 0) return exitCode;
+          throw new CliError('nothing to report: no capture was read', 1);
+        }
+        printReport(store.db, flags.db, flags, id);
+        return exitCode;
+      } finally {
+        store.close();
+      }
+    }),
+  );
 }

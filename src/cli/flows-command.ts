@@ -1,15 +1,93 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, action } from './cli-error';
+import { openStoreForReading } from './open-store';
+import { ROW_FORMATS, renderRows, type Cell, type RowFormat } from '../report/render-rows';
 
-// Placeholder until the subcommand lands; its owner replaces this file.
+const STATES = ['syn-sent', 'syn-received', 'established', 'fin-wait-1', 'fin-wait-2', 'closing', 'time-wait', 'close-wait', 'last-ack', 'closed', 'unknown'];
+const CLOSE_KINDS = ['normal', 'close_wait', 'fin_unacked', 'last_ack_unacked', 'reset_after_half_close', 'reset', 'refused', 'no_reply', 'open'];
+
+interface FlowsOptions {
+  db: string;
+  state?: string;
+  closeKind?: string;
+  host?: string;
+  port?: number;
+  capture?: number;
+  limit: number;
+  format: RowFormat;
+}
+
+function intArg(min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
 export function registerFlows(program: Command): void {
   program
     .command('flows')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(
-      action(() => {
-        throw new CliError('flows is not built yet', 2);
-      }),
-    );
+    .description('list flows without writing SQL (filters combine with AND)')
+    .option('--db <path>', 'database file', 'wirestate.db')
+    .addOption(new Option('--state <state>', 'either endpoint in this RFC 9293 state at capture end').choices(STATES))
+    .addOption(new Option('--close-kind <kind>', 'how the connection ended').choices(CLOSE_KINDS))
+    .option('--host <addr>', 'either endpoint has this address')
+    .option('--port <port>', 'either endpoint has this port', intArg(0, 65535))
+    .option('--capture <id>', 'only this capture', intArg(1, Number.MAX_SAFE_INTEGER))
+    .option('--limit <n>', 'at most this many rows (0 = all)', intArg(0, Number.MAX_SAFE_INTEGER), 100)
+    .addOption(new Option('--format <format>', 'output format').choices(ROW_FORMATS as string[]).default('table'))
+    .action(action((opts: FlowsOptions) => listFlows(opts)));
+}
+
+function listFlows(opts: FlowsOptions): number {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (opts.state) {
+    const s = opts.state.toUpperCase().replace(/-/g, '_');
+    where.push('(f.orig_state = ? OR f.resp_state = ?)');
+    params.push(s, s);
+  }
+  if (opts.closeKind) {
+    where.push('f.close_kind = ?');
+    params.push(opts.closeKind);
+  }
+  if (opts.host) {
+    where.push('(f.orig_h = ? OR f.resp_h = ?)');
+    params.push(opts.host, opts.host);
+  }
+  if (opts.port !== undefined) {
+    where.push('(f.orig_p = ? OR f.resp_p = ?)');
+    params.push(opts.port, opts.port);
+  }
+  if (opts.capture !== undefined) {
+    where.push('f.capture_id = ?');
+    params.push(opts.capture);
+  }
+  const sql = `SELECT f.id, f.capture_id AS cap, f.orig_h, f.orig_p, f.resp_h, f.resp_p,
+      f.orig_state, f.resp_state,
+      round(e.end_ts - f.orig_state_since, 3) AS orig_for_s,
+      round(e.end_ts - f.resp_state_since, 3) AS resp_for_s,
+      f.close_kind, f.first_fin_by, round(f.idle_before_fin, 3) AS idle_before_fin,
+      f.conn_state, f.history, round(f.duration, 3) AS duration,
+      f.orig_pkts, f.orig_bytes, f.resp_pkts, f.resp_bytes
+    FROM flows f JOIN capture_end e ON e.capture_id = f.capture_id
+    ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY f.capture_id, f.first_ts, f.id
+    ${opts.limit > 0 ? `LIMIT ${opts.limit}` : ''}`;
+  const store = openStoreForReading(opts.db);
+  try {
+    let stmt;
+    try {
+      stmt = store.db.prepare(sql);
+    } catch (err) {
+      throw new CliError(`${opts.db}: ${(err as Error).message}`, 2);
+    }
+    const columns = stmt.columns().map((c) => c.name);
+    const rows = stmt.raw(true).all(...params) as Cell[][];
+    process.stdout.write(renderRows(columns, rows, opts.format));
+    return 0;
+  } finally {
+    store.close();
+  }
 }

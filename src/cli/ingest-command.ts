@@ -1,15 +1,127 @@
+import path from 'node:path';
 import { Command } from 'commander';
 import { CliError, action } from './cli-error';
+import { openStoreForWriting } from './open-store';
+import { ingestFiles, IngestAborted, type IngestProgress, type IngestResult } from '../pipeline/ingest-files';
+import { formatDuration, formatTs } from '../report/format-time';
+import type { FlowStore } from '../store/flow-store';
 
-// Placeholder until the subcommand lands; its owner replaces this file.
+export interface IngestFlags {
+  db: string;
+  quiet?: boolean;
+  progress?: boolean;
+}
+
+export interface IngestOutcome {
+  result: IngestResult;
+  /** 0 = fine (warnings allowed), 1 = some input unusable or fatally damaged. */
+  exitCode: number;
+  /** Captures holding the inputs (new or earlier), for analyze's report. */
+  captureIds: number[];
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+function num(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function progressPrinter(stream: NodeJS.WriteStream) {
+  let last = 0;
+  let shown = false;
+  const t0 = Date.now();
+  return {
+    update(p: IngestProgress): void {
+      const now = Date.now();
+      if (now - last < 200) return;
+      last = now;
+      const secs = Math.max(0.001, (now - t0) / 1000);
+      const pct = p.totalBytes ? ` ${Math.min(100, Math.floor((p.bytesRead / p.totalBytes) * 100))}%` : '';
+      const file = p.fileCount > 1 ? `${path.basename(p.file)} [${p.fileIndex + 1}/${p.fileCount}]` : path.basename(p.file);
+      const line = `ingest ${file}${pct} ${mb(p.bytesBefore + p.bytesRead)}, ${num(p.packets)} packets (${num(Math.round(p.packets / secs))}/s), ${num(p.flows)} flows`;
+      if (stream.isTTY) {
+        const width = stream.columns || 80;
+        stream.write(`\r${line.slice(0, width - 1).padEnd(width - 1)}`);
+      } else {
+        stream.write(`${line}\n`);
+      }
+      shown = true;
+    },
+    done(): void {
+      if (shown && stream.isTTY) stream.write(`\r${' '.repeat((stream.columns || 80) - 1)}\r`);
+    },
+  };
+}
+
+/** Ingest files into an open store, printing progress and a summary on stderr. */
+export async function runIngest(store: FlowStore, files: string[], flags: IngestFlags): Promise<IngestOutcome> {
+  const err = process.stderr;
+  const showProgress = !flags.quiet && (flags.progress === true || err.isTTY === true);
+  const progress = showProgress ? progressPrinter(err) : null;
+  const ctl = new AbortController();
+  const onSigint = () => ctl.abort();
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
+  let result: IngestResult;
+  try {
+    result = await ingestFiles(store, files, { signal: ctl.signal, onProgress: progress ? (p) => progress.update(p) : undefined });
+  } catch (e) {
+    if (e instanceof IngestAborted) throw new CliError(`${files.join(', ')}: interrupted; ingest rolled back, ${flags.db} is unchanged`, 130);
+    throw e;
+  } finally {
+    progress?.done();
+    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigint);
+  }
+  let exitCode = 0;
+  const captureIds = new Set<number>();
+  for (const f of result.files) {
+    if (f.captureId !== null) captureIds.add(f.captureId);
+    if (f.status === 'unusable') {
+      exitCode = 1;
+      err.write(`wirestate: ${f.message}\n`);
+    } else if (f.status === 'ingested' && f.message) {
+      if (f.fatal) exitCode = 1;
+      err.write(`wirestate: ${f.fatal ? 'error' : 'warning'}: ${f.message} (${f.fatal ? 'reading stopped there; ' : ''}everything before it was stored)\n`);
+    } else if (f.status === 'duplicate' && !flags.quiet) {
+      err.write(`wirestate: ${f.message}; nothing added\n`);
+    }
+  }
+  if (!flags.quiet && result.captureId !== null) {
+    const span =
+      result.firstTsUs !== null && result.lastTsUs !== null
+        ? `, ${formatTs(result.firstTsUs / 1e6)} to ${formatTs(result.lastTsUs / 1e6).slice(11)} (${formatDuration((result.lastTsUs - result.firstTsUs) / 1e6)})`
+        : '';
+    const n = result.files.filter((f) => f.status === 'ingested').length;
+    err.write(
+      `ingested capture ${result.captureId} into ${flags.db}: ${n === 1 ? '1 file' : `${n} files`}, ${num(result.packets)} packets (${num(result.tcpPackets)} TCP), ` +
+        `${num(result.flows)} flows${span}${result.truncated ? ', TRUNCATED' : ''}; ${mb(result.bytes)} in ${(result.elapsedMs / 1000).toFixed(2)} s\n`,
+    );
+  }
+  if (result.captureId === null && result.files.every((f) => f.status === 'unusable')) exitCode = 1;
+  return { result, exitCode, captureIds: [...captureIds] };
+}
+
 export function registerIngest(program: Command): void {
   program
     .command('ingest')
-    .description('(not built yet)')
-    .allowUnknownOption()
+    .description('read capture files into the flow database (several files = one continuous capture)')
+    .argument('<files...>', "pcap / pcapng files, optionally gzipped ('-' = standard input)")
+    .option('--db <path>', 'database file (created if missing)', 'wirestate.db')
+    .option('-q, --quiet', 'no progress, no summary (errors and damage warnings still shown)')
+    .option('--progress', 'show progress even when stderr is not a terminal (one line per update)')
     .action(
-      action(() => {
-        throw new CliError('ingest is not built yet', 2);
+      action(async (files: string[], flags: IngestFlags) => {
+        if (files.length === 0) throw new CliError('ingest needs at least one file', 2);
+        const store = openStoreForWriting(flags.db);
+        try {
+          const { exitCode } = await runIngest(store, files, flags);
+          return exitCode;
+        } finally {
+          store.close();
+        }
       }),
     );
 }

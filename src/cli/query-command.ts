@@ -1,15 +1,62 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { CliError, action } from './cli-error';
+import { openStoreForReading } from './open-store';
+import { ROW_FORMATS, renderRows, type Cell, type RowFormat } from '../report/render-rows';
 
-// Placeholder until the subcommand lands; its owner replaces this file.
+interface QueryOptions {
+  db: string;
+  format: RowFormat;
+}
+
 export function registerQuery(program: Command): void {
   program
     .command('query')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(
-      action(() => {
-        throw new CliError('query is not built yet', 2);
-      }),
-    );
+    .description('run one read-only SQL statement against the flow database')
+    .argument('<sql>', 'one SELECT / WITH / read-only PRAGMA statement')
+    .option('--db <path>', 'database file', 'wirestate.db')
+    .addOption(new Option('--format <format>', 'output format').choices(ROW_FORMATS as string[]).default('table'))
+    .addHelpText(
+      'after',
+      `
+Tables: captures, capture_files, flows, transitions, anomalies, socket_owners.
+Views: close_wait, incomplete_closes, time_wait, capture_end.
+Example:
+  wirestate query "SELECT stuck_h, count(*), max(stuck_s) FROM close_wait GROUP BY stuck_h"`,
+    )
+    .action(action((sql: string, opts: QueryOptions) => runQuery(sql, opts)));
+}
+
+function runQuery(sql: string, opts: QueryOptions): number {
+  const store = openStoreForReading(opts.db);
+  try {
+    let stmt;
+    try {
+      stmt = store.db.prepare(sql);
+    } catch (err) {
+      throw new CliError(`SQL error: ${(err as Error).message}`, 2);
+    }
+    if (!stmt.readonly) {
+      throw new CliError('refused: query runs read-only statements only (SELECT, WITH, read-only PRAGMA); this one would modify the database', 2);
+    }
+    if (!stmt.reader) {
+      try {
+        stmt.run();
+      } catch (err) {
+        throw new CliError(`SQL error: ${(err as Error).message}`, 2);
+      }
+      return 0;
+    }
+    let rows: Cell[][];
+    let columns: string[];
+    try {
+      columns = stmt.columns().map((c) => c.name);
+      rows = stmt.raw(true).all() as Cell[][];
+    } catch (err) {
+      throw new CliError(`SQL error: ${(err as Error).message}`, 2);
+    }
+    process.stdout.write(renderRows(columns, rows, opts.format));
+    return 0;
+  } finally {
+    store.close();
+  }
 }

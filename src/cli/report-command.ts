@@ -1,15 +1,74 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Database } from 'better-sqlite3';
 import { CliError, action } from './cli-error';
+import { openStoreForReading } from './open-store';
+import { buildReport } from '../report/build-report';
+import { renderText } from '../report/render-text';
 
-// Placeholder until the subcommand lands; its owner replaces this file.
+export interface ReportFlags {
+  db: string;
+  format: 'text' | 'json';
+  capture?: number;
+  warnCount?: number;
+  warnAge?: number;
+  critAge?: number;
+}
+
+function nonNegative(what: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${what} must be a number >= 0`);
+    return n;
+  };
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+/** The report flags, shared by `report` and `analyze`. */
+export function addReportOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json']).default('text'))
+    .option('--capture <id>', 'capture to report on (default: the newest)', positiveInt)
+    .option('--warn-count <n>', 'warning above this many CLOSE_WAIT connections in one group (default 100)', nonNegative('--warn-count'))
+    .option('--warn-age <seconds>', 'warning when the oldest CLOSE_WAIT is stuck longer (default 300)', nonNegative('--warn-age'))
+    .option('--crit-age <seconds>', 'critical when the oldest CLOSE_WAIT is stuck longer (default 1800)', nonNegative('--crit-age'));
+}
+
+/** Build and print the report for one capture of an open database. */
+export function printReport(db: Database, dbPath: string, flags: ReportFlags, captureId?: number): void {
+  const id = flags.capture ?? captureId;
+  if (id !== undefined && db.prepare('SELECT 1 FROM captures WHERE id = ?').get(id) === undefined) {
+    throw new CliError(`${dbPath}: no capture with id ${id} (list them with: wirestate query "SELECT id, source FROM captures")`, 2);
+  }
+  if (id === undefined && db.prepare('SELECT 1 FROM captures LIMIT 1').get() === undefined) {
+    throw new CliError(`${dbPath}: the database holds no capture yet (run: wirestate ingest FILE --db ${dbPath})`, 1);
+  }
+  const report = buildReport(db, {
+    captureId: id,
+    database: dbPath,
+    thresholds: { warnCount: flags.warnCount, warnAgeS: flags.warnAge, critAgeS: flags.critAge },
+  });
+  process.stdout.write(flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
+}
+
 export function registerReport(program: Command): void {
-  program
-    .command('report')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(
-      action(() => {
-        throw new CliError('report is not built yet', 2);
-      }),
-    );
+  addReportOptions(
+    program
+      .command('report')
+      .description('diagnose the capture in the database: who leaks CLOSE_WAIT connections, since when, and why')
+      .option('--db <path>', 'database file', 'wirestate.db'),
+  ).action(
+    action((flags: ReportFlags) => {
+      const store = openStoreForReading(flags.db);
+      try {
+        printReport(store.db, flags.db, flags);
+      } finally {
+        store.close();
+      }
+    }),
+  );
 }

@@ -1,0 +1,319 @@
+import fs from 'node:fs';
+import { Decoder } from '../decode/decoder';
+import { readCapture, type ReadResult } from '../source/read-capture';
+import { CaptureError } from '../source/capture-error';
+import { TcpEngine } from '../tcp/tcp-engine';
+import type { FlowRecord } from '../tcp/flow-record';
+import type { FlowStore } from '../store/flow-store';
+import { fileSha256 } from './file-digest';
+import { firstPacketTime } from './first-packet-time';
+
+/**
+ * File ingest: readCapture → Decoder → TcpEngine → FlowStore, for one or more
+ * files read as ONE continuous capture in order of their first packet (rotated
+ * tcpdump -C/-G files: a connection spanning two files is one flow).
+ *
+ * All or nothing: the whole ingest is one transaction, so an interruption
+ * (abort signal, crash, kill) leaves the database as it was. Idempotent: a
+ * file whose content (sha256) is already in the database is skipped.
+ */
+
+export interface IngestProgress {
+  file: string;
+  fileIndex: number;
+  fileCount: number;
+  /** Raw bytes of the current file read so far, and its size when known. */
+  bytesRead: number;
+  totalBytes: number | null;
+  /** Raw bytes of the files finished before this one. */
+  bytesBefore: number;
+  packets: number;
+  flows: number;
+}
+
+export interface IngestOptions {
+  onProgress?: (p: IngestProgress) => void;
+  /** Aborting rolls the whole ingest back (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Flows buffered before a batch insert. */
+  batchSize?: number;
+  timeWaitUs?: number;
+  idleTimeoutUs?: number;
+}
+
+export type FileStatus = 'ingested' | 'duplicate' | 'unusable';
+
+export interface IngestFileResult {
+  path: string;
+  status: FileStatus;
+  sha256: string | null;
+  /** The capture that holds it: this ingest's, or (duplicate) the earlier one. */
+  captureId: number | null;
+  packets: number;
+  firstTsUs: number | null;
+  lastTsUs: number | null;
+  /** One line naming the file and the offset (damage or why it is unusable). */
+  message: string | null;
+  /** True when the damage stopped the read before the end of the file (or the file was unusable). */
+  fatal: boolean;
+}
+
+export interface IngestResult {
+  /** The new capture, or null when nothing new was ingested. */
+  captureId: number | null;
+  files: IngestFileResult[];
+  packets: number;
+  tcpPackets: number;
+  bytes: number;
+  flows: number;
+  firstTsUs: number | null;
+  lastTsUs: number | null;
+  truncated: boolean;
+  anomalies: Record<string, number>;
+  elapsedMs: number;
+}
+
+export class IngestAborted extends Error {
+  constructor() {
+    super('ingest interrupted: the database is unchanged');
+    this.name = 'IngestAborted';
+  }
+}
+
+interface Planned {
+  path: string;
+  sha256: string | null;
+  firstTsUs: number | null;
+  size: number | null;
+  order: number;
+}
+
+function formatOf(r: ReadResult): string {
+  return r.info.gzip ? `${r.info.format}+gzip` : r.info.format;
+}
+
+export async function ingestFiles(store: FlowStore, paths: readonly string[], opts: IngestOptions = {}): Promise<IngestResult> {
+  const started = Date.now();
+  if (paths.length === 0) throw new Error('no input files');
+  if (paths.includes('-') && paths.length > 1) throw new Error("'-' (standard input) must be the only input");
+
+  const results: IngestFileResult[] = [];
+  const planned: Planned[] = [];
+  const seen = new Map<string, string>();
+  // 1. Content hashes (idempotency) and first packet times (order), before any write.
+  for (let i = 0; i < paths.length; i++) {
+    const p = paths[i];
+    if (p === '-') {
+      planned.push({ path: p, sha256: null, firstTsUs: null, size: null, order: i });
+      continue;
+    }
+    let sha: string;
+    let size: number | null = null;
+    try {
+      size = fs.statSync(p).size;
+      sha = await fileSha256(p);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+      results.push(unusable(p, null, `${p}: ${why} at byte 0`));
+      continue;
+    }
+    const stored = store.findFile(sha);
+    if (stored) {
+      results.push({ path: p, status: 'duplicate', sha256: sha, captureId: stored.captureId, packets: 0, firstTsUs: null, lastTsUs: null, message: `${p}: already ingested as capture ${stored.captureId} (${stored.path})`, fatal: false });
+      continue;
+    }
+    const twin = seen.get(sha);
+    if (twin !== undefined) {
+      results.push({ path: p, status: 'duplicate', sha256: sha, captureId: null, packets: 0, firstTsUs: null, lastTsUs: null, message: `${p}: same content as ${twin}, read once`, fatal: false });
+      continue;
+    }
+    seen.set(sha, p);
+    let first: number | null = null;
+    if (paths.length > 1) {
+      try {
+        first = await firstPacketTime(p);
+      } catch (err) {
+        if (err instanceof CaptureError) {
+          results.push(unusable(p, sha, err.message));
+          continue;
+        }
+        throw err;
+      }
+    }
+    planned.push({ path: p, sha256: sha, firstTsUs: first, size, order: i });
+  }
+  planned.sort((a, b) => (a.firstTsUs ?? Infinity) - (b.firstTsUs ?? Infinity) || a.order - b.order);
+
+  const out: IngestResult = {
+    captureId: null,
+    files: results,
+    packets: 0,
+    tcpPackets: 0,
+    bytes: 0,
+    flows: 0,
+    firstTsUs: null,
+    lastTsUs: null,
+    truncated: false,
+    anomalies: {},
+    elapsedMs: 0,
+  };
+  if (planned.length === 0) {
+    out.elapsedMs = Date.now() - started;
+    return out;
+  }
+
+  // 2. One transaction for everything.
+  const decoder = new Decoder();
+  const batchSize = opts.batchSize ?? 2000;
+  let batch: FlowRecord[] = [];
+  let captureId = 0;
+  const flush = () => {
+    if (batch.length === 0) return;
+    store.writeFlows(captureId, batch);
+    batch = [];
+  };
+  const engine = new TcpEngine({
+    onFlow: (f: FlowRecord) => {
+      batch.push(f);
+      if (batch.length >= batchSize) flush();
+    },
+    ...(opts.timeWaitUs !== undefined ? { timeWaitUs: opts.timeWaitUs } : {}),
+    ...(opts.idleTimeoutUs !== undefined ? { idleTimeoutUs: opts.idleTimeoutUs } : {}),
+  });
+  const onPacket = (p: Parameters<Parameters<typeof readCapture>[1]>[0]) => {
+    if (decoder.decode(p)) engine.packet(decoder.pkt, p.tsUs);
+  };
+
+  store.beginTransaction();
+  try {
+    captureId = store.beginCapture({
+      source: planned.map((p) => p.path).join(', '),
+      kind: 'file',
+      sha256: planned.length === 1 ? planned[0].sha256 : null,
+      startedTsUs: planned[0].firstTsUs,
+    });
+    const formats = new Set<string>();
+    const linktypes = new Set<number>();
+    const damage: string[] = [];
+    let bytesBefore = 0;
+    let seq = 0;
+    let stdinSha: string | null = null;
+    for (let i = 0; i < planned.length; i++) {
+      const pl = planned[i];
+      const packetsBefore = decoder.packets;
+      let r: ReadResult;
+      try {
+        r = await readCapture(pl.path, onPacket, {
+          signal: opts.signal,
+          onProgress: opts.onProgress
+            ? (bytesRead, totalBytes) =>
+                opts.onProgress!({
+                  file: pl.path,
+                  fileIndex: i,
+                  fileCount: planned.length,
+                  bytesRead,
+                  totalBytes,
+                  bytesBefore,
+                  packets: decoder.packets,
+                  flows: engine.totalFlows,
+                })
+            : undefined,
+        });
+      } catch (err) {
+        if (opts.signal?.aborted) throw new IngestAborted();
+        if (err instanceof CaptureError && decoder.packets === packetsBefore) {
+          // Unusable before its first packet (only possible for stdin or a file that changed since it was hashed).
+          results.push(unusable(pl.path, pl.sha256, err.message));
+          continue;
+        }
+        throw err;
+      }
+      if (opts.signal?.aborted) throw new IngestAborted();
+      bytesBefore += pl.size ?? r.bytes;
+      formats.add(formatOf(r));
+      for (const l of r.info.linktypes) linktypes.add(l);
+      if (pl.path === '-') {
+        const stored = store.findFile(r.sha256);
+        if (stored) {
+          store.rollback();
+          results.push({ path: '-', status: 'duplicate', sha256: r.sha256, captureId: stored.captureId, packets: 0, firstTsUs: null, lastTsUs: null, message: `-: already ingested as capture ${stored.captureId} (${stored.path})`, fatal: false });
+          out.elapsedMs = Date.now() - started;
+          return out;
+        }
+        stdinSha = r.sha256;
+      }
+      const sha = pl.sha256 ?? r.sha256;
+      store.addCaptureFile(captureId, seq++, {
+        path: pl.path,
+        sha256: sha,
+        format: formatOf(r),
+        size: pl.size,
+        packets: r.packets,
+        firstTsUs: r.firstTsUs,
+        lastTsUs: r.lastTsUs,
+        truncated: r.damage !== null,
+        damage: r.damage ? r.damage.message : null,
+      });
+      if (r.damage) damage.push(r.damage.message);
+      out.bytes += r.bytes;
+      if (r.firstTsUs !== null && (out.firstTsUs === null || r.firstTsUs < out.firstTsUs)) out.firstTsUs = r.firstTsUs;
+      if (r.lastTsUs !== null && (out.lastTsUs === null || r.lastTsUs > out.lastTsUs)) out.lastTsUs = r.lastTsUs;
+      results.push({
+        path: pl.path,
+        status: 'ingested',
+        sha256: sha,
+        captureId,
+        packets: r.packets,
+        firstTsUs: r.firstTsUs,
+        lastTsUs: r.lastTsUs,
+        message: r.damage ? r.damage.message : null,
+        fatal: r.damage ? r.damage.fatal : false,
+      });
+    }
+    if (seq === 0) {
+      // Nothing readable: no capture row.
+      store.rollback();
+      out.elapsedMs = Date.now() - started;
+      return out;
+    }
+    engine.finish(out.lastTsUs ?? 0);
+    flush();
+    out.packets = decoder.packets;
+    out.tcpPackets = decoder.tcpPackets;
+    out.flows = engine.totalFlows;
+    out.truncated = damage.length > 0;
+    out.anomalies = decoder.anomalies.toObject();
+    store.endCapture(captureId, {
+      firstTsUs: out.firstTsUs,
+      lastTsUs: out.lastTsUs,
+      packets: out.packets,
+      tcpPackets: out.tcpPackets,
+      bytes: out.bytes,
+      anomalies: out.anomalies,
+      truncated: out.truncated,
+      damage: damage.length > 0 ? damage.join('; ') : null,
+      format: [...formats].join(','),
+      linktypes: [...linktypes],
+      sha256: stdinSha,
+    });
+    if (opts.signal?.aborted) throw new IngestAborted();
+    store.commit();
+    out.captureId = captureId;
+  } catch (err) {
+    store.rollback();
+    throw err;
+  }
+  // Files are reported in the order they were read, then skipped ones.
+  out.files.sort((a, b) => rank(a) - rank(b));
+  out.elapsedMs = Date.now() - started;
+  return out;
+}
+
+function rank(f: IngestFileResult): number {
+  return f.status === 'ingested' ? 0 : f.status === 'duplicate' ? 1 : 2;
+}
+
+function unusable(path: string, sha: string | null, message: string): IngestFileResult {
+  return { path, status: 'unusable', sha256: sha, captureId: null, packets: 0, firstTsUs: null, lastTsUs: null, message, fatal: true };
+}

@@ -1,0 +1,546 @@
+import type { Database } from 'better-sqlite3';
+import { formatDuration, formatTs, isoTs } from './format-time';
+import { idleFingerprint, describeIdle } from './idle-fingerprint';
+import type { CaptureInfo, Evidence, Finding, IdleFingerprint, Report, SampleFlow, Severity, Thresholds } from './report-types';
+
+/**
+ * The diagnosis of one capture, computed from the database only (never from
+ * in-memory engine state), so a report can be rerun on any database later.
+ */
+
+const MAX_IDS = 20;
+
+export function hostPort(h: string, p: number | null): string {
+  if (p === null) return h;
+  return h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function median(sorted: readonly number[]): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+const SEVERITY_RANK: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
+
+export function loadCapture(db: Database, id: number): CaptureInfo {
+  const c = db.prepare('SELECT * FROM captures WHERE id = ?').get(id) as Record<string, any> | undefined;
+  if (!c) throw new Error(`no capture with id ${id}`);
+  const files = db
+    .prepare('SELECT path, sha256, truncated, damage FROM capture_files WHERE capture_id = ? ORDER BY seq')
+    .all(id) as { path: string; sha256: string; truncated: number; damage: string | null }[];
+  const anomalies: Record<string, number> = {};
+  for (const a of db.prepare('SELECT name, sum(count) AS n FROM anomalies WHERE capture_id = ? GROUP BY name ORDER BY name').all(id) as {
+    name: string;
+    n: number;
+  }[]) {
+    anomalies[a.name] = a.n;
+  }
+  const end = db.prepare('SELECT end_ts FROM capture_end WHERE capture_id = ?').get(id) as { end_ts: number | null };
+  const first = c.first_ts ?? (db.prepare('SELECT min(first_ts) AS t FROM flows WHERE capture_id = ?').get(id) as { t: number | null }).t;
+  const flows = (db.prepare('SELECT count(*) AS n FROM flows WHERE capture_id = ?').get(id) as { n: number }).n;
+  return {
+    id,
+    source: c.source,
+    kind: c.kind,
+    format: c.format,
+    files: files.map((f) => ({ path: f.path, sha256: f.sha256, truncated: f.truncated === 1, damage: f.damage })),
+    firstTs: isoTs(first),
+    lastTs: isoTs(end.end_ts),
+    durationS: first !== null && end.end_ts !== null ? end.end_ts - first : null,
+    packets: c.packets,
+    tcpPackets: c.tcp_packets,
+    flows,
+    truncated: c.truncated === 1,
+    damage: c.damage,
+    drops: c.drops,
+    anomalies,
+  };
+}
+
+export function loadSample(db: Database, flowId: number): SampleFlow | null {
+  const f = db.prepare('SELECT * FROM flows WHERE id = ?').get(flowId) as Record<string, any> | undefined;
+  if (!f) return null;
+  const steps = db
+    .prepare('SELECT ts, endpoint, from_state, to_state, cause FROM transitions WHERE flow_id = ? ORDER BY ts, id')
+    .all(flowId) as { ts: number; endpoint: 'orig' | 'resp'; from_state: string; to_state: string; cause: string }[];
+  return {
+    flowId,
+    orig: hostPort(f.orig_h, f.orig_p),
+    resp: hostPort(f.resp_h, f.resp_p),
+    history: f.history,
+    connState: f.conn_state,
+    closeKind: f.close_kind,
+    timeline: steps.map((t) => ({
+      ts: isoTs(t.ts) ?? '',
+      offsetS: Math.round((t.ts - f.first_ts) * 1e6) / 1e6,
+      endpoint: t.endpoint,
+      host: t.endpoint === 'orig' ? hostPort(f.orig_h, f.orig_p) : hostPort(f.resp_h, f.resp_p),
+      from: t.from_state,
+      to: t.to_state,
+      cause: t.cause,
+    })),
+  };
+}
+
+function evidence(db: Database, ids: number[], sampleId: number | null): Evidence {
+  return {
+    flowIds: ids.slice(0, MAX_IDS),
+    moreFlows: Math.max(0, ids.length - MAX_IDS),
+    sample: sampleId === null ? null : loadSample(db, sampleId),
+  };
+}
+
+function owners(db: Database, ids: number[], endpoint: 'orig' | 'resp'): string[] {
+  if (ids.length === 0) return [];
+  const rows = db
+    .prepare(
+      `SELECT command, pid, count(*) AS n FROM socket_owners
+       WHERE endpoint = ? AND flow_id IN (SELECT value FROM json_each(?)) GROUP BY command, pid ORDER BY n DESC`,
+    )
+    .all(endpoint, JSON.stringify(ids)) as { command: string; pid: number; n: number }[];
+  return rows.map((r) => `${r.command} (pid ${r.pid})`);
+}
+
+interface CwRow {
+  flow_id: number;
+  stuck_side: 'orig' | 'resp';
+  stuck_h: string;
+  stuck_p: number;
+  peer_h: string;
+  peer_p: number;
+  peer_state: string;
+  since_ts: number;
+  stuck_s: number;
+  first_fin_by: 'orig' | 'resp' | null;
+  idle_before_fin: number | null;
+}
+
+function severityFor(count: number, oldestS: number, t: Thresholds): { severity: Severity; why: string } {
+  if (oldestS > t.critAgeS) return { severity: 'critical', why: `oldest stuck longer than ${formatDuration(t.critAgeS)}` };
+  const reasons: string[] = [];
+  if (count > t.warnCount) reasons.push(`more than ${t.warnCount} connections`);
+  if (oldestS > t.warnAgeS) reasons.push(`oldest stuck longer than ${formatDuration(t.warnAgeS)}`);
+  if (reasons.length > 0) return { severity: 'warning', why: reasons.join(' and ') };
+  return { severity: 'info', why: `below the thresholds (${t.warnCount} connections, ${formatDuration(t.warnAgeS)})` };
+}
+
+function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[] {
+  const rows = db
+    .prepare(
+      `SELECT cw.flow_id, cw.stuck_side, cw.stuck_h, cw.stuck_p, cw.peer_h, cw.peer_p, cw.peer_state, cw.since_ts, cw.stuck_s,
+              f.first_fin_by, f.idle_before_fin
+       FROM close_wait cw JOIN flows f ON f.id = cw.flow_id
+       WHERE cw.capture_id = ? ORDER BY cw.stuck_s DESC, cw.flow_id`,
+    )
+    .all(capId) as CwRow[];
+  // Group by the stuck side: a server by its service port; a client (ephemeral
+  // ports) by its address and the service it talks to — the pooled-client case.
+  const groups = new Map<string, CwRow[]>();
+  for (const r of rows) {
+    const key = r.stuck_side === 'resp' ? `s|${r.stuck_h}|${r.stuck_p}` : `c|${r.stuck_h}|${r.peer_h}|${r.peer_p}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(r);
+  }
+  const out: Finding[] = [];
+  for (const g of groups.values()) {
+    const first = g[0];
+    const client = first.stuck_side === 'orig';
+    const ids = g.map((r) => r.flow_id);
+    const stuck = g.map((r) => r.stuck_s).sort((a, b) => a - b);
+    const oldest = stuck[stuck.length - 1];
+    const med = median(stuck);
+    const since = Math.min(...g.map((r) => r.since_ts));
+    const newestSince = Math.max(...g.map((r) => r.since_ts));
+    const peers = new Map<string, number>();
+    const peerStates = new Map<string, number>();
+    for (const r of g) {
+      const p = client ? hostPort(r.peer_h, r.peer_p) : r.peer_h;
+      peers.set(p, (peers.get(p) ?? 0) + 1);
+      peerStates.set(r.peer_state, (peerStates.get(r.peer_state) ?? 0) + 1);
+    }
+    const idles = g.map((r) => r.idle_before_fin).filter((x): x is number => x !== null);
+    const fp = idles.length > 0 ? idleFingerprint(client ? hostPort(first.peer_h, first.peer_p) : 'the clients', idles) : null;
+    const { severity, why } = severityFor(g.length, oldest, t);
+    const stuckName = client ? `client ${first.stuck_h}` : `server ${hostPort(first.stuck_h, first.stuck_p)}`;
+    const peerName = client ? `server ${hostPort(first.peer_h, first.peer_p)}` : peers.size === 1 ? `client ${[...peers.keys()][0]}` : `${peers.size} clients`;
+    const own = owners(db, ids, first.stuck_side);
+    const fw2 = peerStates.get('FIN_WAIT_2') ?? 0;
+    const details = [
+      `${plural(g.length, 'connection')} in CLOSE_WAIT on ${stuckName}${own.length ? ` (${own.join(', ')})` : ''}, ` +
+        `oldest stuck ${formatDuration(oldest)}, median ${formatDuration(med)}.`,
+      `Stuck since ${formatTs(since)} (newest ${formatTs(newestSince)}).`,
+      client
+        ? `The peer that closed: ${peerName}; it sent the FIN in all ${g.length}.`
+        : `The peers that closed: ${[...peers.entries()].map(([p, n]) => `${p} (${n})`).slice(0, 5).join(', ')}${peers.size > 5 ? `, +${peers.size - 5} more` : ''}.`,
+      `Peer state at capture end: ${[...peerStates.entries()].map(([s, n]) => `${s} ${n}`).join(', ')}.`,
+      `Severity ${severity}: ${why}.`,
+    ];
+    if (fp) details.splice(3, 0, `${describeIdle(fp)}.`);
+    let implication: string;
+    if (client) {
+      const timer = fp && fp.timer ? ` ${hostPort(first.peer_h, first.peer_p)} closes idle connections after about ${formatDuration(fp.medianS)} (its keep-alive timeout).` : '';
+      implication =
+        `The client at ${first.stuck_h} received the server's FIN and its kernel acknowledged it, ` +
+        `but the application never closed its socket: the connections sit idle in its connection pool, which ` +
+        `does not notice connections closed by the server.${timer} ` +
+        `Look at the client's HTTP/connection-pool configuration: evict idle connections before the server's ` +
+        `keep-alive timeout${fp && fp.timer ? ` (below ${Math.floor(fp.medianS)} s)` : ''}, or validate a connection before reusing it, ` +
+        `and make sure every code path closes or releases its connection. ` +
+        `CLOSE_WAIT never times out in the kernel: these sockets stay until the process closes them or exits.`;
+      if (fw2 > 0) {
+        implication += ` The server side is in FIN_WAIT_2 for ${fw2} of them; Linux drops such orphaned sockets after net.ipv4.tcp_fin_timeout (60 s), so ss on the server may no longer list them.`;
+      }
+    } else {
+      implication =
+        `The server at ${hostPort(first.stuck_h, first.stuck_p)} received the client's FIN (the client finished sending) ` +
+        `and acknowledged it, but the application never closed its socket. ` +
+        `Look at the server's code that handles these connections: after reading end-of-file (recv returns 0) it must close the socket; ` +
+        `check error and exception paths that skip close(), and threads blocked while holding a connection. ` +
+        `CLOSE_WAIT never times out in the kernel: these sockets stay (and hold file descriptors) until the process closes them or exits.`;
+    }
+    out.push({
+      kind: 'close_wait',
+      severity,
+      title: client
+        ? `${stuckName} leaks connections to ${hostPort(first.peer_h, first.peer_p)}: ${g.length} in CLOSE_WAIT, oldest ${formatDuration(oldest)}`
+        : `${stuckName} leaks connections: ${g.length} in CLOSE_WAIT, oldest ${formatDuration(oldest)}`,
+      details,
+      implication,
+      facts: {
+        stuckRole: client ? 'client' : 'server',
+        stuckHost: first.stuck_h,
+        stuckPort: client ? null : first.stuck_p,
+        peerHost: client ? first.peer_h : null,
+        peerPort: client ? first.peer_p : null,
+        peers: Object.fromEntries(peers),
+        count: g.length,
+        oldestStuckS: oldest,
+        medianStuckS: med,
+        since: isoTs(since),
+        newestSince: isoTs(newestSince),
+        peerStates: Object.fromEntries(peerStates),
+        finWait2Pairs: fw2,
+        owners: own,
+        idleBeforeFin: fp,
+      },
+      evidence: evidence(db, ids, first.flow_id),
+    });
+  }
+  return out;
+}
+
+interface FlowRow {
+  id: number;
+  orig_h: string;
+  orig_p: number;
+  resp_h: string;
+  resp_p: number;
+  first_ts: number;
+  last_ts: number;
+  first_fin_by: 'orig' | 'resp' | null;
+  first_fin_ts: number | null;
+  idle_before_fin: number | null;
+  first_rst_by: 'orig' | 'resp' | null;
+  orig_pkts: number;
+  close_kind: string;
+}
+
+function flowsOfKind(db: Database, capId: number, kind: string): FlowRow[] {
+  return db
+    .prepare(
+      `SELECT id, orig_h, orig_p, resp_h, resp_p, first_ts, last_ts, first_fin_by, first_fin_ts, idle_before_fin, first_rst_by, orig_pkts, close_kind
+       FROM flows WHERE capture_id = ? AND close_kind = ? ORDER BY first_ts, id`,
+    )
+    .all(capId, kind) as FlowRow[];
+}
+
+function groupBy<T>(rows: readonly T[], key: (r: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const r of rows) {
+    const k = key(r);
+    let g = m.get(k);
+    if (!g) m.set(k, (g = []));
+    g.push(r);
+  }
+  return m;
+}
+
+function resetAfterHalfClose(db: Database, capId: number): Finding[] {
+  const rows = flowsOfKind(db, capId, 'reset_after_half_close');
+  const rstTs = db.prepare(`SELECT min(ts) AS t FROM transitions WHERE flow_id = ? AND to_state = 'CLOSED' AND cause LIKE '%RST%'`);
+  const out: Finding[] = [];
+  // The half-closed side is the one that did NOT send the first FIN.
+  for (const g of groupBy(rows, (r) => (r.first_fin_by === 'resp' ? `c|${r.orig_h}|${r.resp_h}|${r.resp_p}` : `s|${r.resp_h}|${r.resp_p}`)).values()) {
+    const f = g[0];
+    const client = f.first_fin_by === 'resp';
+    const gaps: number[] = [];
+    for (const r of g) {
+      const t = (rstTs.get(r.id) as { t: number | null }).t ?? r.last_ts;
+      if (r.first_fin_ts !== null) gaps.push(t - r.first_fin_ts);
+    }
+    gaps.sort((a, b) => a - b);
+    const idles = g.map((r) => r.idle_before_fin).filter((x): x is number => x !== null);
+    const fp = idles.length > 0 ? idleFingerprint(client ? hostPort(f.resp_h, f.resp_p) : 'the clients', idles) : null;
+    const halfName = client ? `client ${f.orig_h}` : `server ${hostPort(f.resp_h, f.resp_p)}`;
+    const closerName = client ? `server ${hostPort(f.resp_h, f.resp_p)}` : 'its clients';
+    const details = [
+      `${plural(g.length, 'connection')} where ${closerName} sent FIN, ${halfName} later wrote into the half-closed connection and drew an RST.`,
+      gaps.length > 0 ? `Reset came ${formatDuration(gaps[0])} to ${formatDuration(gaps[gaps.length - 1])} after the FIN (median ${formatDuration(median(gaps))}).` : '',
+      fp ? `${describeIdle(fp)}.` : '',
+    ].filter((x) => x !== '');
+    const implication = client
+      ? `Stale pooled connections reused: the client at ${f.orig_h} kept connections the server had already closed and sent a new request on them; ` +
+        `the server's kernel answered with RST. The application sees "connection reset by peer" (ECONNRESET, "Remote end closed connection without response") ` +
+        `on a request the server never processed. Same root cause as CLOSE_WAIT: the client's pool does not notice the server's FIN. ` +
+        `Evict idle connections before the server's keep-alive timeout${fp && fp.timer ? ` (about ${formatDuration(fp.medianS)})` : ''}, validate before reuse, and retry idempotent requests on a reset of a reused connection.`
+      : `The server at ${hostPort(f.resp_h, f.resp_p)} wrote into connections its clients had already closed and drew RSTs: ` +
+        `it keeps serving half-closed connections instead of closing them on end-of-file.`;
+    out.push({
+      kind: 'reset_after_half_close',
+      severity: 'warning',
+      title: `${halfName} reused ${plural(g.length, 'connection')} already closed by the peer: reset after half-close`,
+      details,
+      implication,
+      facts: {
+        halfClosedRole: client ? 'client' : 'server',
+        halfClosedHost: client ? f.orig_h : f.resp_h,
+        serviceHost: f.resp_h,
+        servicePort: f.resp_p,
+        count: g.length,
+        resetAfterFinS: gaps.length ? { min: gaps[0], median: median(gaps), max: gaps[gaps.length - 1] } : null,
+        idleBeforeFin: fp,
+      },
+      evidence: evidence(db, g.map((r) => r.id), f.id),
+    });
+  }
+  return out;
+}
+
+function unackedCloses(db: Database, capId: number): Finding[] {
+  const out: Finding[] = [];
+  for (const kind of ['fin_unacked', 'last_ack_unacked'] as const) {
+    const rows = flowsOfKind(db, capId, kind);
+    for (const g of groupBy(rows, (r) => `${r.resp_h}|${r.resp_p}`).values()) {
+      const f = g[0];
+      const svc = hostPort(f.resp_h, f.resp_p);
+      const byOrig = g.filter((r) => r.first_fin_by === 'orig').length;
+      const title =
+        kind === 'fin_unacked'
+          ? `${plural(g.length, 'connection')} with ${svc} where the first FIN was never acknowledged`
+          : `${plural(g.length, 'connection')} with ${svc} stuck in LAST_ACK: the final FIN was never acknowledged`;
+      out.push({
+        kind,
+        severity: 'warning',
+        title,
+        details: [`First FIN sent by the client in ${byOrig}, by the server in ${g.length - byOrig}.`],
+        implication:
+          kind === 'fin_unacked'
+            ? `A FIN went out and no ACK for it came back before the capture ended: the peer is gone or unreachable, packets were lost, ` +
+              `or the capture saw only one direction. The sender sits in FIN_WAIT_1 and retransmits its FIN. Check the path and that the capture sees both directions.`
+            : `One side answered the FIN with its own FIN but never got the final ACK: it sits in LAST_ACK and retransmits. ` +
+              `The peer vanished (crash, NAT/firewall state dropped) or the capture missed the ACK.`,
+        facts: { service: svc, count: g.length, firstFinByClient: byOrig, firstFinByServer: g.length - byOrig },
+        evidence: evidence(db, g.map((r) => r.id), f.id),
+      });
+    }
+  }
+  return out;
+}
+
+function refusedAndUnanswered(db: Database, capId: number): Finding[] {
+  const out: Finding[] = [];
+  for (const kind of ['refused', 'no_reply'] as const) {
+    const rows = flowsOfKind(db, capId, kind);
+    for (const g of groupBy(rows, (r) => `${r.resp_h}|${r.resp_p}`).values()) {
+      const f = g[0];
+      const svc = hostPort(f.resp_h, f.resp_p);
+      const clients = new Set(g.map((r) => r.orig_h));
+      const syns = g.reduce((a, r) => a + r.orig_pkts, 0);
+      out.push({
+        kind,
+        severity: 'warning',
+        title:
+          kind === 'refused'
+            ? `${plural(g.length, 'connection attempt')} to ${svc} refused (RST to SYN)`
+            : `${plural(g.length, 'connection attempt')} to ${svc} never answered (SYN without reply)`,
+        details: [
+          `From ${plural(clients.size, 'client')}: ${[...clients].slice(0, 5).join(', ')}${clients.size > 5 ? ', …' : ''}.`,
+          kind === 'no_reply' ? `${plural(syns, 'packet')} sent by the clients (SYN retransmissions included).` : '',
+          `First at ${formatTs(g[0].first_ts)}, last at ${formatTs(g[g.length - 1].first_ts)}.`,
+        ].filter((x) => x !== ''),
+        implication:
+          kind === 'refused'
+            ? `Nothing accepts connections on ${svc}: the host is up but its kernel answers SYN with RST (service not running, listening on another port or address, or a firewall REJECT rule). Check the service and the clients' target port.`
+            : `SYNs to ${svc} got no answer at all: the host is down or unreachable, a firewall drops them silently, the listen queue is overflowing, or the capture sees only one direction. Clients wait for their connect timeout.`,
+        facts: { service: svc, count: g.length, clients: [...clients], packets: syns },
+        evidence: evidence(db, g.map((r) => r.id), f.id),
+      });
+    }
+  }
+  return out;
+}
+
+function resets(db: Database, capId: number): Finding[] {
+  const rows = flowsOfKind(db, capId, 'reset');
+  const out: Finding[] = [];
+  for (const g of groupBy(rows, (r) => `${r.resp_h}|${r.resp_p}|${r.first_rst_by}`).values()) {
+    const f = g[0];
+    const svc = hostPort(f.resp_h, f.resp_p);
+    const bySrv = f.first_rst_by === 'resp';
+    out.push({
+      kind: 'reset',
+      severity: 'info',
+      title: `${plural(g.length, 'connection')} with ${svc} ended by an RST from the ${bySrv ? 'server' : 'client'}`,
+      details: [`Without a FIN before the reset.`],
+      implication: bySrv
+        ? `The server aborted these connections (application abort or SO_LINGER 0, unread data at close, or a crash/restart). Check the server's logs around ${formatTs(f.last_ts)}.`
+        : `The client aborted these connections (timeout-driven abort, SO_LINGER 0, or closing with unread data). Usually a client-side timeout or cancellation.`,
+      facts: { service: svc, count: g.length, resetBy: bySrv ? 'server' : 'client' },
+      evidence: evidence(db, g.map((r) => r.id), f.id),
+    });
+  }
+  return out;
+}
+
+function timeWait(db: Database, capId: number): Finding[] {
+  const rows = db
+    .prepare(
+      `SELECT flow_id, endpoint, tw_h, tw_p, peer_h, peer_p, at_end, closed_first FROM time_wait WHERE capture_id = ? ORDER BY since_ts, flow_id`,
+    )
+    .all(capId) as { flow_id: number; endpoint: 'orig' | 'resp'; tw_h: string; tw_p: number; peer_h: string; peer_p: number; at_end: number; closed_first: number }[];
+  const out: Finding[] = [];
+  for (const g of groupBy(rows, (r) => (r.endpoint === 'resp' ? `s|${r.tw_h}|${r.tw_p}` : `c|${r.tw_h}|${r.peer_h}|${r.peer_p}`)).values()) {
+    const f = g[0];
+    const server = f.endpoint === 'resp';
+    const name = server ? `server ${hostPort(f.tw_h, f.tw_p)}` : `client ${f.tw_h} (to ${hostPort(f.peer_h, f.peer_p)})`;
+    const atEnd = g.filter((r) => r.at_end === 1).length;
+    const first = g.filter((r) => r.closed_first === 1).length;
+    out.push({
+      kind: 'time_wait',
+      severity: 'info',
+      title: `TIME_WAIT on the ${name}: ${plural(g.length, 'connection')}, ${atEnd} still in TIME_WAIT at capture end`,
+      details: [`It sent the first FIN in ${first} of ${g.length} (the side that closes first takes TIME_WAIT).`],
+      implication: server
+        ? `The server closes first, so TIME_WAIT accumulates on the server. Normal for servers that close idle keep-alive connections; it costs no process resources. Only a concern at tens of thousands per client address.`
+        : `The client closes first, so TIME_WAIT accumulates on the client. Normal for clients that close after each request; at high rates it can exhaust ephemeral ports (reuse connections, or widen net.ipv4.ip_local_port_range).`,
+      facts: { role: server ? 'server' : 'client', host: f.tw_h, port: server ? f.tw_p : null, peer: server ? null : hostPort(f.peer_h, f.peer_p), count: g.length, atEnd, closedFirst: first },
+      evidence: evidence(db, g.map((r) => r.flow_id), null),
+    });
+  }
+  return out;
+}
+
+function closerFingerprints(db: Database, capId: number): Finding[] {
+  const rows = db
+    .prepare(
+      `SELECT id, first_fin_by, orig_h, resp_h, resp_p, idle_before_fin FROM flows
+       WHERE capture_id = ? AND first_fin_by IS NOT NULL AND idle_before_fin IS NOT NULL ORDER BY first_ts, id`,
+    )
+    .all(capId) as { id: number; first_fin_by: 'orig' | 'resp'; orig_h: string; resp_h: string; resp_p: number; idle_before_fin: number }[];
+  const out: Finding[] = [];
+  for (const g of groupBy(rows, (r) => (r.first_fin_by === 'resp' ? `s|${r.resp_h}|${r.resp_p}` : `c|${r.orig_h}|${r.resp_h}|${r.resp_p}`)).values()) {
+    const f = g[0];
+    const server = f.first_fin_by === 'resp';
+    const name = server ? `server ${hostPort(f.resp_h, f.resp_p)}` : `client ${f.orig_h} (to ${hostPort(f.resp_h, f.resp_p)})`;
+    const fp: IdleFingerprint = idleFingerprint(name, g.map((r) => r.idle_before_fin));
+    out.push({
+      kind: 'closer_fingerprint',
+      severity: 'info',
+      title: describeIdle(fp),
+      details: [`It sent the first FIN in ${plural(fp.total, 'connection')} with a known idle time.`, `Idle before FIN: min ${formatDuration(fp.minS)}, median ${formatDuration(fp.medianS)}, max ${formatDuration(fp.maxS)}.`],
+      implication: fp.timer
+        ? `A timer closes these connections: after about ${formatDuration(fp.medianS)} without data the ${server ? 'server' : 'client'} sends FIN. ` +
+          `That is its idle/keep-alive timeout (e.g. nginx keepalive_timeout). The other side must not keep such connections longer than that.`
+        : fp.medianS < 1
+          ? `The ${server ? 'server' : 'client'} closes right after the last data: an application-driven close, not an idle timer.`
+          : `Idle times before the FIN vary: closes are driven by the application, not by one fixed timer.`,
+      facts: { role: server ? 'server' : 'client', idleBeforeFin: fp },
+      evidence: evidence(db, g.map((r) => r.id), null),
+    });
+  }
+  return out;
+}
+
+function damageFinding(c: CaptureInfo): Finding[] {
+  if (!c.truncated && !c.damage) return [];
+  return [
+    {
+      kind: 'capture_damage',
+      severity: 'warning',
+      title: `The capture is damaged or truncated: ${c.damage ?? 'ends in a truncated record'}`,
+      details: ['Flows read before the damage are in the database; connections after it are missing or incomplete.'],
+      implication: 'Counts and states near the end of the capture may be incomplete. Usually tcpdump was killed while writing; capture again for a full picture.',
+      facts: { damage: c.damage },
+      evidence: { flowIds: [], moreFlows: 0, sample: null },
+    },
+  ];
+}
+
+export interface ReportOptions {
+  captureId?: number;
+  thresholds?: Partial<Thresholds>;
+  database?: string;
+}
+
+export function buildReport(db: Database, opts: ReportOptions = {}): Report {
+  const thresholds: Thresholds = {
+    warnCount: opts.thresholds?.warnCount ?? 100,
+    warnAgeS: opts.thresholds?.warnAgeS ?? 300,
+    critAgeS: opts.thresholds?.critAgeS ?? 1800,
+  };
+  const captures = (db.prepare('SELECT count(*) AS n FROM captures').get() as { n: number }).n;
+  const capId = opts.captureId ?? (db.prepare('SELECT max(id) AS id FROM captures').get() as { id: number | null }).id;
+  if (capId === null || capId === undefined) throw new Error('the database holds no capture yet (run wirestate ingest FILE first)');
+  const capture = loadCapture(db, capId);
+
+  const byCloseKind: Record<string, number> = {};
+  for (const r of db.prepare('SELECT close_kind, count(*) AS n FROM flows WHERE capture_id = ? GROUP BY close_kind ORDER BY n DESC').all(capId) as {
+    close_kind: string;
+    n: number;
+  }[]) {
+    byCloseKind[r.close_kind] = r.n;
+  }
+  const cw = closeWaitFindings(db, capId, thresholds);
+  const findings: Finding[] = [
+    ...damageFinding(capture),
+    ...cw,
+    ...resetAfterHalfClose(db, capId),
+    ...unackedCloses(db, capId),
+    ...refusedAndUnanswered(db, capId),
+    ...resets(db, capId),
+    ...closerFingerprints(db, capId),
+    ...timeWait(db, capId),
+  ];
+  // Stable order: severity first, then the order above (CLOSE_WAIT leaks lead).
+  const order = new Map(findings.map((f, i) => [f, i]));
+  findings.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || order.get(a)! - order.get(b)!);
+
+  const closeWait = cw.reduce((a, f) => a + (f.facts.count as number), 0);
+  const pairs = cw.reduce((a, f) => a + (f.facts.finWait2Pairs as number), 0);
+  let severity: Severity | 'ok' = 'ok';
+  for (const f of findings) if (f.kind !== 'time_wait' && f.kind !== 'closer_fingerprint' && (severity === 'ok' || SEVERITY_RANK[f.severity] > SEVERITY_RANK[severity])) severity = f.severity;
+  let verdict: string;
+  if (cw.length > 0) {
+    const worst = [...cw].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (b.facts.count as number) - (a.facts.count as number))[0];
+    verdict = `${worst.title}; stuck since ${formatTs(Date.parse(worst.facts.since as string) / 1000)}.`;
+    if (cw.length > 1) verdict += ` ${cw.length - 1} more endpoint group${cw.length > 2 ? 's' : ''} hold CLOSE_WAIT connections.`;
+  } else {
+    verdict = `No endpoint holds a connection in CLOSE_WAIT at the end of this capture.`;
+    const other = findings.find((f) => f.severity !== 'info' && f.kind !== 'capture_damage');
+    if (other) verdict += ` But: ${other.title}.`;
+  }
+  return {
+    database: opts.database ?? '',
+    capture,
+    captures,
+    thresholds,
+    summary: { flows: capture.flows, byCloseKind, closeWait, finWait2CloseWaitPairs: pairs, severity, verdict },
+    findings,
+  };
+}

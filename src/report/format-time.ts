@@ -1,0 +1,28 @@
+/** Human formatting of seconds and Unix timestamps for reports. */
+
+/** A duration for people: "0.4 s", "65.0 s", "42 min 5 s", "3 h 12 min", "2 d 4 h". */
+export function formatDuration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 0) return `-${formatDuration(-s)}`;
+  if (s < 120) return `${s.toFixed(1)} s`;
+  const total = Math.round(s);
+  if (total < 7200) return `${Math.floor(total / 60)} min ${total % 60} s`;
+  if (total < 172800) return `${Math.floor(total / 3600)} h ${Math.floor((total % 3600) / 60)} min`;
+  return `${Math.floor(total / 86400)} d ${Math.floor((total % 86400) / 3600)} h`;
+}
+
+/** "2026-11-27 04:51:06 UTC" (`ms` adds milliseconds). */
+export function formatTs(tsS: number | null, ms = false): string {
+  if (tsS === null || !Number.isFinite(tsS)) return '?';
+  const iso = new Date(Math.round(tsS * 1000)).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, ms ? 23 : 19)} UTC`;
+}
+
+/** Unix seconds → ISO 8601 with microseconds, for JSON. */
+export function isoTs(tsS: number | null): string | null {
+  if (tsS === null || !Number.isFinite(tsS)) return null;
+  const whole = Math.floor(tsS);
+  const us = Math.round((tsS - whole) * 1e6);
+  const base = new Date(whole * 1000).toISOString().slice(0, 19);
+  return `${base}.${String(us === 1e6 ? 999999 : us).padStart(6, '0')}Z`;
+}

@@ -1,0 +1,34 @@
+import { formatDuration } from './format-time';
+import type { IdleFingerprint } from './report-types';
+
+/**
+ * The distribution of idle time before the first FIN for one closer. When
+ * most closes happen after the same idle time, a timer (keep-alive timeout)
+ * is closing the connections, not the application.
+ */
+export function idleFingerprint(closer: string, idleS: readonly number[]): IdleFingerprint {
+  const s = [...idleS].sort((a, b) => a - b);
+  const n = s.length;
+  const med = n % 2 === 1 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  const tol = Math.max(1, med * 0.05);
+  let matching = 0;
+  for (const x of s) if (Math.abs(x - med) <= tol) matching++;
+  return {
+    closer,
+    total: n,
+    medianS: med,
+    minS: s[0],
+    maxS: s[n - 1],
+    matching,
+    toleranceS: tol,
+    timer: med >= 1 && matching / n >= 0.8,
+  };
+}
+
+/** "server 10.0.0.5:80 closes after 65.0 s idle in 18 of 18 cases" */
+export function describeIdle(fp: IdleFingerprint): string {
+  if (fp.medianS < 1 && fp.matching / fp.total >= 0.8) {
+    return `${fp.closer} closes right after the last data (median idle ${formatDuration(fp.medianS)}) in ${fp.matching} of ${fp.total} cases`;
+  }
+  return `${fp.closer} closes after ${formatDuration(fp.medianS)} idle (±${formatDuration(fp.toleranceS)}) in ${fp.matching} of ${fp.total} cases`;
+}

@@ -1,0 +1,58 @@
+/** Rows as a table, JSON, CSV or NDJSON: what `query` and `flows` print. */
+
+export type RowFormat = 'table' | 'json' | 'csv' | 'ndjson';
+export const ROW_FORMATS: readonly RowFormat[] = ['table', 'json', 'csv', 'ndjson'];
+
+export type Cell = string | number | bigint | null | Buffer | boolean;
+
+function cellText(v: Cell): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (Buffer.isBuffer(v)) return `x'${v.toString('hex')}'`;
+  return String(v);
+}
+
+function jsonValue(v: Cell): unknown {
+  if (Buffer.isBuffer(v)) return v.toString('hex');
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  return v;
+}
+
+function csvField(v: Cell): string {
+  if (v === null || v === undefined) return '';
+  const s = Buffer.isBuffer(v) ? v.toString('hex') : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function toObject(columns: readonly string[], row: readonly Cell[]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i < columns.length; i++) o[columns[i]] = jsonValue(row[i]);
+  return o;
+}
+
+/** Render all rows at once (table needs every width before the first line). */
+export function renderRows(columns: readonly string[], rows: readonly (readonly Cell[])[], format: RowFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(rows.map((r) => toObject(columns, r)), null, 2)}\n`;
+    case 'ndjson':
+      return rows.map((r) => `${JSON.stringify(toObject(columns, r))}\n`).join('');
+    case 'csv':
+      return [columns.map((c) => csvField(c)).join(','), ...rows.map((r) => r.map(csvField).join(','))].map((l) => `${l}\r\n`).join('');
+    case 'table':
+      return renderTable(columns, rows);
+  }
+}
+
+function renderTable(columns: readonly string[], rows: readonly (readonly Cell[])[]): string {
+  const text = rows.map((r) => r.map(cellText));
+  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || typeof r[i] === 'number' || typeof r[i] === 'bigint'));
+  const widths = columns.map((c, i) => Math.max(c.length, ...text.map((r) => r[i].length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  const out = [line(columns), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)];
+  out.push(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
+  return `${out.join('\n')}\n`;
+}

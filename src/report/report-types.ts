@@ -1,0 +1,116 @@
+/** The diagnosis `wirestate report` prints; JSON output is this object as is. */
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+export interface Thresholds {
+  /** Warning when a group holds more than this many CLOSE_WAIT connections. */
+  warnCount: number;
+  /** Warning when the oldest CLOSE_WAIT in a group is stuck longer than this, seconds. */
+  warnAgeS: number;
+  /** Critical when the oldest CLOSE_WAIT in a group is stuck longer than this, seconds. */
+  critAgeS: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = { warnCount: 100, warnAgeS: 300, critAgeS: 1800 };
+
+export interface CaptureInfo {
+  id: number;
+  source: string;
+  kind: string;
+  format: string | null;
+  files: { path: string; sha256: string; truncated: boolean; damage: string | null }[];
+  firstTs: string | null;
+  lastTs: string | null;
+  durationS: number | null;
+  packets: number | null;
+  tcpPackets: number | null;
+  flows: number;
+  truncated: boolean;
+  damage: string | null;
+  drops: number | null;
+  anomalies: Record<string, number>;
+}
+
+export interface TimelineStep {
+  ts: string;
+  /** Seconds since the flow's first packet. */
+  offsetS: number;
+  endpoint: 'orig' | 'resp';
+  host: string;
+  from: string;
+  to: string;
+  cause: string;
+}
+
+export interface SampleFlow {
+  flowId: number;
+  orig: string;
+  resp: string;
+  history: string;
+  connState: string;
+  closeKind: string;
+  timeline: TimelineStep[];
+}
+
+export interface Evidence {
+  /** Up to 20 flow ids (most telling first). */
+  flowIds: number[];
+  /** How many more flows the finding covers beyond flowIds. */
+  moreFlows: number;
+  sample: SampleFlow | null;
+}
+
+/** Idle time before the first FIN, for one closer: the fingerprint of a keep-alive/idle timer. */
+export interface IdleFingerprint {
+  closer: string;
+  /** Connections where this closer sent the first FIN and an idle time is known. */
+  total: number;
+  medianS: number;
+  minS: number;
+  maxS: number;
+  /** Connections whose idle time is within toleranceS of the median. */
+  matching: number;
+  toleranceS: number;
+  /** True when most closes happen after the same idle time (≥ 80 %, median ≥ 1 s): a timer, not the application. */
+  timer: boolean;
+}
+
+export interface Finding {
+  kind:
+    | 'close_wait'
+    | 'reset_after_half_close'
+    | 'fin_unacked'
+    | 'last_ack_unacked'
+    | 'refused'
+    | 'no_reply'
+    | 'reset'
+    | 'time_wait'
+    | 'closer_fingerprint'
+    | 'capture_damage';
+  severity: Severity;
+  /** One line, the headline. */
+  title: string;
+  /** Short factual lines (counts, times, who closed). */
+  details: string[];
+  /** What it means and where to look, in plain words. */
+  implication: string;
+  /** Structured numbers behind the text. */
+  facts: Record<string, unknown>;
+  evidence: Evidence;
+}
+
+export interface Report {
+  database: string;
+  capture: CaptureInfo;
+  captures: number;
+  thresholds: Thresholds;
+  summary: {
+    flows: number;
+    byCloseKind: Record<string, number>;
+    closeWait: number;
+    finWait2CloseWaitPairs: number;
+    severity: Severity | 'ok';
+    verdict: string;
+  };
+  findings: Finding[];
+}
