@@ -163,8 +163,8 @@ export class Decoder {
         if (family > 0xffff) family = buf.readUInt32BE(off);
         this.l3Off = off + 4;
         if (family === 2) return L3_IPV4;
-        // AF_INET6 differs between systems: Linux 10, NetBSD/OpenBSD 24, FreeBSD 28, macOS 30.
-        if (family === 10 || family === 24 || family === 28 || family === 30) return L3_IPV6;
+        // AF_INET6 as BSDs write it: NetBSD/OpenBSD 24, FreeBSD 28, macOS 30.
+        if (family === 24 || family === 28 || family === 30) return L3_IPV6;
         return L3_NONE;
       }
       case LINKTYPE_RAW:
@@ -270,11 +270,14 @@ export class Decoder {
       } else if (nh === 44) {
         if (capEnd - q < 8) return this.fail(Anomaly.TruncatedIpv6Extension);
         const fo = buf.readUInt16BE(q + 2);
-        pkt.fragment = true;
-        this.fragments++;
-        this.anomalies.add(Anomaly.IpFragment);
         nh = buf[q];
         q += 8;
+        // An atomic fragment (offset 0, no more fragments, RFC 6946) is a whole packet.
+        if ((fo & 0xfff9) !== 0) {
+          pkt.fragment = true;
+          this.fragments++;
+          this.anomalies.add(Anomaly.IpFragment);
+        }
         if ((fo & 0xfff8) !== 0) {
           pkt.protocol = nh;
           pkt.laterFragment = true;
