@@ -1,15 +1,134 @@
 import { Command } from 'commander';
 import { CliError, action } from './cli-error';
+import { LiveCaptureError } from '../source/live-capture';
+import { defaultDevice, listNetworkDevices } from '../host/network-devices';
+import { LivePipeline, type LiveStatus, type LiveSummary } from '../pipeline/live-pipeline';
 
-// Placeholder until the subcommand lands; its owner replaces this file.
+interface LiveOptions {
+  interface?: string;
+  db: string;
+  duration?: string;
+  count?: string;
+  snaplen: string;
+  flushEvery: string;
+  write?: string;
+  quiet?: boolean;
+  owners: boolean;
+}
+
+const LINKTYPE_NAMES: Record<number, string> = { 0: 'NULL', 1: 'EN10MB', 101: 'RAW', 113: 'LINUX_SLL', 127: 'IEEE802_11_RADIO', 276: 'LINUX_SLL2' };
+
+function number(name: string, value: string | undefined, min: number, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new CliError(`${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got '${value}'`, 2);
+  }
+  return n;
+}
+
+function dropsText(drops: number | null): string {
+  return drops === null ? 'n/a' : String(drops);
+}
+
+/** The one-line status shown on a terminal. */
+export function statusLine(s: LiveStatus, elapsedS: number): string {
+  return (
+    `${elapsedS.toFixed(0)}s  packets ${s.packets} (tcp ${s.tcpPackets})  active flows ${s.activeFlows}` +
+    `  CLOSE_WAIT now ${s.closeWaitEndpoints}  drops ${dropsText(s.drops)}`
+  );
+}
+
+export function summaryText(s: LiveSummary, dbPath: string): string {
+  const secs = ((s.endTsUs - s.startedTsUs) / 1e6).toFixed(1);
+  const lines = [
+    `capture ${s.captureId} on ${s.device} stopped (${s.reason}) after ${secs}s: ${s.packets} packets (${s.tcpPackets} TCP, ${s.bytes} bytes)`,
+    `flows: ${s.totalFlows} seen, ${s.flowsWithOwners} with a local process attributed; endpoints in CLOSE_WAIT at stop: ${s.closeWaitEndpoints}`,
+    `drops: ${s.drops === null ? "n/a (the installed 'cap' does not expose pcap_stats)" : s.drops}`,
+  ];
+  if (s.pcapPackets > 0) lines.push(`pcap: ${s.pcapPackets} packets written`);
+  lines.push(`database: ${dbPath}  (try: wirestate report --db ${dbPath})`);
+  return lines.join('\n') + '\n';
+}
+
+function toCliError(err: unknown): unknown {
+  if (err instanceof LiveCaptureError) {
+    const usage = err.code === 'bad_filter' || err.code === 'no_such_device' || err.code === 'cap_missing' || err.code === 'no_default_device';
+    return new CliError(err.message, usage ? 2 : 1);
+  }
+  return err;
+}
+
 export function registerLive(program: Command): void {
   program
     .command('live')
-    .description('(not built yet)')
-    .allowUnknownOption()
+    .description('capture live through libpcap and write flows to the database as they happen (query/report work meanwhile)')
+    .argument('[filter...]', 'BPF capture filter, as for tcpdump (e.g. tcp port 8080)')
+    .option('-i, --interface <name>', 'device to capture on (default: first non-loopback interface that is up; see wirestate interfaces)')
+    .option('--db <path>', 'database file', 'wirestate.db')
+    .option('--duration <seconds>', 'stop after this many seconds')
+    .option('-c, --count <n>', 'stop after this many packets')
+    .option('-s, --snaplen <bytes>', 'bytes kept per packet (max 65535)', '65535')
+    .option('--flush-every <seconds>', 'write active flows and re-read socket owners this often', '2')
+    .option('-w, --write <file.pcap>', 'also write every captured packet to this pcap file')
+    .option('--no-owners', 'do not look up the processes holding local sockets (/proc)')
+    .option('-q, --quiet', 'print nothing but errors')
     .action(
-      action(() => {
-        throw new CliError('live is not built yet', 2);
+      action(async (filterWords: string[], opts: LiveOptions) => {
+        const duration = number('--duration', opts.duration, 0, false) ?? 0;
+        const count = number('--count', opts.count, 1, true) ?? 0;
+        const snaplen = number('--snaplen', opts.snaplen, 1, true) as number;
+        const flushEvery = number('--flush-every', opts.flushEvery, 0.05, false) as number;
+        if (snaplen > 65535) throw new CliError(`--snaplen: at most 65535 with the 'cap' libpcap binding, got ${snaplen}`, 2);
+        const filter = filterWords.join(' ').trim();
+        let pipeline: LivePipeline;
+        try {
+          const device = opts.interface ?? defaultDevice(listNetworkDevices());
+          pipeline = LivePipeline.start({
+            device,
+            filter,
+            snaplen,
+            dbPath: opts.db,
+            flushEveryMs: flushEvery * 1000,
+            count,
+            durationMs: duration * 1000,
+            pcapOut: opts.write ?? null,
+            resolveOwners: opts.owners,
+          });
+        } catch (err) {
+          throw toCliError(err);
+        }
+        const quiet = opts.quiet === true;
+        const cap = pipeline.capture;
+        if (!quiet) {
+          process.stderr.write(
+            `wirestate: capturing on ${cap.device}, link-type ${LINKTYPE_NAMES[cap.linktype] ?? cap.linktype}, snaplen ${cap.snaplen}` +
+              `${filter ? `, filter '${filter}'` : ''}; flows to ${opts.db} (capture ${pipeline.captureId}); Ctrl-C to stop\n`,
+          );
+        }
+        const onSignal = (sig: NodeJS.Signals) => {
+          if (!quiet && process.stderr.isTTY) process.stderr.write('\n');
+          void sig;
+          pipeline.stop('signal');
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        let statusTimer: NodeJS.Timeout | null = null;
+        const started = Date.now();
+        if (!quiet && process.stderr.isTTY) {
+          statusTimer = setInterval(() => {
+            process.stderr.write(`\r\x1b[K${statusLine(pipeline.status(), (Date.now() - started) / 1000)}`);
+          }, 1000);
+        }
+        try {
+          const summary = await pipeline.done;
+          if (statusTimer) process.stderr.write('\r\x1b[K');
+          if (!quiet) process.stdout.write(summaryText(summary, opts.db));
+        } finally {
+          if (statusTimer) clearInterval(statusTimer);
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
       }),
     );
 }

@@ -163,10 +163,10 @@ export function waitForExit(child: ChildProcess, timeoutMs = 30000): Promise<{ c
  * A TCP server that answers one line per connection and then, for requests
  * starting with "leak", never closes its socket after the peer's FIN (the
  * CLOSE_WAIT leak); for anything else it closes after the peer's FIN.
- * Prints "listening" when ready.
+ * Prints "listening PID" when ready.
  */
 export const LEAKY_SERVER_PY = `
-import socket, sys, threading, time
+import os, socket, sys, threading, time
 host, port = sys.argv[1], int(sys.argv[2])
 fam = socket.AF_INET6 if ':' in host else socket.AF_INET
 srv = socket.socket(fam, socket.SOCK_STREAM)
@@ -188,7 +188,7 @@ def handle(c):
         kept.append(c)  # never closed: CLOSE_WAIT until this process exits
     else:
         c.close()
-print('listening', flush=True)
+print('listening', os.getpid(), flush=True)
 while True:
     c, _ = srv.accept()
     threading.Thread(target=handle, args=(c,), daemon=True).start()

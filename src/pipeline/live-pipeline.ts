@@ -1,0 +1,329 @@
+import { Decoder } from '../decode/decoder';
+import { TcpEngine } from '../tcp/tcp-engine';
+import type { FlowRecord } from '../tcp/flow-record';
+import { FlowStore } from '../store/flow-store';
+import { LiveCapture } from '../source/live-capture';
+import { PcapWriter } from '../source/pcap-writer';
+import type { RawPacket } from '../source/raw-packet';
+import { SocketOwnerResolver } from '../host/socket-owners';
+
+export interface LivePipelineOptions {
+  device: string;
+  /** BPF filter, compiled by libpcap ('' = everything). */
+  filter: string;
+  snaplen: number;
+  /** SQLite database to write flows to (created if needed). */
+  dbPath: string;
+  /** How often active flows are written and socket owners re-read, ms. */
+  flushEveryMs: number;
+  /** Stop after this many packets (0 = no limit). */
+  count: number;
+  /** Stop after this many ms (0 = no limit). */
+  durationMs: number;
+  /** Also write every captured packet to this pcap file. */
+  pcapOut?: string | null;
+  /** Map local sockets to processes through /proc (default true). */
+  resolveOwners?: boolean;
+  /** Where /proc is (tests may point at another namespace's /proc/<pid>/net via ownerNetDir). */
+  ownerNetDir?: string;
+  timeWaitUs?: number;
+  idleTimeoutUs?: number;
+}
+
+export type StopReason = 'signal' | 'duration' | 'count' | 'requested' | 'error';
+
+/** What the capture looks like now; cheap to call (no snapshot is taken). */
+export interface LiveStatus {
+  packets: number;
+  tcpPackets: number;
+  bytes: number;
+  activeFlows: number;
+  totalFlows: number;
+  /** Endpoints in CLOSE_WAIT at the last flush. */
+  closeWaitEndpoints: number;
+  /** libpcap drops; null when the installed cap cannot report them. */
+  drops: number | null;
+  flowsWritten: number;
+  flushes: number;
+}
+
+export interface LiveSummary extends LiveStatus {
+  captureId: number;
+  device: string;
+  linktype: number;
+  reason: StopReason;
+  startedTsUs: number;
+  firstTsUs: number | null;
+  /** When the capture stopped (the end of observation). */
+  endTsUs: number;
+  /** Flows that had a socket owner attached when last written. */
+  flowsWithOwners: number;
+  pcapPackets: number;
+  anomalies: Record<string, number>;
+}
+
+function nowUs(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+}
+
+function countCloseWait(flows: FlowRecord[]): number {
+  let n = 0;
+  for (const f of flows) {
+    if (f.origState === 'CLOSE_WAIT') n++;
+    if (f.respState === 'CLOSE_WAIT') n++;
+  }
+  return n;
+}
+
+/**
+ * libpcap → RawPacket → Decoder → TcpEngine → FlowStore, while the capture
+ * runs: finished flows are written right after the burst of packets that
+ * finished them, active flows are re-written (only those that changed) every
+ * `flushEveryMs`, socket owners are re-read at those flushes only. `stop()`
+ * ends it cleanly: last packets, engine.finish, final flush, capture row
+ * closed. No printing here; the CLI shows `status()` and the summary.
+ */
+export class LivePipeline {
+  readonly done: Promise<LiveSummary>;
+  readonly captureId: number;
+  readonly capture: LiveCapture;
+  private readonly opts: LivePipelineOptions;
+  private readonly store: FlowStore;
+  private readonly decoder = new Decoder();
+  private readonly engine: TcpEngine;
+  private readonly writer: PcapWriter | null;
+  private readonly owners: SocketOwnerResolver | null;
+  private readonly startedTsUs: number;
+  private firstTsUs: number | null = null;
+  private lastTsUs = 0;
+  private bytes = 0;
+  private packets = 0;
+  private tcpPackets = 0;
+  private closeWait = 0;
+  private flowsWritten = 0;
+  private flushes = 0;
+  private readonly withOwners = new Set<number>();
+  /** Finished/evicted flows waiting to be written. */
+  private pending: FlowRecord[] = [];
+  private pendingScheduled = false;
+  /** uid → what was last written for an active flow, to skip unchanged ones. */
+  private readonly written = new Map<number, string>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private durationTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private resolveDone!: (s: LiveSummary) => void;
+  private rejectDone!: (e: unknown) => void;
+
+  private constructor(opts: LivePipelineOptions) {
+    this.opts = opts;
+    this.done = new Promise<LiveSummary>((res, rej) => {
+      this.resolveDone = res;
+      this.rejectDone = rej;
+    });
+    this.engine = new TcpEngine({
+      onFlow: (f: FlowRecord) => this.onFlow(f),
+      ...(opts.timeWaitUs !== undefined ? { timeWaitUs: opts.timeWaitUs } : {}),
+      ...(opts.idleTimeoutUs !== undefined ? { idleTimeoutUs: opts.idleTimeoutUs } : {}),
+    });
+    this.owners = opts.resolveOwners === false ? null : new SocketOwnerResolver({ netDir: opts.ownerNetDir });
+    // Open the capture first: permission/interface/filter errors must not leave a capture row behind.
+    const raw = (p: RawPacket) => this.onPacket(p);
+    this.capture = LiveCapture.open({ device: opts.device, filter: opts.filter, snaplen: opts.snaplen }, raw);
+    try {
+      this.writer = opts.pcapOut ? new PcapWriter(opts.pcapOut, this.capture.linktype, this.capture.snaplen) : null;
+      this.store = FlowStore.open(opts.dbPath);
+    } catch (err) {
+      this.capture.close();
+      throw err;
+    }
+    this.startedTsUs = nowUs();
+    this.captureId = this.store.beginCapture({
+      source: opts.filter ? `live:${opts.device} ${opts.filter}` : `live:${opts.device}`,
+      kind: 'live',
+      format: 'libpcap',
+      linktypes: [this.capture.linktype],
+      sha256: null,
+      startedTsUs: this.startedTsUs,
+    });
+    this.owners?.refresh();
+    this.flushTimer = setInterval(() => this.guard(() => this.flush(false)), Math.max(50, opts.flushEveryMs));
+    if (opts.durationMs > 0) this.durationTimer = setTimeout(() => this.stop('duration'), opts.durationMs);
+  }
+
+  /** Open the device and the database and start capturing. Throws LiveCaptureError / StoreError. */
+  static start(opts: LivePipelineOptions): LivePipeline {
+    return new LivePipeline(opts);
+  }
+
+  private onPacket(p: RawPacket): void {
+    if (this.stopping) return;
+    this.packets++;
+    this.bytes += p.origlen;
+    if (this.firstTsUs === null) this.firstTsUs = p.tsUs;
+    this.lastTsUs = p.tsUs;
+    if (this.writer) this.writer.write(p);
+    if (this.decoder.decode(p)) {
+      this.tcpPackets++;
+      this.engine.packet(this.decoder.pkt, p.tsUs);
+    }
+    if (this.opts.count > 0 && this.packets >= this.opts.count) {
+      this.capture.close();
+      setImmediate(() => this.stop('count'));
+    }
+  }
+
+  private onFlow(f: FlowRecord): void {
+    this.pending.push(f);
+    this.written.delete(f.uid);
+    if (!this.pendingScheduled && !this.stopping) {
+      this.pendingScheduled = true;
+      // After the current burst of packets: one transaction for all flows it finished.
+      setImmediate(() => this.guard(() => this.writePending()));
+    }
+  }
+
+  private writePending(): void {
+    this.pendingScheduled = false;
+    if (this.pending.length === 0) return;
+    const flows = this.pending;
+    this.pending = [];
+    this.writeFlows(flows);
+  }
+
+  private writeFlows(flows: FlowRecord[]): void {
+    if (this.owners) this.owners.attach(flows);
+    for (const f of flows) {
+      if (f.owners && f.owners.length > 0) this.withOwners.add(f.uid);
+      else this.withOwners.delete(f.uid);
+    }
+    this.store.writeFlows(this.captureId, flows);
+    this.flowsWritten += flows.length;
+  }
+
+  /** Re-read owners, write finished flows and the active flows that changed. */
+  private flush(final: boolean): void {
+    this.owners?.refresh();
+    this.writePending();
+    const snap = this.engine.snapshot(final ? this.lastObservedUs() : nowUs());
+    this.closeWait = countCloseWait(snap);
+    const changed: FlowRecord[] = [];
+    const owners = this.owners;
+    for (const f of snap) {
+      const ownerSig = owners ? owners.ownersOf(f).map((o) => `${o.endpoint}${o.pid}`).join(',') : '';
+      const sig = `${f.lastTsUs}|${f.origState}|${f.respState}|${ownerSig}`;
+      if (this.written.get(f.uid) === sig) continue;
+      this.written.set(f.uid, sig);
+      changed.push(f);
+    }
+    if (changed.length > 0) this.writeFlows(changed);
+    this.writer?.flush();
+    this.flushes++;
+  }
+
+  private lastObservedUs(): number {
+    return Math.max(nowUs(), this.lastTsUs);
+  }
+
+  status(): LiveStatus {
+    return {
+      packets: this.packets,
+      tcpPackets: this.tcpPackets,
+      bytes: this.bytes,
+      activeFlows: this.engine.activeFlows,
+      totalFlows: this.engine.totalFlows,
+      closeWaitEndpoints: this.closeWait,
+      drops: this.capture.stats().dropped,
+      flowsWritten: this.flowsWritten,
+      flushes: this.flushes,
+    };
+  }
+
+  private guard(fn: () => void): void {
+    if (this.stopping) return;
+    try {
+      fn();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.clearTimers();
+    this.capture.close();
+    try {
+      this.writer?.close();
+    } catch {
+      // the original error is the one to report
+    }
+    this.store.close();
+    this.rejectDone(err);
+  }
+
+  private clearTimers(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.durationTimer) clearTimeout(this.durationTimer);
+    this.flushTimer = null;
+    this.durationTimer = null;
+  }
+
+  /**
+   * Stop: no more packets, the engine finishes every flow, a final flush with
+   * fresh socket owners, the capture row closed. Idempotent; resolves `done`.
+   */
+  stop(reason: StopReason = 'requested'): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.clearTimers();
+    this.capture.close();
+    this.reason = reason;
+    try {
+      this.finalize();
+    } catch (err) {
+      this.stopping = false;
+      this.fail(err);
+    }
+  }
+
+  private reason: StopReason = 'requested';
+
+  private finalize(): void {
+    const endUs = this.lastObservedUs();
+    const drops = this.capture.stats().dropped;
+    // Owners while the sockets are still there, then the active flows as they are now.
+    this.owners?.refresh();
+    const snap = this.engine.snapshot(endUs);
+    this.closeWait = countCloseWait(snap);
+    this.engine.finish(endUs);
+    this.writePending();
+    this.writer?.close();
+    const anomalies = this.decoder.anomalies.toObject();
+    this.store.endCapture(this.captureId, {
+      firstTsUs: this.firstTsUs ?? this.startedTsUs,
+      lastTsUs: endUs,
+      packets: this.packets,
+      tcpPackets: this.tcpPackets,
+      bytes: this.bytes,
+      anomalies,
+      truncated: false,
+      drops,
+    });
+    this.store.close();
+    this.flushes++;
+    this.resolveDone({
+      ...this.status(),
+      drops,
+      captureId: this.captureId,
+      device: this.capture.device,
+      linktype: this.capture.linktype,
+      reason: this.reason,
+      startedTsUs: this.startedTsUs,
+      firstTsUs: this.firstTsUs,
+      endTsUs: endUs,
+      flowsWithOwners: this.withOwners.size,
+      pcapPackets: this.writer ? this.writer.packets : 0,
+      anomalies,
+    });
+  }
+}
