@@ -1,15 +1,119 @@
 import { Command } from 'commander';
-import { CliError, action } from './cli-error';
+import { action } from './cli-error';
+import { CaptureStats, captureStats, isoMicros } from '../decode/capture-stats';
+import { linktypeName } from '../decode/linktypes';
+import { CaptureError } from '../source/capture-error';
 
-// Placeholder until the subcommand lands; its owner replaces this file.
+const PRECISION: Record<string, string> = { us: 'microseconds (10^-6)', ns: 'nanoseconds (10^-9)' };
+
+function durationText(s: CaptureStats): string {
+  if (s.firstTsUs === null || s.lastTsUs === null) return 'n/a';
+  return `${((s.lastTsUs - s.firstTsUs) / 1e6).toFixed(6)} s`;
+}
+
+function anomaliesText(s: CaptureStats): string {
+  const parts = Object.entries(s.anomalies).map(([k, v]) => `${k}=${v} (first at byte ${s.anomalyFirstOffsets[k]})`);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+/** The text block for one file, in the spirit of capinfos. */
+export function renderStats(s: CaptureStats): string {
+  const i = s.info;
+  const d = s.decoded;
+  const rows: [string, string][] = [
+    ['File', i.file],
+    ['Format', `${i.format}${i.gzip ? ' (gzip)' : ''}`],
+    ['Byte order', i.byteOrder === 'le' ? 'little-endian' : 'big-endian'],
+    ['Timestamp precision', PRECISION[i.tsPrecision] ?? i.tsPrecision],
+    ['Link types', i.linktypes.map((l) => `${l} (${linktypeName(l)})`).join(', ') || 'none'],
+    ['Snaplen', i.snaplen === 0 ? '0 (unlimited)' : String(i.snaplen)],
+    ['Sections / interfaces', `${i.sections} / ${i.interfaces}`],
+    ['Packets', String(s.packets)],
+    ['TCP packets', String(d.tcpPackets)],
+    ['IPv4 / IPv6 packets', `${d.ipv4} / ${d.ipv6}`],
+    ['Not IP / IP not TCP', `${d.nonIp} / ${d.nonTcp}`],
+    ['IP fragments', `${d.fragments} (${d.laterFragments} later fragments skipped)`],
+    ['Skipped (link type)', String(d.skippedLinktype)],
+    ['First packet', s.firstTsUs === null ? 'n/a' : isoMicros(s.firstTsUs)],
+    ['Last packet', s.lastTsUs === null ? 'n/a' : isoMicros(s.lastTsUs)],
+    ['Duration', durationText(s)],
+    ['Bytes read', String(s.bytes)],
+    ['SHA256', s.sha256],
+    ['Damage', s.damage ? `${s.damage.fatal ? 'FATAL' : 'warning'} ${s.damage.code}: ${s.damage.message}` : 'none'],
+    ['Anomalies', anomaliesText(s)],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length)) + 1;
+  return rows.map(([k, v]) => `${(k + ':').padEnd(w)} ${v}`).join('\n') + '\n';
+}
+
+/** JSON form of one file's statistics (timestamps both as µs and ISO text). */
+export function statsJson(s: CaptureStats): Record<string, unknown> {
+  return {
+    file: s.info.file,
+    format: s.info.format,
+    gzip: s.info.gzip,
+    byteOrder: s.info.byteOrder,
+    tsPrecision: s.info.tsPrecision,
+    linktypes: s.info.linktypes.map((l) => ({ linktype: l, name: linktypeName(l) })),
+    snaplen: s.info.snaplen,
+    sections: s.info.sections,
+    interfaces: s.info.interfaces,
+    packets: s.packets,
+    tcpPackets: s.decoded.tcpPackets,
+    ipv4Packets: s.decoded.ipv4,
+    ipv6Packets: s.decoded.ipv6,
+    nonIpPackets: s.decoded.nonIp,
+    nonTcpPackets: s.decoded.nonTcp,
+    fragments: s.decoded.fragments,
+    laterFragments: s.decoded.laterFragments,
+    skippedLinktype: s.decoded.skippedLinktype,
+    firstTsUs: s.firstTsUs,
+    lastTsUs: s.lastTsUs,
+    firstTs: s.firstTsUs === null ? null : isoMicros(s.firstTsUs),
+    lastTs: s.lastTsUs === null ? null : isoMicros(s.lastTsUs),
+    durationS: s.firstTsUs === null || s.lastTsUs === null ? null : (s.lastTsUs - s.firstTsUs) / 1e6,
+    bytes: s.bytes,
+    sha256: s.sha256,
+    damage: s.damage,
+    anomalies: s.anomalies,
+    anomalyFirstOffsets: s.anomalyFirstOffsets,
+  };
+}
+
 export function registerStats(program: Command): void {
   program
     .command('stats')
-    .description('(not built yet)')
-    .allowUnknownOption()
+    .description('format, link types, packet/TCP counts, first/last timestamp and anomalies of capture files (like capinfos)')
+    .argument('<files...>', "pcap / pcapng files, optionally gzipped; '-' reads standard input")
+    .option('--json', 'print a JSON array, one object per file')
     .action(
-      action(() => {
-        throw new CliError('stats is not built yet', 2);
+      action(async (files: string[], opts: { json?: boolean }) => {
+        let failed = 0;
+        const json: Record<string, unknown>[] = [];
+        let first = true;
+        for (const file of files) {
+          let s: CaptureStats;
+          try {
+            s = await captureStats(file);
+          } catch (err) {
+            if (!(err instanceof CaptureError)) throw err;
+            failed++;
+            process.stderr.write(`wirestate: ${err.message}\n`);
+            if (opts.json) json.push({ file, error: { code: err.code, offset: err.offset, message: err.message } });
+            continue;
+          }
+          if (s.damage) {
+            if (s.damage.fatal) failed++;
+            process.stderr.write(`wirestate: ${s.damage.fatal ? 'error' : 'warning'}: ${s.damage.message}\n`);
+          }
+          if (opts.json) json.push(statsJson(s));
+          else {
+            process.stdout.write((first ? '' : '\n') + renderStats(s));
+            first = false;
+          }
+        }
+        if (opts.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+        return failed > 0 ? 1 : 0;
       }),
     );
 }

@@ -48,9 +48,25 @@ export function anomalyName(code: number): string {
 /** Counts per anomaly code; one instance per decoder. */
 export class AnomalyCounters {
   private readonly counts = new Float64Array(ANOMALY_NAMES.length);
+  /** Input byte offset of the record where each anomaly was first seen (-1: never or unknown). */
+  private readonly first = new Float64Array(ANOMALY_NAMES.length).fill(-1);
 
-  add(code: number): void {
-    this.counts[code]++;
+  /** Count one occurrence; `offset` is the byte offset of the packet's record in the input. */
+  add(code: number, offset = -1): void {
+    if (this.counts[code]++ === 0) this.first[code] = offset;
+  }
+
+  /** Byte offset of the first record with this anomaly, or -1. */
+  firstOffset(name: string): number {
+    const i = ANOMALY_NAMES.indexOf(name);
+    return i > 0 ? this.first[i] : -1;
+  }
+
+  /** For each non-zero anomaly, the byte offset of the first record that had it (-1 when unknown). */
+  firstOffsets(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let i = 1; i < this.counts.length; i++) if (this.counts[i] > 0) out[ANOMALY_NAMES[i]] = this.first[i];
+    return out;
   }
 
   /** Count for a name ('truncated_header', ...) or 0. */
@@ -68,5 +84,6 @@ export class AnomalyCounters {
 
   reset(): void {
     this.counts.fill(0);
+    this.first.fill(-1);
   }
 }

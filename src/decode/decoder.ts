@@ -71,6 +71,8 @@ export class Decoder {
   malformed = 0;
 
   private l3Off = 0;
+  /** fileOffset of the packet being decoded, for the anomalies' first offsets. */
+  private recordOffset = 0;
 
   counts(): DecoderCounts {
     return {
@@ -90,7 +92,7 @@ export class Decoder {
 
   private fail(code: number): boolean {
     this.pkt.anomaly = code;
-    this.anomalies.add(code);
+    this.anomalies.add(code, this.recordOffset);
     this.malformed++;
     return false;
   }
@@ -106,6 +108,7 @@ export class Decoder {
     pkt.anomaly = 0;
     pkt.ipLen = 0;
     this.packets++;
+    this.recordOffset = raw.fileOffset;
 
     const buf = raw.buf;
     const end = raw.off + raw.caplen;
@@ -181,7 +184,7 @@ export class Decoder {
       default:
         this.skippedLinktype++;
         this.pkt.anomaly = Anomaly.UnknownLinktype;
-        this.anomalies.add(Anomaly.UnknownLinktype);
+        this.anomalies.add(Anomaly.UnknownLinktype, this.recordOffset);
         return L3_FAIL;
     }
     // 802.1Q / 802.1ad (QinQ) tags, any depth.
@@ -222,7 +225,7 @@ export class Decoder {
     if ((frag & 0x3fff) !== 0) {
       pkt.fragment = true;
       this.fragments++;
-      this.anomalies.add(Anomaly.IpFragment);
+      this.anomalies.add(Anomaly.IpFragment, this.recordOffset);
       if ((frag & 0x1fff) !== 0) {
         pkt.laterFragment = true;
         this.laterFragments++;
@@ -276,7 +279,7 @@ export class Decoder {
         if ((fo & 0xfff9) !== 0) {
           pkt.fragment = true;
           this.fragments++;
-          this.anomalies.add(Anomaly.IpFragment);
+          this.anomalies.add(Anomaly.IpFragment, this.recordOffset);
         }
         if ((fo & 0xfff8) !== 0) {
           pkt.protocol = nh;
@@ -334,7 +337,7 @@ export class Decoder {
       if (optEnd > capEnd) {
         optEnd = capEnd;
         pkt.anomaly = Anomaly.TruncatedTcpOptions;
-        this.anomalies.add(Anomaly.TruncatedTcpOptions);
+        this.anomalies.add(Anomaly.TruncatedTcpOptions, this.recordOffset);
       }
       this.decodeOptions(buf, q + 20, optEnd);
     }
@@ -382,7 +385,7 @@ export class Decoder {
     }
     if (o < end && pkt.anomaly === 0) {
       pkt.anomaly = Anomaly.BadTcpOption;
-      this.anomalies.add(Anomaly.BadTcpOption);
+      this.anomalies.add(Anomaly.BadTcpOption, this.recordOffset);
     }
   }
 }

@@ -1,0 +1,49 @@
+import { CaptureError } from '../source/capture-error';
+import { CaptureDamage, CaptureInfo } from '../source/capture-info';
+import { readCapture } from '../source/read-capture';
+import { Decoder, DecoderCounts } from './decoder';
+
+/** What `wirestate stats` reports about one capture file. */
+export interface CaptureStats {
+  info: CaptureInfo;
+  packets: number;
+  bytes: number;
+  firstTsUs: number | null;
+  lastTsUs: number | null;
+  sha256: string;
+  damage: CaptureDamage | null;
+  decoded: DecoderCounts;
+  /** Non-zero anomaly counts by name. */
+  anomalies: Record<string, number>;
+  /** For each anomaly, the byte offset of the first packet record that had it. */
+  anomalyFirstOffsets: Record<string, number>;
+}
+
+/** Read and decode a whole capture. Throws CaptureError when the file is unusable. */
+export async function captureStats(file: string): Promise<CaptureStats> {
+  const decoder = new Decoder();
+  const r = await readCapture(file, (raw) => {
+    decoder.decode(raw);
+  });
+  return {
+    info: r.info,
+    packets: r.packets,
+    bytes: r.bytes,
+    firstTsUs: r.firstTsUs,
+    lastTsUs: r.lastTsUs,
+    sha256: r.sha256,
+    damage: r.damage,
+    decoded: decoder.counts(),
+    anomalies: decoder.anomalies.toObject(),
+    anomalyFirstOffsets: decoder.anomalies.firstOffsets(),
+  };
+}
+
+/** Integer µs since the epoch -> ISO 8601 UTC with microseconds: 2026-11-27T04:52:35.223776Z. */
+export function isoMicros(us: number): string {
+  const sec = Math.floor(us / 1e6);
+  const frac = us - sec * 1e6;
+  return `${new Date(sec * 1000).toISOString().slice(0, 19)}.${String(frac).padStart(6, '0')}Z`;
+}
+
+export { CaptureError };
