@@ -64,7 +64,7 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
           st.setDamage(
             cut ? 'truncated_gzip' : 'bad_gzip',
             total,
-            cut ? 'gzip stream cut short' : `gzip data corrupt (${e.message})`,
+            cut ? 'gzip stream cut short, decompressed data ends' : `gzip data corrupt (${e.message}), decompressed data ends`,
             !cut,
           );
         }

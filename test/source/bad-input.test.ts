@@ -1,0 +1,213 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readCapture } from '../../src/source/read-capture';
+import { CaptureError } from '../../src/source/capture-error';
+import { captureStats } from '../../src/decode/capture-stats';
+import { fixture } from '../helpers/paths';
+
+// Every damaged file here is a real fixture, cut or corrupted byte-wise.
+
+const work = mkdtempSync(path.join(tmpdir(), 'wsa-bad-'));
+const real = (name: string) => readFileSync(fixture('formats', name));
+function put(name: string, data: Buffer | string): string {
+  const p = path.join(work, name);
+  writeFileSync(p, data);
+  return p;
+}
+
+/** Offsets of the records of a little-endian classic pcap. */
+function pcapRecords(buf: Buffer): number[] {
+  const out: number[] = [];
+  for (let o = 24; o + 16 <= buf.length; o += 16 + buf.readUInt32LE(o + 8)) out.push(o);
+  return out;
+}
+
+/** Offsets of the blocks of a little-endian pcapng. */
+function pcapngBlocks(buf: Buffer): number[] {
+  const out: number[] = [];
+  for (let o = 0; o + 8 <= buf.length; o += buf.readUInt32LE(o + 4)) out.push(o);
+  return out;
+}
+
+async function count(file: string) {
+  let n = 0;
+  const result = await readCapture(file, () => {
+    n++;
+  });
+  assert.equal(result.packets, n);
+  return result;
+}
+
+async function rejectsWith(file: string, code: string, offset: number, text: RegExp) {
+  await assert.rejects(count(file), (err: unknown) => {
+    assert.ok(err instanceof CaptureError, String(err));
+    assert.equal(err.code, code);
+    assert.equal(err.offset, offset);
+    assert.equal(err.file, file);
+    assert.match(err.message, text);
+    assert.ok(err.message.startsWith(`${file}: `), err.message);
+    assert.ok(err.message.endsWith(` at byte ${offset}`), err.message);
+    assert.ok(!err.message.includes('\n'));
+    return true;
+  });
+}
+
+test('empty file', async () => {
+  await rejectsWith(put('empty.pcap', ''), 'empty_file', 0, /empty file/);
+});
+
+test('a text file is not a capture', async () => {
+  await rejectsWith(put('notes.pcap', 'GET / HTTP/1.1\r\nHost: example\r\n\r\n'), 'not_a_capture', 0, /not a pcap or pcapng file \(starts with "GET \/ HT"\)/);
+  await rejectsWith(put('tiny.pcap', 'hi\n'), 'not_a_capture', 0, /not a pcap or pcapng file/);
+});
+
+test('missing file and directory', async () => {
+  await rejectsWith(path.join(work, 'nope.pcap'), 'unreadable', 0, /no such file/);
+  await rejectsWith(work, 'unreadable', 0, /directory/);
+});
+
+test('truncated pcap global header and truncated pcapng section header', async () => {
+  await rejectsWith(put('short-header.pcap', real('eth-ipv4.pcap').subarray(0, 20)), 'truncated_header', 20, /global header truncated \(20 of 24 bytes\)/);
+  await rejectsWith(put('short-shb.pcapng', real('eth-ipv4.pcapng').subarray(0, 20)), 'truncated_header', 20, /section header block truncated/);
+});
+
+test('record truncated at end of file: every earlier packet kept, a warning', async () => {
+  const buf = real('eth-ipv4.pcap');
+  const recs = pcapRecords(buf);
+  const last = recs[recs.length - 1];
+  const file = put('killed.pcap', buf.subarray(0, buf.length - 10));
+  const r = await count(file);
+  assert.equal(r.packets, recs.length - 1);
+  assert.ok(r.damage);
+  assert.equal(r.damage.code, 'truncated_record');
+  assert.equal(r.damage.fatal, false);
+  assert.equal(r.damage.offset, last);
+  assert.equal(r.damage.message, `${file}: last record truncated at end of file (${buf.length - 10 - last} bytes left, capture was probably cut short) at byte ${last}`);
+  // cut inside the 16-byte record header
+  const r2 = await count(put('killed2.pcap', buf.subarray(0, last + 5)));
+  assert.equal(r2.packets, recs.length - 1);
+  assert.equal(r2.damage?.offset, last);
+  assert.equal(r2.damage?.fatal, false);
+});
+
+test('caplen larger than the snaplen: framing broken, reading stops, earlier packets kept', async () => {
+  const buf = Buffer.from(real('snaplen-96.pcap'));
+  const recs = pcapRecords(buf);
+  buf.writeUInt32LE(200, recs[4] + 8);
+  const file = put('bad-caplen.pcap', buf);
+  const r = await count(file);
+  assert.equal(r.packets, 4);
+  assert.equal(r.damage?.code, 'bad_caplen');
+  assert.equal(r.damage?.fatal, true);
+  assert.equal(r.damage?.offset, recs[4]);
+  assert.equal(r.damage?.message, `${file}: record captured length 200 is larger than the snaplen 96: framing broken at byte ${recs[4]}`);
+  assert.equal(r.bytes, recs[4]);
+});
+
+test('absurd caplen (> 256 KiB) with snaplen 0', async () => {
+  const buf = Buffer.from(real('eth-ipv4.pcap'));
+  const recs = pcapRecords(buf);
+  buf.writeUInt32LE(0, 16); // snaplen 0
+  buf.writeUInt32LE(300000, recs[2] + 8);
+  const r = await count(put('absurd-caplen.pcap', buf));
+  assert.equal(r.packets, 2);
+  assert.equal(r.damage?.code, 'bad_caplen');
+  assert.equal(r.damage?.fatal, true);
+  assert.match(r.damage?.message ?? '', /record captured length 300000 is larger than 262144/);
+});
+
+test('pcapng block length not a multiple of 4: fatal at that block, earlier packets kept', async () => {
+  const buf = Buffer.from(real('eth-ipv4.pcapng'));
+  const blocks = pcapngBlocks(buf);
+  const at = blocks[6]; // SHB, IDB, then EPBs: four packets before it
+  buf.writeUInt32LE(buf.readUInt32LE(at + 4) + 2, at + 4);
+  const file = put('odd-length.pcapng', buf);
+  const r = await count(file);
+  assert.equal(r.packets, 4);
+  assert.equal(r.damage?.code, 'bad_block_length');
+  assert.equal(r.damage?.fatal, true);
+  assert.equal(r.damage?.offset, at);
+  assert.match(r.damage?.message ?? '', new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: pcapng block \\(type 0x6\\) has a bad length \\d+ \\(not a multiple of 4\\) at byte ${at}$`));
+});
+
+test('pcapng trailing block length that disagrees is fatal', async () => {
+  const buf = Buffer.from(real('eth-ipv4.pcapng'));
+  const blocks = pcapngBlocks(buf);
+  const at = blocks[3];
+  const len = buf.readUInt32LE(at + 4);
+  buf.writeUInt32LE(len + 4, at + len - 4);
+  const r = await count(put('trailer.pcapng', buf));
+  assert.equal(r.packets, 1);
+  assert.equal(r.damage?.code, 'bad_block_length');
+  assert.equal(r.damage?.fatal, true);
+});
+
+test('pcapng block running past the end of the file: earlier packets kept, a warning', async () => {
+  const buf = real('eth-ipv4.pcapng');
+  const blocks = pcapngBlocks(buf);
+  const last = blocks[blocks.length - 1];
+  const file = put('cut.pcapng', buf.subarray(0, last + 20));
+  const r = await count(file);
+  assert.equal(r.packets, blocks.length - 3);
+  assert.equal(r.damage?.code, 'truncated_block');
+  assert.equal(r.damage?.fatal, false);
+  assert.equal(r.damage?.offset, last);
+  assert.ok(r.damage?.message.startsWith(`${file}: `));
+});
+
+test('gzip stream cut short: what was decompressed is kept, a warning', async () => {
+  const gz = real('eth-ipv4.pcap.gz');
+  const r = await count(put('cut.pcap.gz', gz.subarray(0, 600)));
+  assert.ok(r.packets > 5 && r.packets < 26, String(r.packets));
+  assert.equal(r.damage?.code, 'truncated_gzip');
+  assert.equal(r.damage?.fatal, false);
+  assert.match(r.damage?.message ?? '', /gzip stream cut short.* at byte \d+$/);
+});
+
+test('unknown link type: packets counted as skipped, not fatal', async () => {
+  const s = await captureStats(fixture('formats', 'unknown-linktype.pcap'));
+  assert.equal(s.damage, null);
+  assert.deepEqual(s.info.linktypes, [147]);
+  assert.equal(s.packets, 26);
+  assert.equal(s.decoded.skippedLinktype, 26);
+  assert.equal(s.decoded.tcpPackets, 0);
+  assert.deepEqual(s.anomalies, { unknown_linktype: 26 });
+  assert.equal(s.anomalyFirstOffsets.unknown_linktype, 24);
+});
+
+/** Index and offset of the first record of eth-ipv4.pcap whose IPv4 packet carries TCP with IHL 5. */
+function firstPlainTcp(buf: Buffer): number {
+  for (const o of pcapRecords(buf)) {
+    const ip = o + 16 + 14;
+    if (buf.readUInt16BE(o + 16 + 12) === 0x0800 && buf[ip] === 0x45 && buf[ip + 9] === 6) return o;
+  }
+  throw new Error('no plain TCP packet');
+}
+
+test('IPv4 header length < 20 in a real file: counted, named, with the record offset', async () => {
+  const buf = Buffer.from(real('eth-ipv4.pcap'));
+  const at = firstPlainTcp(buf);
+  buf[at + 16 + 14] = 0x44;
+  const good = await captureStats(fixture('formats', 'eth-ipv4.pcap'));
+  const s = await captureStats(put('ihl4.pcap', buf));
+  assert.equal(s.damage, null);
+  assert.deepEqual(s.anomalies, { bad_ip_header_length: 1 });
+  assert.equal(s.anomalyFirstOffsets.bad_ip_header_length, at);
+  assert.equal(s.decoded.tcpPackets, good.decoded.tcpPackets - 1);
+});
+
+test('TCP data offset < 5, and past the end of the packet, in a real file', async () => {
+  const buf = Buffer.from(real('eth-ipv4.pcap'));
+  const recs = pcapRecords(buf).filter((o) => buf.readUInt16BE(o + 16 + 12) === 0x0800 && buf[o + 16 + 14] === 0x45 && buf[o + 16 + 23] === 6);
+  const [a, b] = recs;
+  buf[a + 16 + 14 + 20 + 12] = 0x30; // data offset 3
+  buf[b + 16 + 14 + 20 + 12] = 0xf0; // 60 bytes, more than the segment holds
+  const s = await captureStats(put('tcp-offset.pcap', buf));
+  assert.deepEqual(s.anomalies, { bad_tcp_offset: 2 });
+  assert.equal(s.anomalyFirstOffsets.bad_tcp_offset, a);
+  const good = await captureStats(fixture('formats', 'eth-ipv4.pcap'));
+  assert.equal(s.decoded.tcpPackets, good.decoded.tcpPackets - 2);
+});
