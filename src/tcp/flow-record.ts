@@ -91,6 +91,11 @@ export interface FlowRecord {
   /** True once the flow is finished (both sides CLOSED/TIME_WAIT); false for active snapshots. */
   finished: boolean;
   transitions: Transition[];
+  /**
+   * Named anomaly counts seen on this flow (e.g. rst_out_of_window,
+   * ack_of_unseen_data, fin_implied_by_ack, syn_inside_connection); absent when none.
+   */
+  anomalies?: Record<string, number>;
   /** Local processes holding this flow's sockets (live capture only; filled by the live pipeline). */
   owners?: SocketOwner[];
 }

@@ -1,0 +1,483 @@
+import { DecodedPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/decoded-packet';
+import { seqDiff, seqGe, seqGt, seqLt } from './seq-math';
+import { TcpEndpoint } from './tcp-endpoint';
+import { ROLE_ORIG, ROLE_RESP, ROLE_NONE, TcpFlow } from './tcp-flow';
+import {
+  ST_CLOSED,
+  ST_CLOSE_WAIT,
+  ST_CLOSING,
+  ST_ESTABLISHED,
+  ST_FIN_WAIT_1,
+  ST_FIN_WAIT_2,
+  ST_LAST_ACK,
+  ST_SYN_RECEIVED,
+  ST_SYN_SENT,
+  ST_TIME_WAIT,
+  ST_UNKNOWN,
+  Z_CLOSED,
+  Z_RESET,
+} from './tcp-state-codes';
+import { updateZeekHistory } from './zeek-history';
+import { updateZeekState } from './zeek-state';
+
+/**
+ * Apply one TCP segment to a flow: counters, Zeek history, sequence
+ * accounting, and the per-endpoint RFC 9293 state machine.
+ *
+ * Evidence model (what "the state that endpoint's kernel must be in" means):
+ *  - A segment seen on the wire is taken to be delivered to its receiver for
+ *    the purpose of ACK and RST processing (the capture point sits between
+ *    the hosts, as in Zeek and Wireshark).
+ *  - Receipt of a FIN is taken from the receiver's own behaviour: it is
+ *    proven when the receiver ACKs past the FIN, or when a later segment of
+ *    the FIN's sender (sequence past the FIN) is seen, since TCP delivers in
+ *    order. This keeps simultaneous close right (crossing FINs do not
+ *    acknowledge each other) and makes Y enter CLOSE_WAIT when it ACKs X's
+ *    FIN, as ARCHITECTURE.md states.
+ *  - Exception: a FIN+ACK whose ACK covers our own FIN cannot have crossed
+ *    it, so the endpoint in FIN_WAIT_1 goes straight to TIME_WAIT on it.
+ *  - A FIN never seen on the wire is inferred only in one narrow case: the
+ *    peer ACKs exactly one sequence number past everything the sender was
+ *    seen to send (a FIN occupies one). This is counted as the anomaly
+ *    'fin_implied_by_ack'. Any other ACK of unseen sequence space is counted
+ *    as missed bytes (anomaly 'ack_of_unseen_data'), never as a FIN.
+ */
+export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, fromOrig: boolean): void {
+  const x = fromOrig ? flow.orig : flow.resp;
+  const y = fromOrig ? flow.resp : flow.orig;
+  const flags = pkt.flags;
+  const syn = (flags & TCP_SYN) !== 0;
+  const fin = (flags & TCP_FIN) !== 0;
+  const rst = (flags & TCP_RST) !== 0;
+  const ack = (flags & TCP_ACK) !== 0;
+  const seq = pkt.seq >>> 0;
+  const ackNo = pkt.ack >>> 0;
+  const len = pkt.payloadLen;
+
+  if (tsUs > flow.lastTsUs) flow.lastTsUs = tsUs;
+  x.anyPacket = true;
+  x.packets++;
+  x.ipBytes += pkt.ipLen;
+
+  // Zeek history letters for the flag combination (S H F R D A I Q).
+  updateZeekHistory(flow, fromOrig, x, flags, seq, len);
+
+  // Zero-window advertisements, Zeek's rule (not with/after RST, not after the peer's FIN).
+  if (pkt.window === 0 && !rst && y.zstate !== Z_CLOSED && x.zstate !== Z_RESET) {
+    x.zeroWindows++;
+    if (++x.zeroWinCount === x.zeroWinThresh) {
+      flow.addHistory(fromOrig, 'W');
+      x.zeroWinThresh *= 10;
+    }
+  }
+  if (!rst) {
+    x.window = pkt.window;
+    x.windowKnown = true;
+    x.windowFromSyn = syn;
+  }
+  if (syn) {
+    if (pkt.mss >= 0) x.mss = pkt.mss;
+    x.wscale = pkt.wscale;
+    x.sackPermitted = pkt.sackPermitted;
+  }
+
+  let keepalive = false;
+  if (!rst) keepalive = accountSequence(flow, fromOrig, x, syn, fin, seq, len);
+  if (len > 0 && !rst && !keepalive) flow.lastPayloadTsUs = tsUs;
+
+  // In-order delivery: a segment of x past x's FIN reaches y after that FIN.
+  if (!rst && x.finSent && !y.gotPeerFin && seqGe(seq, (x.finSeq + 1) >>> 0)) {
+    receiveFin(flow, !fromOrig, tsUs, 'recv FIN (implied by later segment)');
+  }
+
+  if (syn && !rst) handleSyn(flow, fromOrig, x, y, ack, ackNo, tsUs);
+  if (ack && !rst) handleAck(flow, fromOrig, x, y, ackNo, fin, tsUs);
+  if (fin && !rst) handleFin(flow, fromOrig, x, y, seq, len, syn, tsUs);
+  if (rst) handleRst(flow, fromOrig, x, y, seq, ack, ackNo, tsUs);
+
+  updateZeekState(flow, fromOrig, x, y, flags, len);
+}
+
+/** Returns true when the segment is a keep-alive probe. */
+function accountSequence(
+  flow: TcpFlow,
+  fromOrig: boolean,
+  x: TcpEndpoint,
+  syn: boolean,
+  fin: boolean,
+  seq: number,
+  len: number,
+): boolean {
+  if (!x.seqInit) {
+    initSeq(x, syn ? seq : (seq - 1) >>> 0);
+  } else if (syn && seq !== x.isn) {
+    if (x.bytes === 0 && !x.finSent) {
+      flow.anomaly('syn_seq_jump');
+      initSeq(x, seq);
+    } else {
+      flow.anomaly('syn_inside_connection');
+    }
+  }
+  // A repeated SYN (same ISN) is a retransmitted segment.
+  if (syn && len === 0 && x.synSent && seq === x.isn) x.retransmits++;
+  const dataStart = syn ? (seq + 1) >>> 0 : seq;
+  const dataEndSeg = (dataStart + len) >>> 0;
+  const endAll = fin ? (dataEndSeg + 1) >>> 0 : dataEndSeg;
+  let keepalive = false;
+
+  if (len > 0) {
+    const advance = seqDiff(dataEndSeg, x.dataEnd);
+    if (advance > 0) {
+      const startGap = seqDiff(dataStart, x.dataEnd);
+      if (startGap > 0) addHole(x, x.dataEnd, dataStart);
+      x.bytes += advance;
+      x.dataEnd = dataEndSeg;
+    } else if (fillHoles(x, dataStart, dataEndSeg)) {
+      x.outOfOrder++;
+    } else if (len === 1 && !syn && !fin && dataStart === ((x.dataEnd - 1) >>> 0)) {
+      x.keepalives++;
+      keepalive = true;
+    } else {
+      x.retransmits++;
+    }
+    // Zeek's 't': a payload segment that does not advance the highest sequence seen.
+    if (x.zstate !== Z_RESET && seqDiff(endAll, x.nextSeq) <= 0) {
+      if (++x.rxmitCount === x.rxmitThresh) {
+        flow.addHistory(fromOrig, 'T');
+        x.rxmitThresh *= 10;
+      }
+    }
+  } else if (!syn && !fin && !x.finSent && seq === ((x.dataEnd - 1) >>> 0)) {
+    x.keepalives++;
+    keepalive = true;
+  }
+  if (seqGt(endAll, x.nextSeq)) x.nextSeq = endAll;
+  return keepalive;
+}
+
+function initSeq(ep: TcpEndpoint, isn: number): void {
+  ep.seqInit = true;
+  ep.isn = isn;
+  ep.nextSeq = (isn + 1) >>> 0;
+  ep.dataEnd = ep.nextSeq;
+  ep.holes = null;
+}
+
+const MAX_HOLES = 8;
+
+function addHole(ep: TcpEndpoint, start: number, end: number): void {
+  if (ep.holes === null) ep.holes = [];
+  const h = ep.holes;
+  if (h.length >= MAX_HOLES * 2) {
+    // Too many open holes: the oldest is given up as missed.
+    ep.missed += seqDiff(h[1], h[0]);
+    h.splice(0, 2);
+  }
+  h.push(start, end);
+}
+
+/** Removes [start, end) from the holes; true when it overlapped any. */
+function fillHoles(ep: TcpEndpoint, start: number, end: number): boolean {
+  const h = ep.holes;
+  if (h === null || h.length === 0) return false;
+  let hit = false;
+  for (let i = 0; i < h.length; ) {
+    const hs = h[i];
+    const he = h[i + 1];
+    if (seqLt(start, he) && seqGt(end, hs)) {
+      hit = true;
+      const keepLeft = seqLt(hs, start);
+      const keepRight = seqGt(he, end);
+      if (keepLeft && keepRight) {
+        h[i + 1] = start;
+        h.splice(i + 2, 0, end, he);
+        i += 4;
+        continue;
+      } else if (keepLeft) {
+        h[i + 1] = start;
+      } else if (keepRight) {
+        h[i] = end;
+      } else {
+        h.splice(i, 2);
+        continue;
+      }
+    }
+    i += 2;
+  }
+  return hit;
+}
+
+function bumpGap(flow: TcpFlow, isOrig: boolean, ep: TcpEndpoint): void {
+  if (++ep.gapCount === ep.gapThresh) {
+    flow.addHistory(isOrig, 'G');
+    ep.gapThresh *= 10;
+  }
+}
+
+/** The peer acknowledged `ackNo` of `ep`'s sequence space: holes below it were missed by the capture. */
+function ackGaps(flow: TcpFlow, epIsOrig: boolean, ep: TcpEndpoint, ackNo: number): void {
+  const h = ep.holes;
+  if (h !== null) {
+    for (let i = 0; i < h.length; ) {
+      const hs = h[i];
+      const he = h[i + 1];
+      if (seqLt(hs, ackNo)) {
+        const upto = seqLt(ackNo, he) ? ackNo : he;
+        ep.missed += seqDiff(upto, hs);
+        bumpGap(flow, epIsOrig, ep);
+        if (upto === he) {
+          h.splice(i, 2);
+          continue;
+        }
+        h[i] = upto;
+      }
+      i += 2;
+    }
+  }
+  const unseen = seqDiff(ackNo, ep.nextSeq);
+  if (unseen > 0) {
+    if (unseen < 1 << 30 && !ep.finSent) {
+      flow.anomaly('ack_of_unseen_data');
+      ep.missed += unseen;
+      ep.bytes += unseen;
+      ep.dataEnd = ackNo;
+      ep.nextSeq = ackNo;
+      bumpGap(flow, epIsOrig, ep);
+    } else {
+      flow.anomaly('ack_beyond_sent_data');
+    }
+  }
+}
+
+function handleSyn(
+  flow: TcpFlow,
+  fromOrig: boolean,
+  x: TcpEndpoint,
+  y: TcpEndpoint,
+  ack: boolean,
+  ackNo: number,
+  tsUs: number,
+): void {
+  x.synSent = true;
+  if (!ack) {
+    if (x.state === ST_UNKNOWN || x.state === ST_CLOSED) flow.setState(fromOrig, ST_SYN_SENT, tsUs, 'sent SYN');
+    return;
+  }
+  x.synAckSent = true;
+  if (x.state === ST_UNKNOWN || x.state === ST_SYN_SENT || x.state === ST_CLOSED) {
+    flow.setState(fromOrig, ST_SYN_RECEIVED, tsUs, 'sent SYN+ACK');
+  }
+  if (y.state === ST_UNKNOWN) {
+    // The SYN was not captured; the SYN+ACK proves it was sent.
+    if (!y.seqInit) initSeq(y, (ackNo - 1) >>> 0);
+    y.synSent = true;
+    flow.setState(!fromOrig, ST_SYN_SENT, tsUs, 'SYN not seen (implied by SYN+ACK)');
+  }
+  if (y.state === ST_SYN_SENT) {
+    if (y.seqInit && ackNo === ((y.isn + 1) >>> 0)) {
+      y.synAcked = true;
+      flow.setState(!fromOrig, ST_ESTABLISHED, tsUs, 'recv SYN+ACK');
+    } else {
+      flow.anomaly('bad_syn_ack');
+    }
+  }
+}
+
+function handleAck(
+  flow: TcpFlow,
+  fromOrig: boolean,
+  x: TcpEndpoint,
+  y: TcpEndpoint,
+  ackNo: number,
+  finInSegment: boolean,
+  tsUs: number,
+): void {
+  if (!y.seqInit) {
+    // Nothing seen from y yet: start its sequence space where x says it is.
+    initSeq(y, (ackNo - 1) >>> 0);
+  } else {
+    if (!y.finSent && ackNo === ((y.nextSeq + 1) >>> 0) && y.synSent === y.synAcked && canSendFin(y.state)) {
+      // Exactly one unit past everything y was seen to send: y's FIN was not captured.
+      flow.anomaly('fin_implied_by_ack');
+      y.nextSeq = ackNo;
+      sendFin(flow, !fromOrig, y, x, (ackNo - 1) >>> 0, tsUs, 'FIN not seen (implied by peer ACK)');
+    }
+    if (y.synSent && !y.synAcked && seqGe(ackNo, (y.isn + 1) >>> 0)) {
+      y.synAcked = true;
+      if (y.state === ST_SYN_RECEIVED) flow.setState(!fromOrig, ST_ESTABLISHED, tsUs, 'recv ACK of SYN+ACK');
+    }
+    if (y.finSent) {
+      const pastFin = seqGe(ackNo, (y.finSeq + 1) >>> 0);
+      if (pastFin && !x.gotPeerFin) receiveFin(flow, fromOrig, tsUs, 'recv FIN');
+      if (pastFin && !y.finAcked) {
+        y.finAcked = true;
+        const yIsOrig = !fromOrig;
+        if (y.state === ST_FIN_WAIT_1) {
+          if (finInSegment && !y.gotPeerFin) {
+            y.gotPeerFin = true;
+            flow.setState(yIsOrig, ST_TIME_WAIT, tsUs, 'recv FIN+ACK of own FIN');
+          } else {
+            flow.setState(yIsOrig, ST_FIN_WAIT_2, tsUs, 'FIN acked');
+          }
+        } else if (y.state === ST_CLOSING) {
+          flow.setState(yIsOrig, ST_TIME_WAIT, tsUs, 'FIN acked');
+        } else if (y.state === ST_LAST_ACK) {
+          flow.setState(yIsOrig, ST_CLOSED, tsUs, 'FIN acked');
+        }
+      }
+    }
+    ackGaps(flow, !fromOrig, y, ackNo);
+  }
+  if (!x.ackSeen || seqGt(ackNo, x.highestAck)) {
+    x.highestAck = ackNo;
+    x.ackSeen = true;
+  }
+  // x sends a plain ACK while in SYN_SENT: it must have received a SYN+ACK we did not see.
+  if (x.state === ST_SYN_SENT && y.synSent === false) {
+    flow.setState(fromOrig, ST_ESTABLISHED, tsUs, 'SYN+ACK not seen (implied by ACK)');
+    if (y.state === ST_UNKNOWN) flow.setState(!fromOrig, ST_ESTABLISHED, tsUs, 'SYN+ACK not seen (implied by peer ACK)');
+  }
+}
+
+function canSendFin(state: number): boolean {
+  return state === ST_ESTABLISHED || state === ST_CLOSE_WAIT || state === ST_SYN_RECEIVED;
+}
+
+/** `isOrig` endpoint receives its peer's FIN. */
+function receiveFin(flow: TcpFlow, isOrig: boolean, tsUs: number, cause: string): void {
+  const r = isOrig ? flow.orig : flow.resp;
+  r.gotPeerFin = true;
+  switch (r.state) {
+    case ST_ESTABLISHED:
+    case ST_SYN_RECEIVED:
+    case ST_SYN_SENT:
+    case ST_UNKNOWN:
+      flow.setState(isOrig, ST_CLOSE_WAIT, tsUs, cause);
+      break;
+    case ST_FIN_WAIT_1:
+      flow.setState(isOrig, ST_CLOSING, tsUs, cause);
+      break;
+    case ST_FIN_WAIT_2:
+      flow.setState(isOrig, ST_TIME_WAIT, tsUs, cause);
+      break;
+    default:
+      break;
+  }
+}
+
+function handleFin(
+  flow: TcpFlow,
+  fromOrig: boolean,
+  x: TcpEndpoint,
+  y: TcpEndpoint,
+  seq: number,
+  len: number,
+  syn: boolean,
+  tsUs: number,
+): void {
+  const finSeq = (seq + len + (syn ? 1 : 0)) >>> 0;
+  if (x.finSent) {
+    if (seqGt(finSeq, x.finSeq)) {
+      flow.anomaly('fin_seq_changed');
+      x.finSeq = finSeq;
+      x.finAcked = false;
+    } else {
+      // Retransmitted FIN: no new transition. A bare one is a retransmitted
+      // segment (with payload it was counted in accountSequence).
+      if (len === 0) x.retransmits++;
+      // It restarts the peer's 2MSL timer (RFC 9293 3.10.7.4).
+      if (y.state === ST_TIME_WAIT) y.timeWaitStartUs = tsUs;
+    }
+    return;
+  }
+  sendFin(flow, fromOrig, x, y, finSeq, tsUs, 'sent FIN');
+}
+
+function sendFin(
+  flow: TcpFlow,
+  fromOrig: boolean,
+  x: TcpEndpoint,
+  _y: TcpEndpoint,
+  finSeq: number,
+  tsUs: number,
+  cause: string,
+): void {
+  x.finSent = true;
+  x.finSeq = finSeq;
+  x.finTsUs = tsUs;
+  if (flow.firstFinBy === ROLE_NONE) {
+    flow.firstFinBy = fromOrig ? ROLE_ORIG : ROLE_RESP;
+    flow.firstFinTsUs = tsUs;
+    const base =
+      flow.lastPayloadTsUs >= 0 ? flow.lastPayloadTsUs : flow.establishedTsUs >= 0 ? flow.establishedTsUs : flow.firstTsUs;
+    flow.idleBeforeFinUs = tsUs - base;
+  }
+  switch (x.state) {
+    case ST_CLOSE_WAIT:
+      flow.setState(fromOrig, ST_LAST_ACK, tsUs, cause);
+      break;
+    case ST_ESTABLISHED:
+    case ST_SYN_RECEIVED:
+    case ST_SYN_SENT:
+    case ST_UNKNOWN:
+      flow.setState(fromOrig, ST_FIN_WAIT_1, tsUs, cause);
+      break;
+    case ST_CLOSED:
+      flow.anomaly('fin_after_close');
+      break;
+    default:
+      break;
+  }
+}
+
+function handleRst(
+  flow: TcpFlow,
+  fromOrig: boolean,
+  x: TcpEndpoint,
+  y: TcpEndpoint,
+  seq: number,
+  ack: boolean,
+  ackNo: number,
+  tsUs: number,
+): void {
+  const role = fromOrig ? ROLE_ORIG : ROLE_RESP;
+  const first = flow.firstRstBy === ROLE_NONE;
+  if (first) {
+    flow.firstRstBy = role;
+    flow.firstRstTsUs = tsUs;
+    if (flow.firstFinBy === role && !y.finSent) flow.rstAfterHalfClose = true;
+    if (x.finSent && y.finSent && x.finAcked && y.finAcked) flow.closedBeforeRst = true;
+  }
+  x.rstSent = true;
+  flow.setState(fromOrig, ST_CLOSED, tsUs, 'sent RST');
+
+  if (y.state === ST_UNKNOWN || y.state === ST_CLOSED) return;
+  let accept: boolean;
+  if (y.state === ST_SYN_SENT) {
+    // RFC 9293 3.10.7.3: in SYN-SENT a RST is acceptable if its ACK acknowledges the SYN.
+    accept = ack && y.seqInit && ackNo === ((y.isn + 1) >>> 0);
+  } else {
+    const rcvNxt = y.ackSeen ? y.highestAck : x.seqInit ? x.nextSeq : seq;
+    const win = y.windowKnown ? y.window * (y.windowFromSyn ? 1 : 2 ** effectiveScale(flow, y)) : 0x7fffffff;
+    const d = seqDiff(seq, rcvNxt);
+    accept = d >= 0 && d < Math.max(win, 1);
+  }
+  if (accept) {
+    if (first && !fromOrig && y.state === ST_SYN_SENT) flow.refused = true;
+    flow.setState(!fromOrig, ST_CLOSED, tsUs, y.state === ST_SYN_SENT ? 'recv RST (refused)' : 'recv RST');
+  } else {
+    flow.anomaly('rst_out_of_window');
+  }
+}
+
+/**
+ * Window scale that applies to `ep`'s advertised windows: its SYN option when
+ * both SYNs carried one, 0 when scaling was not negotiated, and the maximum
+ * (14) when the handshake was not seen, so that window checks stay lenient.
+ */
+export function effectiveScale(flow: TcpFlow, ep: TcpEndpoint): number {
+  const peer = ep === flow.orig ? flow.resp : flow.orig;
+  if (ep.synSent && peer.synSent) return ep.wscale >= 0 && peer.wscale >= 0 ? ep.wscale : 0;
+  if (ep.synSent) return ep.wscale >= 0 ? ep.wscale : 0;
+  return 14;
+}

@@ -1,0 +1,250 @@
+import { DecodedPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/decoded-packet';
+import { DeadlineHeap } from '../flow/deadline-heap';
+import { DIR_FROM_ORIG, FlowTable } from '../flow/flow-table';
+import { firstPacketSenderIsOrig } from '../flow/originator-guess';
+import type { FlowRecord } from './flow-record';
+import { buildFlowRecord } from './flow-record-builder';
+import { processSegment } from './process-segment';
+import { ROLE_NONE, TcpFlow } from './tcp-flow';
+import {
+  ST_CLOSED,
+  ST_ESTABLISHED,
+  ST_SYN_SENT,
+  ST_TIME_WAIT,
+  ST_UNKNOWN,
+} from './tcp-state-codes';
+
+export interface EngineOptions {
+  /** Called once per flow when it is finished/evicted, and for every remaining flow at finish(). */
+  onFlow: (flow: FlowRecord) => void;
+  /** 2*MSL, default 60_000_000 (Linux). */
+  timeWaitUs?: number;
+  /** Inactivity timeout for unfinished flows, default 2 h; a timed-out flow is emitted with its states as they are. */
+  idleTimeoutUs?: number;
+  /**
+   * How long a flow whose endpoints are both CLOSED is kept (in packet time)
+   * to absorb stragglers (segments in flight when the RST was sent, duplicate
+   * RSTs) before it is emitted. Default 2 s.
+   */
+  closedLingerUs?: number;
+}
+
+const SYN_ONLY_MASK = TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN;
+
+/**
+ * The TCP engine: finds the flow of each decoded segment, feeds it to the
+ * per-endpoint state machine, and emits a FlowRecord when the flow is done.
+ *
+ * Memory follows concurrently active flows: a flow is removed when both
+ * endpoints are CLOSED (after a short linger), when its TIME_WAIT ends
+ * (2*MSL in packet time), when it is idle longer than idleTimeoutUs, or
+ * when a new SYN reuses its 4-tuple. Expiry is checked through a deadline
+ * heap (TIME_WAIT and linger) and a sweep over the active list every
+ * min(idleTimeout/4, 60 s) of packet time (idle); nothing scans per packet.
+ */
+export class TcpEngine {
+  private readonly onFlow: (flow: FlowRecord) => void;
+  private readonly timeWaitUs: number;
+  private readonly idleTimeoutUs: number;
+  private readonly lingerUs: number;
+  private readonly sweepEveryUs: number;
+  private readonly table = new FlowTable<TcpFlow>();
+  private readonly heap = new DeadlineHeap<TcpFlow>();
+  private listHead: TcpFlow | null = null;
+  private listTail: TcpFlow | null = null;
+  private created = 0;
+  private nextSweepUs = Number.NEGATIVE_INFINITY;
+  private createdFromOrig = true;
+
+  constructor(opts: EngineOptions) {
+    this.onFlow = opts.onFlow;
+    this.timeWaitUs = opts.timeWaitUs ?? 60_000_000;
+    this.idleTimeoutUs = opts.idleTimeoutUs ?? 7_200_000_000;
+    this.lingerUs = opts.closedLingerUs ?? 2_000_000;
+    this.sweepEveryUs = Math.max(1, Math.min(Math.floor(this.idleTimeoutUs / 4), 60_000_000));
+  }
+
+  /** Flows currently held in memory. */
+  get activeFlows(): number {
+    return this.table.size;
+  }
+
+  /** Flows created so far. */
+  get totalFlows(): number {
+    return this.created;
+  }
+
+  /** Feed one decoded TCP segment (pkt.tcp is true). */
+  packet(pkt: DecodedPacket, tsUs: number): void {
+    if (!pkt.tcp || (pkt.ipVersion !== 4 && pkt.ipVersion !== 6)) return;
+    if (tsUs >= this.heap.peekDeadline()) this.runTimers(tsUs);
+    if (tsUs >= this.nextSweepUs) this.sweepIdle(tsUs);
+
+    let flow =
+      pkt.ipVersion === 4
+        ? this.table.find4(pkt.src4 >>> 0, pkt.srcPort, pkt.dst4 >>> 0, pkt.dstPort)
+        : this.table.find6(pkt.src6, pkt.srcPort, pkt.dst6, pkt.dstPort);
+    let fromOrig = this.table.lastDir === DIR_FROM_ORIG;
+    const hash = this.table.lastHash;
+    if (flow !== null && this.startsNewConnection(flow, pkt, fromOrig)) {
+      if (flow.orig.state === ST_TIME_WAIT) flow.setState(true, ST_CLOSED, tsUs, 'reused by new SYN');
+      if (flow.resp.state === ST_TIME_WAIT) flow.setState(false, ST_CLOSED, tsUs, 'reused by new SYN');
+      this.emit(flow);
+      flow = null;
+    }
+    if (flow === null) {
+      flow = this.create(pkt, tsUs, hash);
+      fromOrig = this.createdFromOrig;
+    }
+    processSegment(flow, pkt, tsUs, fromOrig);
+    this.schedule(flow);
+  }
+
+  /** End of input at time endUs: expire due TIME_WAITs, emit every remaining flow (creation order). */
+  finish(endUs: number): void {
+    let f = this.listHead;
+    while (f !== null) {
+      const next = f.listNext;
+      this.expireTimeWait(f, endUs);
+      this.emit(f);
+      f = next;
+    }
+    this.heap.clear();
+    this.table.clear();
+    this.listHead = this.listTail = null;
+  }
+
+  /** Live use: records of all active flows as of nowUs, without removing them (finished=false). */
+  snapshot(nowUs: number): FlowRecord[] {
+    void nowUs;
+    const out: FlowRecord[] = [];
+    for (let f = this.listHead; f !== null; f = f.listNext) out.push(buildFlowRecord(f, false));
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------
+
+  /**
+   * A pure SYN (no ACK/RST/FIN) with a new ISN starts a new connection on the
+   * same 4-tuple when the old one is over: both endpoints CLOSED, TIME_WAIT
+   * (or never seen), or an RST was seen, or the old flow was picked up
+   * mid-stream, or the old flow is an unanswered attempt from the same side.
+   * A SYN with the ISN already seen is a retransmission; any other SYN into
+   * a live connection is counted as the anomaly 'syn_inside_connection'.
+   */
+  private startsNewConnection(flow: TcpFlow, pkt: DecodedPacket, fromOrig: boolean): boolean {
+    if ((pkt.flags & SYN_ONLY_MASK) !== TCP_SYN) return false;
+    const x = fromOrig ? flow.orig : flow.resp;
+    const y = fromOrig ? flow.resp : flow.orig;
+    const seq = pkt.seq >>> 0;
+    if (x.synSent && seq === x.isn) return false;
+    const o = flow.orig.state;
+    const r = flow.resp.state;
+    const done = (s: number) => s === ST_CLOSED || s === ST_TIME_WAIT || s === ST_UNKNOWN;
+    if (done(o) && done(r)) return true;
+    if (flow.firstRstBy !== ROLE_NONE) return true;
+    if (flow.midstream) return true;
+    if (x.state === ST_SYN_SENT && !y.anyPacket) return true;
+    return false;
+  }
+
+  private create(pkt: DecodedPacket, tsUs: number, hash: number): TcpFlow {
+    const f = new TcpFlow();
+    f.uid = ++this.created;
+    f.firstTsUs = tsUs;
+    f.lastTsUs = tsUs;
+    const syn = (pkt.flags & TCP_SYN) !== 0;
+    const ack = (pkt.flags & TCP_ACK) !== 0;
+    let senderIsOrig: boolean;
+    if (syn) senderIsOrig = !ack;
+    else senderIsOrig = firstPacketSenderIsOrig(pkt.srcPort, pkt.dstPort);
+    f.midstream = !syn;
+    f.ipVersion = pkt.ipVersion === 6 ? 6 : 4;
+    if (f.ipVersion === 4) {
+      f.origAddr4 = (senderIsOrig ? pkt.src4 : pkt.dst4) >>> 0;
+      f.respAddr4 = (senderIsOrig ? pkt.dst4 : pkt.src4) >>> 0;
+    } else {
+      f.origAddr6 = new Uint32Array(senderIsOrig ? pkt.src6 : pkt.dst6);
+      f.respAddr6 = new Uint32Array(senderIsOrig ? pkt.dst6 : pkt.src6);
+    }
+    f.origPort = senderIsOrig ? pkt.srcPort : pkt.dstPort;
+    f.respPort = senderIsOrig ? pkt.dstPort : pkt.srcPort;
+    if (!senderIsOrig) f.history = '^';
+    if (f.midstream) {
+      f.setState(true, ST_ESTABLISHED, tsUs, 'midstream pickup');
+      f.setState(false, ST_ESTABLISHED, tsUs, 'midstream pickup');
+    }
+    this.table.insert(f, hash);
+    f.listPrev = this.listTail;
+    if (this.listTail !== null) this.listTail.listNext = f;
+    else this.listHead = f;
+    this.listTail = f;
+    this.createdFromOrig = senderIsOrig;
+    return f;
+  }
+
+  /** Earliest time something may happen to this flow without a packet. */
+  private nextDeadline(f: TcpFlow): number {
+    let d = Number.POSITIVE_INFINITY;
+    if (f.orig.state === ST_TIME_WAIT) d = Math.min(d, f.orig.timeWaitStartUs + this.timeWaitUs);
+    if (f.resp.state === ST_TIME_WAIT) d = Math.min(d, f.resp.timeWaitStartUs + this.timeWaitUs);
+    if (f.closedAtUs >= 0) d = Math.min(d, f.closedAtUs + this.lingerUs);
+    return d;
+  }
+
+  private schedule(f: TcpFlow): void {
+    const d = this.nextDeadline(f);
+    if (d < f.timerDeadline) {
+      f.timerDeadline = d;
+      this.heap.push(d, f);
+    }
+  }
+
+  private runTimers(nowUs: number): void {
+    while (this.heap.size > 0 && this.heap.peekDeadline() <= nowUs) {
+      const dl = this.heap.peekDeadline();
+      const f = this.heap.pop();
+      if (f.removed || dl !== f.timerDeadline) continue; // stale entry
+      f.timerDeadline = Number.POSITIVE_INFINITY;
+      this.expireTimeWait(f, nowUs);
+      if (f.closedAtUs >= 0 && f.closedAtUs + this.lingerUs <= nowUs) this.emit(f);
+      else this.schedule(f);
+    }
+  }
+
+  private sweepIdle(nowUs: number): void {
+    this.nextSweepUs = nowUs + this.sweepEveryUs;
+    let f = this.listHead;
+    while (f !== null) {
+      const next = f.listNext;
+      if (f.lastTsUs + this.idleTimeoutUs <= nowUs) {
+        this.expireTimeWait(f, nowUs);
+        this.emit(f);
+      }
+      f = next;
+    }
+  }
+
+  /** TIME_WAIT older than 2*MSL becomes CLOSED at start + 2*MSL. */
+  private expireTimeWait(f: TcpFlow, nowUs: number): void {
+    const tw = this.timeWaitUs;
+    if (f.orig.state === ST_TIME_WAIT && f.orig.timeWaitStartUs + tw <= nowUs) {
+      f.setState(true, ST_CLOSED, f.orig.timeWaitStartUs + tw, '2MSL expired');
+    }
+    if (f.resp.state === ST_TIME_WAIT && f.resp.timeWaitStartUs + tw <= nowUs) {
+      f.setState(false, ST_CLOSED, f.resp.timeWaitStartUs + tw, '2MSL expired');
+    }
+  }
+
+  private emit(f: TcpFlow): void {
+    if (f.removed) return;
+    f.removed = true;
+    this.table.remove(f);
+    if (f.listPrev !== null) f.listPrev.listNext = f.listNext;
+    else this.listHead = f.listNext;
+    if (f.listNext !== null) f.listNext.listPrev = f.listPrev;
+    else this.listTail = f.listPrev;
+    f.listPrev = f.listNext = null;
+    this.onFlow(buildFlowRecord(f, true));
+  }
+}

@@ -1,0 +1,118 @@
+import type { KeyedFlow } from '../flow/flow-table';
+import type { Endpoint, Transition } from './flow-record';
+import { TcpEndpoint } from './tcp-endpoint';
+import { STATE_NAMES, ST_CLOSED, ST_ESTABLISHED, ST_TIME_WAIT } from './tcp-state-codes';
+
+/** Role codes for close-analysis fields. */
+export const ROLE_NONE = 0;
+export const ROLE_ORIG = 1;
+export const ROLE_RESP = 2;
+
+/** History bits for letters recorded once per direction (resp bits are << 16). */
+export const H_SYN = 1 << 0;
+export const H_FIN = 1 << 1;
+export const H_RST = 1 << 2;
+export const H_DATA = 1 << 3;
+export const H_ACK = 1 << 4;
+export const H_FIN_RST = 1 << 5;
+export const H_MULTI = 1 << 6;
+
+/**
+ * One TCP connection: key fields, the two endpoints and the per-flow facts
+ * the close analysis and Zeek history need. Created once per connection.
+ */
+export class TcpFlow implements KeyedFlow {
+  ipVersion: 4 | 6 = 4;
+  origAddr4 = 0;
+  respAddr4 = 0;
+  origAddr6: Uint32Array | null = null;
+  respAddr6: Uint32Array | null = null;
+  origPort = 0;
+  respPort = 0;
+  bucketHash = 0;
+  nextInBucket: KeyedFlow | null = null;
+
+  readonly orig = new TcpEndpoint();
+  readonly resp = new TcpEndpoint();
+
+  uid = 0;
+  firstTsUs = 0;
+  lastTsUs = 0;
+  midstream = false;
+
+  /** Zeek history string and the once-per-direction bits. */
+  history = '';
+  histSeen = 0;
+
+  transitions: Transition[] = [];
+  anomalies: Map<string, number> | null = null;
+
+  /** When both sides first reached ESTABLISHED (or the mid-stream pickup), -1 before. */
+  establishedTsUs = -1;
+  /** Last segment carrying payload (keep-alive probes excluded), either direction. */
+  lastPayloadTsUs = -1;
+
+  firstFinBy = ROLE_NONE;
+  firstFinTsUs = -1;
+  idleBeforeFinUs = -1;
+  firstRstBy = ROLE_NONE;
+  firstRstTsUs = -1;
+  /** The first RST answered the originator's SYN (connection refused). */
+  refused = false;
+  /** The first RST came from the first FIN's sender before its peer sent a FIN. */
+  rstAfterHalfClose = false;
+  /** Both FINs had been sent and acknowledged before the first RST. */
+  closedBeforeRst = false;
+
+  /** Time both endpoints became CLOSED, -1 otherwise. */
+  closedAtUs = -1;
+  /** Deadline of this flow's one valid timer entry (tcp-engine.ts). */
+  timerDeadline = Number.POSITIVE_INFINITY;
+  removed = false;
+  /** Intrusive list of active flows in creation order (tcp-engine.ts). */
+  listPrev: TcpFlow | null = null;
+  listNext: TcpFlow | null = null;
+  /** Cached text addresses, made on first write-out. */
+  origText: string | null = null;
+  respText: string | null = null;
+
+  endpoint(isOrig: boolean): TcpEndpoint {
+    return isOrig ? this.orig : this.resp;
+  }
+
+  /** The one place every state change goes through. */
+  setState(isOrig: boolean, to: number, tsUs: number, cause: string): void {
+    const ep = isOrig ? this.orig : this.resp;
+    if (ep.state === to) return;
+    const endpoint: Endpoint = isOrig ? 'orig' : 'resp';
+    this.transitions.push({ tsUs, endpoint, from: STATE_NAMES[ep.state], to: STATE_NAMES[to], cause });
+    ep.state = to;
+    ep.sinceUs = tsUs;
+    if (to === ST_ESTABLISHED) {
+      ep.everEstablished = true;
+      if (this.establishedTsUs < 0 && this.orig.everEstablished && this.resp.everEstablished) this.establishedTsUs = tsUs;
+    }
+    if (to === ST_TIME_WAIT) ep.timeWaitStartUs = tsUs;
+    if (this.orig.state === ST_CLOSED && this.resp.state === ST_CLOSED && this.closedAtUs < 0) this.closedAtUs = tsUs;
+  }
+
+  addHistory(isOrig: boolean, upper: string): void {
+    this.history += isOrig ? upper : upper.toLowerCase();
+  }
+
+  /** Zeek's CheckHistory: records the letter the first time; true when it was already seen. */
+  checkHistory(isOrig: boolean, bit: number, upper: string): boolean {
+    const mask = isOrig ? bit : bit << 16;
+    if ((this.histSeen & mask) === 0) {
+      this.histSeen |= mask;
+      this.addHistory(isOrig, upper);
+      return false;
+    }
+    return true;
+  }
+
+  anomaly(name: string): void {
+    if (this.anomalies === null) this.anomalies = new Map();
+    this.anomalies.set(name, (this.anomalies.get(name) ?? 0) + 1);
+  }
+}
