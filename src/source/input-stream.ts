@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CaptureError } from './capture-error';
+import { digestFileInWorker } from './file-digest';
 
 /** Size of one read from a file (and of one gunzip output chunk). */
 export const CHUNK_SIZE = 1 << 20;
@@ -20,10 +21,14 @@ export interface InputStream {
   readonly totalBytes: number | null;
   /** Raw (compressed) bytes read so far. */
   rawBytesRead(): number;
-  /** Hex sha256 of the raw bytes read so far. */
-  digest(): string;
+  /** Hex sha256 of the whole raw input (for stdin: of the bytes read so far; call after reading to the end). */
+  digest(): Promise<string>;
+  /** True when the digest covers the whole input however far it was read (regular files: hashed in a worker). */
+  readonly digestIsWholeFile: boolean;
   /** Release the file descriptor (safe to call twice). */
   close(): Promise<void>;
+  /** Stop hashing (when the read is abandoned by an error). */
+  cancel(): void;
 }
 
 async function* fileChunks(fh: fsp.FileHandle, first: Buffer[], counter: RawCounter): AsyncGenerator<Buffer> {
@@ -51,10 +56,11 @@ async function* streamChunks(it: AsyncIterator<Buffer>, first: Buffer[], counter
 
 class RawCounter {
   bytes = 0;
-  readonly hash: Hash = createHash('sha256');
+  /** null when the digest is computed elsewhere (worker). */
+  hash: Hash | null = createHash('sha256');
   add(chunk: Buffer): void {
     this.bytes += chunk.length;
-    this.hash.update(chunk);
+    if (this.hash) this.hash.update(chunk);
   }
 }
 
@@ -80,6 +86,7 @@ export async function openInput(file: string): Promise<InputStream> {
   let totalBytes: number | null = null;
   let pull: () => Promise<Buffer | null>;
   let stdinIt: AsyncIterator<Buffer> | null = null;
+  let workerDigest: ReturnType<typeof digestFileInWorker> | null = null;
 
   if (file === '-') {
     stdinIt = (process.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -98,6 +105,11 @@ export async function openInput(file: string): Promise<InputStream> {
     } catch (err) {
       if (fh) await fh.close().catch(() => undefined);
       throw new CaptureError(file, 0, 'unreadable', describeOpenError(err));
+    }
+    if (totalBytes !== null) {
+      // Regular file: hash it in a worker thread, in parallel with parsing.
+      workerDigest = digestFileInWorker(file);
+      counter.hash = null;
     }
     const handle = fh;
     pull = async () => {
@@ -143,11 +155,20 @@ export async function openInput(file: string): Promise<InputStream> {
     gzip,
     totalBytes,
     rawBytesRead: () => counter.bytes,
-    digest: () => counter.hash.copy().digest('hex'),
+    digestIsWholeFile: workerDigest !== null,
+    digest: async () => {
+      if (workerDigest) {
+        const d = await workerDigest.result;
+        if (d !== null) return d;
+        throw new CaptureError(file, counter.bytes, 'unreadable', 'could not read the file to hash it');
+      }
+      return (counter.hash as Hash).copy().digest('hex');
+    },
     close: async () => {
       if (closed) return;
       closed = true;
       if (fh) await fh.close().catch(() => undefined);
     },
+    cancel: () => workerDigest?.cancel(),
   };
 }

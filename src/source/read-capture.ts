@@ -105,6 +105,8 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
     let bytes = total;
     if (st.damage && st.damage.fatal) {
       bytes = st.damage.offset;
+    }
+    if (st.damage && st.damage.fatal && !input.digestIsWholeFile) {
       // Keep reading the raw input so the digest covers the whole file.
       try {
         for (;;) {
@@ -121,9 +123,12 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
       bytes,
       firstTsUs: st.minTsUs === Infinity ? null : st.minTsUs,
       lastTsUs: st.maxTsUs === -Infinity ? null : st.maxTsUs,
-      sha256: input.digest(),
+      sha256: await input.digest(),
       damage: st.damage,
     };
+  } catch (err) {
+    input.cancel();
+    throw err;
   } finally {
     await input.close();
   }
