@@ -39,12 +39,7 @@ function runQuery(sql: string, opts: QueryOptions): number {
       throw new CliError('refused: query runs read-only statements only (SELECT, WITH, read-only PRAGMA); this one would modify the database', 2);
     }
     if (!stmt.reader) {
-      try {
-        stmt.run();
-      } catch (err) {
-        throw new CliError(`SQL error: ${(err as Error).message}`, 2);
-      }
-      return 0;
+      throw new CliError('refused: query runs statements that return rows only (SELECT, WITH, read-only PRAGMA)', 2);
     }
     let rows: Cell[][];
     let columns: string[];

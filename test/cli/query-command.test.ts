@@ -1,0 +1,102 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fixture } from '../helpers/paths';
+import { runCli, tmpDir, truth } from './run-cli';
+
+const t = truth('nginx-stale-reuse-reset');
+let db = '';
+
+before(() => {
+  db = path.join(tmpDir(), 'w.db');
+  const r = runCli(['ingest', fixture(`${t.name}.pcap`), '--db', db, '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+});
+
+function counts(): string {
+  return runCli(['query', '--db', db, '--format', 'csv', 'SELECT (SELECT count(*) FROM captures), (SELECT count(*) FROM flows), (SELECT count(*) FROM transitions)']).stdout;
+}
+
+test('query answers "how long was each side in CLOSE_WAIT" from the close_wait view, in every format', () => {
+  const sql = 'SELECT stuck_h, stuck_p, peer_p, stuck_s FROM close_wait ORDER BY stuck_p';
+  const stuck = t.flows.filter((f) => f.clientState === 'CLOSE_WAIT').map((f) => f.clientPort).sort((a, b) => a - b);
+
+  const json = runCli(['query', '--db', db, '--format', 'json', sql]);
+  assert.equal(json.code, 0, json.stderr);
+  const rows = JSON.parse(json.stdout) as { stuck_h: string; stuck_p: number; peer_p: number; stuck_s: number }[];
+  assert.deepEqual(rows.map((r) => r.stuck_p), stuck);
+  for (const r of rows) {
+    assert.equal(r.stuck_h, t.client);
+    assert.equal(r.peer_p, 80);
+    assert.ok(r.stuck_s > 0);
+  }
+
+  const nd = runCli(['query', '--db', db, '--format', 'ndjson', sql]);
+  assert.deepEqual(nd.stdout.trim().split('\n').map((l) => JSON.parse(l)), rows);
+
+  const csv = runCli(['query', '--db', db, '--format', 'csv', sql]);
+  const lines = csv.stdout.trim().split('\r\n');
+  assert.equal(lines[0], 'stuck_h,stuck_p,peer_p,stuck_s');
+  assert.deepEqual(lines.slice(1).map((l) => Number(l.split(',')[1])), stuck);
+
+  const table = runCli(['query', '--db', db, sql]);
+  const tl = table.stdout.trim().split('\n');
+  assert.match(tl[0], /^stuck_h\s+stuck_p\s+peer_p\s+stuck_s$/);
+  assert.match(tl[1], /^-+ +-+/);
+  assert.equal(tl[tl.length - 1], `(${stuck.length} rows)`);
+});
+
+test('query refuses every statement that would modify the database, and the data stays', () => {
+  const before = counts();
+  for (const sql of ['DELETE FROM flows', "INSERT INTO captures (source, kind, ingested_at) VALUES ('x', 'file', 0)", 'DROP TABLE flows', 'UPDATE flows SET close_kind = 1', 'CREATE TABLE x (a)', 'PRAGMA user_version = 9', "ATTACH DATABASE '/tmp/x.db' AS x", "PRAGMA query_only = OFF", "VACUUM"]) {
+    const r = runCli(['query', '--db', db, sql]);
+    assert.equal(r.code, 2, `${sql}: ${r.stderr}`);
+    assert.match(r.stderr, /^wirestate: /);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  assert.equal(counts(), before);
+});
+
+test('a SQL error prints SQLite\'s message and exits 2', () => {
+  const r = runCli(['query', '--db', db, 'SELECT nope FROM flows']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 'wirestate: SQL error: no such column: nope\n');
+  const two = runCli(['query', '--db', db, 'SELECT 1; SELECT 2']);
+  assert.equal(two.code, 2);
+  assert.match(two.stderr, /SQL error: .*more than one statement/);
+});
+
+test('query on a missing database says so and creates nothing', () => {
+  const missing = path.join(tmpDir(), 'absent.db');
+  const r = runCli(['query', '--db', missing, 'SELECT 1']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /absent\.db: no such database/);
+  assert.equal(fs.existsSync(missing), false);
+});
+
+test('flows lists without SQL: --state, --close-kind, --host, --port, --limit', () => {
+  const cw = runCli(['flows', '--db', db, '--state', 'close-wait', '--format', 'json']);
+  assert.equal(cw.code, 0, cw.stderr);
+  const rows = JSON.parse(cw.stdout) as { orig_p: number; orig_state: string; resp_state: string; orig_for_s: number }[];
+  assert.deepEqual(
+    rows.map((r) => r.orig_p).sort((a, b) => a - b),
+    t.flows.filter((f) => f.clientState === 'CLOSE_WAIT').map((f) => f.clientPort).sort((a, b) => a - b),
+  );
+  for (const r of rows) {
+    assert.equal(r.orig_state, 'CLOSE_WAIT');
+    assert.equal(r.resp_state, 'FIN_WAIT_2');
+    assert.ok(r.orig_for_s > 0);
+  }
+  const rst = JSON.parse(runCli(['flows', '--db', db, '--close-kind', 'reset_after_half_close', '--format', 'json']).stdout) as { orig_p: number }[];
+  assert.deepEqual(rst.map((r) => r.orig_p).sort(), t.flows.filter((f) => f.closeKind === 'reset_after_half_close').map((f) => f.clientPort).sort());
+  const host = JSON.parse(runCli(['flows', '--db', db, '--host', t.server, '--port', '80', '--format', 'json']).stdout) as unknown[];
+  assert.equal(host.length, t.connections.length);
+  const none = JSON.parse(runCli(['flows', '--db', db, '--host', '192.0.2.1', '--format', 'json']).stdout) as unknown[];
+  assert.equal(none.length, 0);
+  const lim = runCli(['flows', '--db', db, '--limit', '2']);
+  assert.match(lim.stdout, /\(2 rows\)\n$/);
+  const bad = runCli(['flows', '--db', db, '--state', 'sleepy']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /sleepy/);
+});

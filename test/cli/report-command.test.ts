@@ -1,0 +1,175 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fixture } from '../helpers/paths';
+import { runCli, tmpDir, truth } from './run-cli';
+import type { Finding, Report } from '../../src/report/report-types';
+
+// The diagnosis on real captures, checked against the ss ground truth.
+
+function analyze(name: string, extra: string[] = []): { report: Report; db: string } {
+  const db = path.join(tmpDir(), 'w.db');
+  const r = runCli(['analyze', fixture(`${name}.pcap`), '--db', db, '--quiet', '--format', 'json', ...extra]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  return { report: JSON.parse(r.stdout) as Report, db };
+}
+
+function findings(r: Report, kind: Finding['kind']): Finding[] {
+  return r.findings.filter((f) => f.kind === kind);
+}
+
+function textLines(db: string, extra: string[] = []): string[] {
+  const r = runCli(['report', '--db', db, ...extra]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  for (const l of lines) assert.ok(l.length <= 80, `line wider than 80 columns: ${JSON.stringify(l)}`);
+  return lines;
+}
+
+test('nginx keep-alive: the pooled client is named as the CLOSE_WAIT leaker, nginx 65 s timer as the closer', () => {
+  const t = truth('nginx-keepalive-closewait');
+  const stuck = t.flows.filter((f) => f.clientState === 'CLOSE_WAIT');
+  const { report, db } = analyze(t.name);
+  const cw = findings(report, 'close_wait');
+  assert.equal(cw.length, 1, 'one group: client → server:80');
+  const f = cw[0];
+  assert.equal(f.facts.stuckRole, 'client');
+  assert.equal(f.facts.stuckHost, t.client);
+  assert.equal(f.facts.peerHost, t.server);
+  assert.equal(f.facts.peerPort, t.serverPort);
+  assert.equal(f.facts.count, stuck.length);
+  assert.deepEqual(f.facts.peerStates, { FIN_WAIT_2: stuck.filter((s) => s.serverState === 'FIN_WAIT_2').length });
+  const fp = f.facts.idleBeforeFin as { medianS: number; matching: number; total: number; timer: boolean };
+  assert.equal(fp.timer, true);
+  assert.ok(Math.abs(fp.medianS - 65) < 1, `median idle ${fp.medianS} s is nginx's keepalive_timeout 65 s`);
+  assert.equal(fp.matching, stuck.length);
+  assert.equal(f.evidence.flowIds.length, Math.min(20, stuck.length));
+  assert.ok(f.evidence.sample && f.evidence.sample.timeline.some((s) => s.to === 'CLOSE_WAIT' && s.endpoint === 'orig'));
+  assert.match(f.implication, /connection pool/);
+  assert.match(f.implication, new RegExp(`client at ${t.client.replace(/\./g, '\\.')}`));
+  assert.equal(report.summary.closeWait, stuck.length);
+  assert.equal(report.summary.finWait2CloseWaitPairs, stuck.length);
+  // Short capture, far below the default thresholds.
+  assert.equal(f.severity, 'info');
+  assert.match(report.summary.verdict, new RegExp(`client ${t.client.replace(/\./g, '\\.')} leaks connections`));
+
+  // The fingerprint finding names nginx's port and the 65 s in plain words.
+  const fps = findings(report, 'closer_fingerprint').filter((x) => (x.facts as any).role === 'server');
+  assert.equal(fps.length, 1);
+  assert.match(fps[0].title, /server 10\.77\.1\.1:80 closes after 6[45]\.\d s idle .* in 18 of 18 cases/);
+  // The client closed the other connections itself: TIME_WAIT on the client side.
+  const tw = findings(report, 'time_wait');
+  const normal = t.flows.filter((x) => x.closeKind === 'normal');
+  assert.equal(tw.reduce((a, x) => a + (x.facts.count as number), 0), normal.length);
+
+  const lines = textLines(db);
+  const text = lines.join('\n');
+  assert.match(text, /VERDICT \(INFO\)/);
+  assert.match(text, /CLOSE_WAIT/);
+  assert.match(text, /Sample flow \d+: 10\.77\.1\.2:\d+ -> 10\.77\.1\.1:80/);
+});
+
+test('thresholds are configurable: --warn-age and --crit-age change the severity', () => {
+  const { db } = analyze('nginx-keepalive-closewait');
+  const warn = JSON.parse(runCli(['report', '--db', db, '--format', 'json', '--warn-age', '1']).stdout) as Report;
+  assert.equal(findings(warn, 'close_wait')[0].severity, 'warning');
+  assert.equal(warn.summary.severity, 'warning');
+  const crit = JSON.parse(runCli(['report', '--db', db, '--format', 'json', '--crit-age', '1']).stdout) as Report;
+  assert.equal(findings(crit, 'close_wait')[0].severity, 'critical');
+  const cnt = JSON.parse(runCli(['report', '--db', db, '--format', 'json', '--warn-count', '5']).stdout) as Report;
+  assert.equal(findings(cnt, 'close_wait')[0].severity, 'warning');
+  assert.match(textLines(db, ['--crit-age', '1']).join('\n'), /VERDICT \(CRITICAL\)/);
+});
+
+test('stale pooled connections reused: reset after half-close counted, the rest still CLOSE_WAIT', () => {
+  const t = truth('nginx-stale-reuse-reset');
+  const { report, db } = analyze(t.name);
+  const rst = findings(report, 'reset_after_half_close');
+  assert.equal(rst.length, 1);
+  assert.equal(rst[0].facts.count, t.flows.filter((f) => f.closeKind === 'reset_after_half_close').length);
+  assert.equal(rst[0].facts.halfClosedRole, 'client');
+  assert.equal(rst[0].facts.halfClosedHost, t.client);
+  assert.match(rst[0].implication, /ECONNRESET/);
+  const cw = findings(report, 'close_wait');
+  assert.equal(cw.length, 1);
+  assert.equal(cw[0].facts.count, t.flows.filter((f) => f.clientState === 'CLOSE_WAIT').length);
+  // A reset of a reused connection is a warning even in a short capture.
+  assert.equal(report.summary.severity, 'warning');
+  textLines(db);
+});
+
+test('server that never closes: the server and its service port are the CLOSE_WAIT holder', () => {
+  const t = truth('server-never-closes');
+  const { report } = analyze(t.name);
+  const cw = findings(report, 'close_wait');
+  assert.equal(cw.length, 1);
+  assert.equal(cw[0].facts.stuckRole, 'server');
+  assert.equal(cw[0].facts.stuckHost, t.server);
+  assert.equal(cw[0].facts.stuckPort, t.serverPort);
+  assert.equal(cw[0].facts.count, t.flows.filter((f) => f.serverState === 'CLOSE_WAIT').length);
+  assert.deepEqual(cw[0].facts.peerStates, { FIN_WAIT_2: t.flows.filter((f) => f.clientState === 'FIN_WAIT_2').length });
+  assert.match(cw[0].implication, /server's code/);
+});
+
+test('refused and unanswered connection attempts are reported per service', () => {
+  const refused = truth('connection-refused');
+  const r1 = analyze(refused.name).report;
+  const ref = findings(r1, 'refused');
+  assert.deepEqual(ref.map((f) => f.facts.service).sort(), refused.serverPorts.map((p) => `${refused.server}:${p}`).sort());
+  assert.equal(ref.reduce((a, f) => a + (f.facts.count as number), 0), refused.connections.length);
+  assert.equal(r1.summary.closeWait, 0);
+  assert.match(r1.summary.verdict, /^No endpoint holds a connection in CLOSE_WAIT/);
+
+  const silent = truth('syn-no-answer');
+  const r2 = analyze(silent.name).report;
+  const nr = findings(r2, 'no_reply');
+  assert.equal(nr.reduce((a, f) => a + (f.facts.count as number), 0), silent.connections.length);
+  assert.deepEqual(nr.map((f) => f.facts.service).sort(), silent.serverPorts.map((p) => `${silent.server}:${p}`).sort());
+});
+
+test('TIME_WAIT is attributed to the side that closed first', () => {
+  const c = truth('client-closes-first');
+  const rc = analyze(c.name).report;
+  const twc = findings(rc, 'time_wait');
+  assert.equal(twc.length, 1);
+  assert.equal(twc[0].facts.role, 'client');
+  assert.equal(twc[0].facts.count, c.connections.length);
+  assert.equal(twc[0].facts.closedFirst, c.connections.length);
+  assert.equal(twc[0].facts.atEnd, c.flows.filter((f) => f.clientState === 'TIME_WAIT').length);
+
+  const s = truth('server-closes-first');
+  const rs = analyze(s.name).report;
+  const tws = findings(rs, 'time_wait');
+  assert.equal(tws.length, 1);
+  assert.equal(tws[0].facts.role, 'server');
+  assert.equal(tws[0].facts.host, s.server);
+  assert.equal(tws[0].facts.count, s.connections.length);
+  assert.equal(rs.summary.severity, 'ok');
+});
+
+test('IPv6: addresses in RFC 5952 form, grouped like IPv4', () => {
+  const t = truth('ipv6-nginx-keepalive-closewait');
+  const { report, db } = analyze(t.name);
+  const cw = findings(report, 'close_wait');
+  assert.equal(cw.length, 1);
+  assert.equal(cw[0].facts.stuckHost, t.client);
+  assert.equal(cw[0].facts.count, t.flows.filter((f) => f.clientState === 'CLOSE_WAIT').length);
+  assert.match(textLines(db).join('\n'), /\[fd77::9:1\]:80/);
+});
+
+test('report: missing database, empty database and unknown capture are one-line errors', () => {
+  const dir = tmpDir();
+  const missing = path.join(dir, 'none.db');
+  const r = runCli(['report', '--db', missing]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^wirestate: .*none\.db: no such database/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.equal(fs.existsSync(missing), false);
+
+  const { db } = analyze('server-closes-first');
+  const u = runCli(['report', '--db', db, '--capture', '7']);
+  assert.equal(u.code, 2);
+  assert.match(u.stderr, /no capture with id 7/);
+});
