@@ -12,7 +12,10 @@
  *  3. RST seen (the first RST of the flow decides):
  *     a. reset_after_half_close
  *                 The first RST was sent by the side that sent the first FIN,
- *                 after that FIN, and before its peer sent a FIN of its own.
+ *                 after that FIN, and either its peer had not sent a FIN of
+ *                 its own yet, or its peer had sent new payload after the
+ *                 first FIN (wrote into the half-closed connection; a FIN
+ *                 following that data does not change the verdict).
  *                 This is the stale pooled-connection symptom (server FINs an
  *                 idle keep-alive connection, the client keeps the half-closed
  *                 socket in CLOSE_WAIT, later writes a request into it, and

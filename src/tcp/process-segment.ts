@@ -82,8 +82,13 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   }
 
   let keepalive = false;
+  const bytesBefore = x.bytes;
   if (!rst) keepalive = accountSequence(flow, fromOrig, x, syn, fin, seq, len);
-  if (len > 0 && !rst && !keepalive) flow.lastPayloadTsUs = tsUs;
+  if (len > 0 && !rst && !keepalive) {
+    flow.lastPayloadTsUs = tsUs;
+    // New payload from the peer of the first FIN's sender: written into the half-closed connection.
+    if (x.bytes > bytesBefore && flow.firstFinBy === (fromOrig ? ROLE_RESP : ROLE_ORIG)) flow.dataIntoHalfClosed = true;
+  }
 
   // In-order delivery: a segment of x past x's FIN reaches y after that FIN.
   if (!rst && x.finSent && !y.gotPeerFin && seqGe(seq, (x.finSeq + 1) >>> 0)) {
@@ -445,7 +450,7 @@ function handleRst(
   if (first) {
     flow.firstRstBy = role;
     flow.firstRstTsUs = tsUs;
-    if (flow.firstFinBy === role && !y.finSent) flow.rstAfterHalfClose = true;
+    if (flow.firstFinBy === role && (!y.finSent || flow.dataIntoHalfClosed)) flow.rstAfterHalfClose = true;
     if (x.finSent && y.finSent && x.finAcked && y.finAcked) flow.closedBeforeRst = true;
   }
   x.rstSent = true;

@@ -31,6 +31,10 @@ export interface EngineOptions {
 
 const SYN_ONLY_MASK = TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN;
 
+function isOver(state: number): boolean {
+  return state === ST_CLOSED || state === ST_TIME_WAIT || state === ST_UNKNOWN;
+}
+
 /**
  * The TCP engine: finds the flow of each decoded segment, feeds it to the
  * per-endpoint state machine, and emits a FlowRecord when the flow is done.
@@ -114,11 +118,19 @@ export class TcpEngine {
     this.listHead = this.listTail = null;
   }
 
-  /** Live use: records of all active flows as of nowUs, without removing them (finished=false). */
+  /**
+   * Live use: records of all active flows as of nowUs, without removing them
+   * (finished=false). A TIME_WAIT older than 2*MSL at nowUs is reported
+   * CLOSED ('2MSL expired' at since + 2*MSL); the flow is emitted by the next
+   * packet or finish().
+   */
   snapshot(nowUs: number): FlowRecord[] {
-    void nowUs;
     const out: FlowRecord[] = [];
-    for (let f = this.listHead; f !== null; f = f.listNext) out.push(buildFlowRecord(f, false));
+    for (let f = this.listHead; f !== null; f = f.listNext) {
+      this.expireTimeWait(f, nowUs);
+      this.schedule(f);
+      out.push(buildFlowRecord(f, false));
+    }
     return out;
   }
 
@@ -138,10 +150,7 @@ export class TcpEngine {
     const y = fromOrig ? flow.resp : flow.orig;
     const seq = pkt.seq >>> 0;
     if (x.synSent && seq === x.isn) return false;
-    const o = flow.orig.state;
-    const r = flow.resp.state;
-    const done = (s: number) => s === ST_CLOSED || s === ST_TIME_WAIT || s === ST_UNKNOWN;
-    if (done(o) && done(r)) return true;
+    if (isOver(flow.orig.state) && isOver(flow.resp.state)) return true;
     if (flow.firstRstBy !== ROLE_NONE) return true;
     if (flow.midstream) return true;
     if (x.state === ST_SYN_SENT && !y.anyPacket) return true;

@@ -59,7 +59,12 @@ export class TcpFlow implements KeyedFlow {
   firstRstTsUs = -1;
   /** The first RST answered the originator's SYN (connection refused). */
   refused = false;
-  /** The first RST came from the first FIN's sender before its peer sent a FIN. */
+  /** The peer of the first FIN's sender sent new payload after that FIN (wrote into the half-closed connection). */
+  dataIntoHalfClosed = false;
+  /**
+   * The first RST came from the first FIN's sender, after that FIN, while its
+   * peer had not sent a FIN or had written into the half-closed connection.
+   */
   rstAfterHalfClose = false;
   /** Both FINs had been sent and acknowledged before the first RST. */
   closedBeforeRst = false;

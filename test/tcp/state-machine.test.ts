@@ -380,3 +380,59 @@ test('IPv6 flows are keyed and written out like IPv4 ones', () => {
   assert.equal(f.history, 'ShAd');
   assert.equal(f.orig.ipBytes, 60 * 2);
 });
+
+test('RST from the FIN sender after the peer wrote into the half-closed connection and then FINed', () => {
+  const w = new Wire();
+  w.handshake(C, S);
+  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 1 });
+  w.seg({ from: 'c', flags: 'A', seq: C + 1, ack: S + 2 });
+  w.seg({ from: 'c', flags: 'FPA', seq: C + 1, ack: S + 2, len: 50 }); // request + FIN into the half-closed connection
+  w.seg({ from: 's', flags: 'R', seq: S + 2 });
+  assert.equal(w.only().closeKind, 'reset_after_half_close');
+
+  // the same close without the data is an ordinary (reset) ending
+  const v = new Wire();
+  v.handshake(C, S);
+  v.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 1 });
+  v.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 2 });
+  v.seg({ from: 's', flags: 'R', seq: S + 2 });
+  assert.equal(v.only().closeKind, 'reset');
+
+  // RST from the CLOSE_WAIT side (abortive close of the leaked socket) is a reset too
+  const u = new Wire();
+  u.handshake(C, S);
+  u.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 1 });
+  u.seg({ from: 'c', flags: 'A', seq: C + 1, ack: S + 2 });
+  u.seg({ from: 'c', flags: 'RA', seq: C + 1, ack: S + 2 });
+  const fu = u.only();
+  assert.equal(fu.closeKind, 'reset');
+  assert.equal(fu.firstFinBy, 'resp');
+  assert.equal(fu.firstRstBy, 'orig');
+});
+
+test('a late RST after a complete four-way close keeps the close normal', () => {
+  const w = new Wire();
+  w.handshake(C, S);
+  w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1 });
+  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2 });
+  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2 });
+  w.seg({ from: 'c', flags: 'R', seq: C + 2 });
+  const f = w.only();
+  assert.equal(f.closeKind, 'normal');
+  assert.equal(f.firstRstBy, 'orig');
+  assert.equal(f.origState, 'CLOSED');
+});
+
+test('snapshot as of a later time reports an old TIME_WAIT as CLOSED', () => {
+  const w = new Wire();
+  w.handshake(C, S);
+  w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1 });
+  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2 });
+  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2 });
+  assert.equal(w.engine.snapshot(w.t + 30_000_000)[0].origState, 'TIME_WAIT');
+  const snap = w.engine.snapshot(w.t + 61_000_000);
+  assert.equal(snap[0].origState, 'CLOSED');
+  assert.equal(snap[0].finished, false);
+  assert.equal(w.engine.activeFlows, 1);
+  assert.equal(w.finish().length, 1);
+});

@@ -1,0 +1,3 @@
+export * from './address-text';
+export * from './flow-table';
+export * from './originator-guess';

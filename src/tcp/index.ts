@@ -1,0 +1,2 @@
+export * from './flow-record';
+export * from './tcp-engine';
