@@ -22,6 +22,14 @@ const ETHERTYPE_QINQ_OLD = 0x9100;
 const IPPROTO_TCP = 6;
 const MAX_IPV6_EXTENSIONS = 16;
 
+/** Big-endian reads without Buffer's argument checks (callers check bounds first). */
+function u16(b: Buffer, o: number): number {
+  return (b[o] << 8) | b[o + 1];
+}
+function u32(b: Buffer, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
 /** Network layer found by the link decoder. */
 const L3_NONE = 0; // not IP (ARP, LLDP, ...)
 const L3_IPV4 = 4;
@@ -136,7 +144,7 @@ export class Decoder {
           this.fail(Anomaly.TruncatedHeader);
           return L3_FAIL;
         }
-        et = buf.readUInt16BE(off + 12);
+        et = u16(buf, off + 12);
         p = off + 14;
         break;
       case LINKTYPE_LINUX_SLL:
@@ -144,7 +152,7 @@ export class Decoder {
           this.fail(Anomaly.TruncatedHeader);
           return L3_FAIL;
         }
-        et = buf.readUInt16BE(off + 14);
+        et = u16(buf, off + 14);
         p = off + 16;
         break;
       case LINKTYPE_LINUX_SLL2:
@@ -152,7 +160,7 @@ export class Decoder {
           this.fail(Anomaly.TruncatedHeader);
           return L3_FAIL;
         }
-        et = buf.readUInt16BE(off);
+        et = u16(buf, off);
         p = off + 20;
         break;
       case LINKTYPE_NULL:
@@ -162,8 +170,8 @@ export class Decoder {
           return L3_FAIL;
         }
         // NULL: address family in the writer's byte order; LOOP: network byte order.
-        let family = linktype === LINKTYPE_LOOP ? buf.readUInt32BE(off) : buf.readUInt32LE(off);
-        if (family > 0xffff) family = buf.readUInt32BE(off);
+        let family = linktype === LINKTYPE_LOOP ? u32(buf, off) : buf.readUInt32LE(off);
+        if (family > 0xffff) family = u32(buf, off);
         this.l3Off = off + 4;
         if (family === 2) return L3_IPV4;
         // AF_INET6 as BSDs write it: NetBSD/OpenBSD 24, FreeBSD 28, macOS 30.
@@ -195,7 +203,7 @@ export class Decoder {
           this.fail(Anomaly.TruncatedHeader);
           return L3_FAIL;
         }
-        et = buf.readUInt16BE(p + 2);
+        et = u16(buf, p + 2);
         p += 4;
       } while (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ || et === ETHERTYPE_QINQ_OLD);
     }
@@ -210,18 +218,18 @@ export class Decoder {
     const ihl = (buf[p] & 0x0f) * 4;
     if (ihl < 20) return this.fail(Anomaly.BadIpHeaderLength);
     if (end - p < ihl) return this.fail(Anomaly.TruncatedHeader);
-    let totalLen = buf.readUInt16BE(p + 2);
+    let totalLen = u16(buf, p + 2);
     // Segmentation offload: the kernel may hand tcpdump a super-packet with length 0.
     if (totalLen === 0) totalLen = raw.origlen - (p - raw.off);
     if (totalLen < ihl) return this.fail(Anomaly.BadIpTotalLength);
     this.ipv4++;
     pkt.ipVersion = 4;
     pkt.ipLen = totalLen;
-    pkt.src4 = buf.readUInt32BE(p + 12);
-    pkt.dst4 = buf.readUInt32BE(p + 16);
+    pkt.src4 = u32(buf, p + 12);
+    pkt.dst4 = u32(buf, p + 16);
     const proto = buf[p + 9];
     pkt.protocol = proto;
-    const frag = buf.readUInt16BE(p + 6);
+    const frag = u16(buf, p + 6);
     if ((frag & 0x3fff) !== 0) {
       pkt.fragment = true;
       this.fragments++;
@@ -244,7 +252,7 @@ export class Decoder {
   private decodeIpv6(buf: Buffer, p: number, end: number, raw: RawPacket): boolean {
     const pkt = this.pkt;
     if (end - p < 40) return this.fail(Anomaly.TruncatedHeader);
-    let payloadLen = buf.readUInt16BE(p + 4);
+    let payloadLen = u16(buf, p + 4);
     // Jumbogram / offload: take the wire length.
     if (payloadLen === 0) payloadLen = raw.origlen - (p - raw.off) - 40;
     this.ipv6++;
@@ -252,14 +260,14 @@ export class Decoder {
     pkt.ipLen = 40 + payloadLen;
     const s = pkt.src6;
     const d = pkt.dst6;
-    s[0] = buf.readUInt32BE(p + 8);
-    s[1] = buf.readUInt32BE(p + 12);
-    s[2] = buf.readUInt32BE(p + 16);
-    s[3] = buf.readUInt32BE(p + 20);
-    d[0] = buf.readUInt32BE(p + 24);
-    d[1] = buf.readUInt32BE(p + 28);
-    d[2] = buf.readUInt32BE(p + 32);
-    d[3] = buf.readUInt32BE(p + 36);
+    s[0] = u32(buf, p + 8);
+    s[1] = u32(buf, p + 12);
+    s[2] = u32(buf, p + 16);
+    s[3] = u32(buf, p + 20);
+    d[0] = u32(buf, p + 24);
+    d[1] = u32(buf, p + 28);
+    d[2] = u32(buf, p + 32);
+    d[3] = u32(buf, p + 36);
     const ipEnd = p + 40 + payloadLen;
     const capEnd = ipEnd < end ? ipEnd : end;
     let nh = buf[p + 6];
@@ -272,7 +280,7 @@ export class Decoder {
         q += (buf[q + 1] + 1) * 8;
       } else if (nh === 44) {
         if (capEnd - q < 8) return this.fail(Anomaly.TruncatedIpv6Extension);
-        const fo = buf.readUInt16BE(q + 2);
+        const fo = u16(buf, q + 2);
         nh = buf[q];
         q += 8;
         // An atomic fragment (offset 0, no more fragments, RFC 6946) is a whole packet.
@@ -312,12 +320,12 @@ export class Decoder {
     if (capEnd - q < 20) return this.fail(Anomaly.TruncatedHeader);
     const hlen = (buf[q + 12] >> 4) * 4;
     if (hlen < 20 || hlen > wireLen) return this.fail(Anomaly.BadTcpOffset);
-    pkt.srcPort = buf.readUInt16BE(q);
-    pkt.dstPort = buf.readUInt16BE(q + 2);
-    pkt.seq = buf.readUInt32BE(q + 4);
-    pkt.ack = buf.readUInt32BE(q + 8);
+    pkt.srcPort = u16(buf, q);
+    pkt.dstPort = u16(buf, q + 2);
+    pkt.seq = u32(buf, q + 4);
+    pkt.ack = u32(buf, q + 8);
     pkt.flags = buf[q + 13];
-    pkt.window = buf.readUInt16BE(q + 14);
+    pkt.window = u16(buf, q + 14);
     pkt.tcpHeaderLen = hlen;
     pkt.payloadLen = wireLen - hlen;
     const payOff = q + hlen;
@@ -360,7 +368,7 @@ export class Decoder {
       if (len < 2 || o + len > end) break;
       switch (kind) {
         case 2:
-          if (len === 4) pkt.mss = buf.readUInt16BE(o + 2);
+          if (len === 4) pkt.mss = u16(buf, o + 2);
           break;
         case 3:
           if (len === 3) pkt.wscale = buf[o + 2];
@@ -374,8 +382,8 @@ export class Decoder {
         case 8:
           if (len === 10) {
             pkt.hasTimestamps = true;
-            pkt.tsVal = buf.readUInt32BE(o + 2);
-            pkt.tsEcr = buf.readUInt32BE(o + 6);
+            pkt.tsVal = u32(buf, o + 2);
+            pkt.tsEcr = u32(buf, o + 6);
           }
           break;
         default:

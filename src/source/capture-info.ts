@@ -43,7 +43,7 @@ export interface ReadResult {
   /** Earliest and latest packet timestamps (integer µs since the epoch), null without timestamped packets. */
   firstTsUs: number | null;
   lastTsUs: number | null;
-  /** Hex sha256 of the raw input bytes (the compressed bytes for gzip input). */
+  /** Hex sha256 of the raw input bytes (the compressed bytes for gzip input); '' when ReadOptions.hash was false. */
   sha256: string;
   damage: CaptureDamage | null;
 }
@@ -52,4 +52,9 @@ export interface ReadOptions {
   /** Called after each chunk with raw bytes read so far and the raw size when known. */
   onProgress?: (bytesRead: number, totalBytes: number | null) => void;
   signal?: AbortSignal;
+  /**
+   * false: do not compute the sha256 (ReadResult.sha256 is then ''), e.g. when
+   * the caller hashed the file already. Default true.
+   */
+  hash?: boolean;
 }

@@ -80,8 +80,9 @@ function describeOpenError(err: unknown): string {
 }
 
 /** Open `file` ('-' = stdin), peek at its first bytes and set up gunzip when it starts with the gzip magic. */
-export async function openInput(file: string): Promise<InputStream> {
+export async function openInput(file: string, hash = true): Promise<InputStream> {
   const counter = new RawCounter();
+  if (!hash) counter.hash = null;
   let fh: fsp.FileHandle | null = null;
   let totalBytes: number | null = null;
   let pull: () => Promise<Buffer | null>;
@@ -106,7 +107,7 @@ export async function openInput(file: string): Promise<InputStream> {
       if (fh) await fh.close().catch(() => undefined);
       throw new CaptureError(file, 0, 'unreadable', describeOpenError(err));
     }
-    if (totalBytes !== null) {
+    if (totalBytes !== null && hash) {
       // Regular file: hash it in a worker thread, in parallel with parsing.
       workerDigest = digestFileInWorker(file);
       counter.hash = null;
@@ -155,14 +156,14 @@ export async function openInput(file: string): Promise<InputStream> {
     gzip,
     totalBytes,
     rawBytesRead: () => counter.bytes,
-    digestIsWholeFile: workerDigest !== null,
+    digestIsWholeFile: workerDigest !== null || !hash,
     digest: async () => {
       if (workerDigest) {
         const d = await workerDigest.result;
         if (d !== null) return d;
         throw new CaptureError(file, counter.bytes, 'unreadable', 'could not read the file to hash it');
       }
-      return (counter.hash as Hash).copy().digest('hex');
+      return counter.hash ? counter.hash.copy().digest('hex') : '';
     },
     close: async () => {
       if (closed) return;

@@ -6,6 +6,14 @@ export const PCAP_MAGIC_NS = 0xa1b23c4d;
 const GLOBAL_HEADER_LEN = 24;
 const RECORD_HEADER_LEN = 16;
 
+/** Unchecked 32-bit reads for the record loop (bounds are checked by the loop). */
+function le32(b: Buffer, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 0x1000000;
+}
+function be32(b: Buffer, o: number): number {
+  return b[o] * 0x1000000 + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
+}
+
 /** True when the 4 bytes at `off` are a classic pcap magic in either byte order. */
 export function isPcapMagic(buf: Buffer, off: number): boolean {
   const le = buf.readUInt32LE(off);
@@ -64,18 +72,18 @@ export class PcapReader implements FormatReader {
     const nano = this.nano;
     const snaplen = this.snaplen;
     while (end - pos >= RECORD_HEADER_LEN) {
-      const caplen = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
+      const caplen = le ? le32(buf, pos + 8) : be32(buf, pos + 8);
       if (caplen > MAX_CAPLEN || (snaplen > 0 && caplen > snaplen)) {
         const why = caplen > MAX_CAPLEN ? `larger than ${MAX_CAPLEN}` : `larger than the snaplen ${snaplen}`;
         st.setDamage('bad_caplen', base + pos, `record captured length ${caplen} is ${why}: framing broken`, true);
         return pos;
       }
       if (end - pos - RECORD_HEADER_LEN < caplen) break;
-      const sec = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
-      const frac = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
+      const sec = le ? le32(buf, pos) : be32(buf, pos);
+      const frac = le ? le32(buf, pos + 4) : be32(buf, pos + 4);
       raw.tsUs = sec * 1e6 + (nano ? Math.floor(frac / 1000) : frac);
       raw.caplen = caplen;
-      raw.origlen = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12);
+      raw.origlen = le ? le32(buf, pos + 12) : be32(buf, pos + 12);
       raw.off = pos + RECORD_HEADER_LEN;
       raw.fileOffset = base + pos;
       st.deliver(true);

@@ -48,12 +48,14 @@ export class PcapngReader implements FormatReader {
 
   constructor(private readonly st: ReadState) {}
 
-  private u32(buf: Buffer, off: number): number {
-    return this.le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
+  private u32(b: Buffer, o: number): number {
+    return this.le
+      ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 0x1000000
+      : b[o] * 0x1000000 + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
   }
 
-  private u16(buf: Buffer, off: number): number {
-    return this.le ? buf.readUInt16LE(off) : buf.readUInt16BE(off);
+  private u16(b: Buffer, o: number): number {
+    return this.le ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1];
   }
 
   parse(buf: Buffer, base: number): number {
@@ -63,7 +65,7 @@ export class PcapngReader implements FormatReader {
     const end = buf.length;
     let pos = 0;
     while (end - pos >= 12) {
-      let type = this.le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
+      let type = this.u32(buf, pos);
       if (type === BT_SHB) {
         const bom = buf.readUInt32LE(pos + 8);
         if (bom === BYTE_ORDER_MAGIC) this.le = true;

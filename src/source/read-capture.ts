@@ -8,6 +8,9 @@ import { PacketHandler } from './raw-packet';
 
 export type { CaptureInfo, CaptureDamage, ReadOptions, ReadResult } from './capture-info';
 
+/** Bytes of the next chunk appended to a leftover to finish a straddling record (most records are far smaller). */
+const STITCH_BYTES = 64 * 1024;
+
 function describeStart(buf: Buffer): string {
   const head = buf.subarray(0, Math.min(8, buf.length));
   const printable = head.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09);
@@ -28,7 +31,7 @@ function describeStart(buf: Buffer): string {
  * after the header is reported in `damage`, with every earlier packet kept.
  */
 export async function readCapture(file: string, onPacket: PacketHandler, opts: ReadOptions = {}): Promise<ReadResult> {
-  const input = await openInput(file);
+  const input = await openInput(file, opts.hash !== false);
   const info: CaptureInfo = {
     file,
     format: 'pcap',
@@ -72,8 +75,25 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
       }
       if (next.done) break;
       if (signal?.aborted) throw new CaptureError(file, total, 'aborted', 'reading aborted');
-      const chunk = next.value;
+      let chunk = next.value;
       total += chunk.length;
+      if (reader && carry) {
+        // A record straddles the chunk boundary: parse it from a small stitched
+        // buffer rather than copying the whole chunk behind the leftover.
+        const take = Math.min(chunk.length, STITCH_BYTES);
+        const stitched = Buffer.concat([carry, chunk.subarray(0, take)]);
+        const used = reader.parse(stitched, base);
+        if (st.damage) {
+          base += used;
+          carry = null;
+          break;
+        }
+        if (used >= carry.length) {
+          base += used;
+          chunk = chunk.subarray(used - carry.length);
+          carry = null;
+        }
+      }
       const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
       if (!reader) {
         if (buf.length < 4) {

@@ -132,6 +132,10 @@ test('sha256 is the digest of the bytes as stored (compressed bytes for gzip)', 
   }
   const { result } = await records(f('eth-ipv4.pcap'));
   assert.equal(result.bytes, readFileSync(f('eth-ipv4.pcap')).length);
+  let n = 0;
+  const unhashed = await readCapture(f('eth-ipv4.pcap'), () => void n++, { hash: false });
+  assert.equal(unhashed.sha256, '');
+  assert.equal(n, 26);
 });
 
 test('first/last timestamps are the earliest and latest packet', async () => {
@@ -193,6 +197,39 @@ test('records straddling 1 MiB read chunks and gunzip chunks are delivered whole
   const ngPath = path.join(work, 'big.pcapng');
   writeFileSync(ngPath, ngBig);
   assert.deepEqual(strip((await records(ngPath)).recs), expected);
+});
+
+test('records larger than the stitch window (150 KB) straddling chunks, from a file and through gzip', async () => {
+  // A real frame padded to 150000 bytes per record (no tool here writes such jumbo records).
+  const src = readFileSync(f('eth-ipv4.pcap'));
+  const frame = src.subarray(24 + 16, 24 + 16 + src.readUInt32LE(24 + 8));
+  const recs: Buffer[] = [];
+  const hdr = Buffer.from(src.subarray(0, 24));
+  for (let i = 0; i < 30; i++) {
+    const data = Buffer.alloc(150000, i);
+    frame.copy(data);
+    const rh = Buffer.alloc(16);
+    rh.writeUInt32LE(1700000000 + i, 0);
+    rh.writeUInt32LE(i, 4);
+    rh.writeUInt32LE(data.length, 8);
+    rh.writeUInt32LE(data.length, 12);
+    recs.push(rh, data);
+  }
+  const buf = Buffer.concat([hdr, ...recs]);
+  const p = path.join(work, 'jumbo.pcap');
+  writeFileSync(p, buf);
+  const gz = path.join(work, 'jumbo.pcap.gz');
+  writeFileSync(gz, gzipSync(buf));
+  for (const file of [p, gz]) {
+    const { recs: got, result } = await records(file);
+    assert.equal(got.length, 30, file);
+    assert.equal(result.damage, null);
+    got.forEach((r, i) => {
+      assert.equal(r.caplen, 150000);
+      assert.equal(r.tsUs, (1700000000 + i) * 1e6 + i);
+      assert.equal(r.hex, recs[2 * i + 1].toString('hex'), `record ${i} bytes`);
+    });
+  }
 });
 
 test('progress is reported with the file size, and an abort signal stops the read', async () => {
