@@ -15,6 +15,7 @@ interface FlowsOptions {
   capture?: number;
   limit: number;
   format: RowFormat;
+  wide?: boolean;
 }
 
 function intArg(min: number, max: number) {
@@ -37,6 +38,7 @@ export function registerFlows(program: Command): void {
     .option('--capture <id>', 'only this capture', intArg(1, Number.MAX_SAFE_INTEGER))
     .option('--limit <n>', 'at most this many rows (0 = all)', intArg(0, Number.MAX_SAFE_INTEGER), 100)
     .addOption(new Option('--format <format>', 'output format').choices(ROW_FORMATS as string[]).default('table'))
+    .option('--wide', 'table format: every column (json/csv/ndjson always have every column)')
     .action(action((opts: FlowsOptions) => listFlows(opts)));
 }
 
@@ -83,11 +85,37 @@ function listFlows(opts: FlowsOptions): number {
     } catch (err) {
       throw new CliError(`${opts.db}: ${(err as Error).message}`, 2);
     }
-    const columns = stmt.columns().map((c) => c.name);
-    const rows = stmt.raw(true).all(...params) as Cell[][];
+    let columns = stmt.columns().map((c) => c.name);
+    let rows = stmt.raw(true).all(...params) as Cell[][];
+    if (opts.format === 'table' && !opts.wide) [columns, rows] = compact(columns, rows);
     process.stdout.write(renderRows(columns, rows, opts.format));
     return 0;
   } finally {
     store.close();
   }
+}
+
+const ep = (h: Cell, p: Cell): string => (String(h).includes(':') ? `[${h}]:${p}` : `${h}:${p}`);
+
+/** The table that fits a terminal: endpoints as host:port, states, how long, how it ended. */
+function compact(columns: string[], rows: Cell[][]): [string[], Cell[][]] {
+  const ix = (name: string) => columns.indexOf(name);
+  const [id, oh, op, rh, rp, os, rs, ofs, rfs, ck, ff, idle] = [
+    'id', 'orig_h', 'orig_p', 'resp_h', 'resp_p', 'orig_state', 'resp_state', 'orig_for_s', 'resp_for_s', 'close_kind', 'first_fin_by', 'idle_before_fin',
+  ].map(ix);
+  return [
+    ['id', 'orig', 'resp', 'orig_state', 'resp_state', 'for_s', 'close_kind', 'fin_by', 'idle_s'],
+    rows.map((r) => [
+      r[id],
+      ep(r[oh], r[op]),
+      ep(r[rh], r[rp]),
+      r[os],
+      r[rs],
+      // How long the more recent of the two states has lasted at capture end.
+      Math.min(Number(r[ofs]), Number(r[rfs])),
+      r[ck],
+      r[ff],
+      r[idle],
+    ]),
+  ];
 }

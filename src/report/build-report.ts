@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { formatDuration, formatTs, isoTs } from './format-time';
-import { idleFingerprint, describeIdle } from './idle-fingerprint';
+import { idleFingerprint, describeIdle, MIN_FOR_TIMER } from './idle-fingerprint';
 import type { CaptureInfo, Evidence, Finding, IdleFingerprint, Report, SampleFlow, Severity, Thresholds } from './report-types';
 
 /**
@@ -165,7 +165,8 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
       peerStates.set(r.peer_state, (peerStates.get(r.peer_state) ?? 0) + 1);
     }
     const idles = g.map((r) => r.idle_before_fin).filter((x): x is number => x !== null);
-    const fp = idles.length > 0 ? idleFingerprint(client ? hostPort(first.peer_h, first.peer_p) : 'the clients', idles) : null;
+    const closerName = client ? `server ${hostPort(first.peer_h, first.peer_p)}` : peers.size === 1 ? `client ${first.peer_h}` : `its ${peers.size} clients`;
+    const fp = idles.length > 0 ? idleFingerprint(closerName, idles) : null;
     const { severity, why } = severityFor(g.length, oldest, t);
     const stuckName = client ? `client ${first.stuck_h}` : `server ${hostPort(first.stuck_h, first.stuck_p)}`;
     const peerName = client ? `server ${hostPort(first.peer_h, first.peer_p)}` : peers.size === 1 ? `client ${[...peers.keys()][0]}` : `${peers.size} clients`;
@@ -190,7 +191,7 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
         `but the application never closed its socket: the connections sit idle in its connection pool, which ` +
         `does not notice connections closed by the server.${timer} ` +
         `Look at the client's HTTP/connection-pool configuration: evict idle connections before the server's ` +
-        `keep-alive timeout${fp && fp.timer ? ` (below ${Math.floor(fp.medianS)} s)` : ''}, or validate a connection before reusing it, ` +
+        `keep-alive timeout${fp && fp.timer ? ` (shorter than ${formatDuration(fp.medianS)})` : ''}, or validate a connection before reusing it, ` +
         `and make sure every code path closes or releases its connection. ` +
         `CLOSE_WAIT never times out in the kernel: these sockets stay until the process closes them or exits.`;
       if (fw2 > 0) {
@@ -286,7 +287,7 @@ function resetAfterHalfClose(db: Database, capId: number): Finding[] {
     }
     gaps.sort((a, b) => a - b);
     const idles = g.map((r) => r.idle_before_fin).filter((x): x is number => x !== null);
-    const fp = idles.length > 0 ? idleFingerprint(client ? hostPort(f.resp_h, f.resp_p) : 'the clients', idles) : null;
+    const fp = idles.length > 0 ? idleFingerprint(client ? `server ${hostPort(f.resp_h, f.resp_p)}` : 'its clients', idles) : null;
     const halfName = client ? `client ${f.orig_h}` : `server ${hostPort(f.resp_h, f.resp_p)}`;
     const closerName = client ? `server ${hostPort(f.resp_h, f.resp_p)}` : 'its clients';
     const details = [
@@ -456,8 +457,12 @@ function closerFingerprints(db: Database, capId: number): Finding[] {
       details: [`It sent the first FIN in ${plural(fp.total, 'connection')} with a known idle time.`, `Idle before FIN: min ${formatDuration(fp.minS)}, median ${formatDuration(fp.medianS)}, max ${formatDuration(fp.maxS)}.`],
       implication: fp.timer
         ? `A timer closes these connections: after about ${formatDuration(fp.medianS)} without data the ${server ? 'server' : 'client'} sends FIN. ` +
-          `That is its idle/keep-alive timeout (e.g. nginx keepalive_timeout). The other side must not keep such connections longer than that.`
-        : fp.medianS < 1
+          (server
+            ? `That is its idle/keep-alive timeout (nginx keepalive_timeout, Apache KeepAliveTimeout, a load balancer's idle timeout). Clients must not keep idle connections to it longer than that.`
+            : `That is the client's own idle timeout (e.g. its connection pool's idle eviction).`)
+        : fp.total < MIN_FOR_TIMER && fp.medianS >= 1
+          ? `Too few closes (${fp.total}) to tell an idle timer from the application's own decision.`
+          : fp.medianS < 1
           ? `The ${server ? 'server' : 'client'} closes right after the last data: an application-driven close, not an idle timer.`
           : `Idle times before the FIN vary: closes are driven by the application, not by one fixed timer.`,
       facts: { role: server ? 'server' : 'client', idleBeforeFin: fp },
@@ -530,6 +535,11 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     const worst = [...cw].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (b.facts.count as number) - (a.facts.count as number))[0];
     verdict = `${worst.title}; stuck since ${formatTs(Date.parse(worst.facts.since as string) / 1000)}.`;
     if (cw.length > 1) verdict += ` ${cw.length - 1} more endpoint group${cw.length > 2 ? 's' : ''} hold CLOSE_WAIT connections.`;
+    const rst = findings.filter((f) => f.kind === 'reset_after_half_close');
+    if (rst.length > 0) {
+      const n = rst.reduce((a, f) => a + (f.facts.count as number), 0);
+      verdict += ` ${n} connection${n === 1 ? ' was' : 's were'} reused after the peer had closed ${n === 1 ? 'it' : 'them'} and reset (stale pooled connection${n === 1 ? '' : 's'}).`;
+    }
   } else {
     verdict = `No endpoint holds a connection in CLOSE_WAIT at the end of this capture.`;
     const other = findings.find((f) => f.severity !== 'info' && f.kind !== 'capture_damage');

@@ -6,9 +6,10 @@ export function formatDuration(s: number): string {
   if (s < 0) return `-${formatDuration(-s)}`;
   if (s < 120) return `${s.toFixed(1)} s`;
   const total = Math.round(s);
-  if (total < 7200) return `${Math.floor(total / 60)} min ${total % 60} s`;
-  if (total < 172800) return `${Math.floor(total / 3600)} h ${Math.floor((total % 3600) / 60)} min`;
-  return `${Math.floor(total / 86400)} d ${Math.floor((total % 86400) / 3600)} h`;
+  const two = (a: number, ua: string, b: number, ub: string) => (b === 0 ? `${a} ${ua}` : `${a} ${ua} ${b} ${ub}`);
+  if (total < 7200) return two(Math.floor(total / 60), 'min', total % 60, 's');
+  if (total < 172800) return two(Math.floor(total / 3600), 'h', Math.floor((total % 3600) / 60), 'min');
+  return two(Math.floor(total / 86400), 'd', Math.floor((total % 86400) / 3600), 'h');
 }
 
 /** "2026-11-27 04:51:06 UTC" (`ms` adds milliseconds). */

@@ -6,6 +6,9 @@ import type { IdleFingerprint } from './report-types';
  * most closes happen after the same idle time, a timer (keep-alive timeout)
  * is closing the connections, not the application.
  */
+/** Fewer closes than this cannot tell a timer from chance. */
+export const MIN_FOR_TIMER = 3;
+
 export function idleFingerprint(closer: string, idleS: readonly number[]): IdleFingerprint {
   const s = [...idleS].sort((a, b) => a - b);
   const n = s.length;
@@ -21,14 +24,15 @@ export function idleFingerprint(closer: string, idleS: readonly number[]): IdleF
     maxS: s[n - 1],
     matching,
     toleranceS: tol,
-    timer: med >= 1 && matching / n >= 0.8,
+    timer: n >= MIN_FOR_TIMER && med >= 1 && matching / n >= 0.8,
   };
 }
 
-/** "server 10.0.0.5:80 closes after 65.0 s idle in 18 of 18 cases" */
+/** "server 10.0.0.5:80 closes after 65.0 s idle (±3.3 s) in 18 of 18 cases"; `closer` is the subject. */
 export function describeIdle(fp: IdleFingerprint): string {
+  const verb = /clients$/.test(fp.closer) ? 'close' : 'closes';
   if (fp.medianS < 1 && fp.matching / fp.total >= 0.8) {
-    return `${fp.closer} closes right after the last data (median idle ${formatDuration(fp.medianS)}) in ${fp.matching} of ${fp.total} cases`;
+    return `${fp.closer} ${verb} right after the last data (median idle ${formatDuration(fp.medianS)}) in ${fp.matching} of ${fp.total} cases`;
   }
-  return `${fp.closer} closes after ${formatDuration(fp.medianS)} idle (±${formatDuration(fp.toleranceS)}) in ${fp.matching} of ${fp.total} cases`;
+  return `${fp.closer} ${verb} after ${formatDuration(fp.medianS)} idle (±${formatDuration(fp.toleranceS)}) in ${fp.matching} of ${fp.total} cases`;
 }

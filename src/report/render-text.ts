@@ -21,7 +21,8 @@ function renderFinding(f: Finding, n: number): string[] {
   out.push('    What it means:');
   out.push(...wrap(f.implication, WIDTH, '      '));
   if (f.evidence.flowIds.length > 0) {
-    out.push(...wrap(`Evidence: flow${f.evidence.flowIds.length > 1 ? 's' : ''} ${flowList(f)}`, WIDTH, '      ', '    '));
+    const order = f.kind === 'close_wait' ? ' (longest stuck first)' : '';
+    out.push(...wrap(`Evidence: flow${f.evidence.flowIds.length > 1 ? 's' : ''}${order} ${flowList(f)}`, WIDTH, '      ', '    '));
   }
   const s = f.evidence.sample;
   if (s) {

@@ -146,9 +146,11 @@ test('standard input is ingested, and is idempotent too', () => {
 });
 
 function bigCapture(dir: string): string {
-  // 4000 back-to-back replicas of a real capture, each renumbered and shifted in time.
+  // 10000 back-to-back replicas of a real capture (~70 MB, 420k packets, 30k
+  // flows), each renumbered and shifted in time: an ingest long enough to be
+  // stopped after its first progress line.
   const file = path.join(dir, 'big.pcap');
-  replicatePcap(readPcap(fixture('client-closes-first.pcap')), 80, 4000, 120, file);
+  replicatePcap(readPcap(fixture('client-closes-first.pcap')), 80, 10000, 120, file);
   return file;
 }
 
@@ -181,5 +183,6 @@ for (const signal of ['SIGKILL', 'SIGINT'] as const) {
     const after = q(db, 'SELECT (SELECT count(*) FROM captures) c, (SELECT count(*) FROM flows) f, (SELECT count(*) FROM transitions) t, (SELECT count(*) FROM capture_files) cf');
     assert.deepEqual(after, before);
     assert.deepEqual(q(db, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 }
