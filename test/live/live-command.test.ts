@@ -74,11 +74,12 @@ test('live: CLOSE_WAIT flows in the database are exactly those ss shows, held by
     const exited = waitForExit(live, 20000);
 
     const cli = pair.client.spawn('python3', ['-c', CLIENT_PY, pair.serverIp, '8080', 'leak', 'close', 'leak', 'close', 'leak']);
-    const ports = new Map<number, string>();
-    cli.stdout?.on('data', (b: Buffer) => {
-      for (const m of b.toString().matchAll(/^port (\w+) (\d+)$/gm)) ports.set(Number(m[2]), m[1]);
-    });
+    let cliOut = '';
+    cli.stdout?.on('data', (b: Buffer) => (cliOut += b.toString()));
     await waitForLine(cli, /^done/);
+    const ports = new Map<number, string>();
+    for (const m of cliOut.matchAll(/^port (\w+) (\d+)$/gm)) ports.set(Number(m[2]), m[1]);
+    assert.equal(ports.size, 5, cliOut);
     // Let the last ACKs arrive and at least one flush happen, then take ground truth while the capture runs.
     await new Promise((r) => setTimeout(r, 1500));
     const truth = ssCloseWait(pair);
@@ -89,7 +90,7 @@ test('live: CLOSE_WAIT flows in the database are exactly those ss shows, held by
     assert.equal(during.length, 3, 'active CLOSE_WAIT flows are written while the capture runs');
     const reportDuring = spawnSync(process.execPath, [cliPath, 'report', '--db', db], { encoding: 'utf8' });
     assert.equal(reportDuring.status, 0, reportDuring.stderr);
-    assert.match(reportDuring.stdout, new RegExp(`python3 \\(pid ${srvPid}\\)`), 'report names the process holding CLOSE_WAIT');
+    assert.match(reportDuring.stdout, new RegExp(`python3 \\(pid\\s+${srvPid}\\)`), 'report names the process holding CLOSE_WAIT');
 
     const end = await exited;
     assert.equal(end.code, 0, end.stderr);
@@ -111,7 +112,7 @@ test('live: CLOSE_WAIT flows in the database are exactly those ss shows, held by
       assert.deepEqual(cw.map((r) => `${r.stuck_h}:${r.stuck_p} ${r.peer_h}:${r.peer_p}`).sort(), truth);
       for (const r of cw) {
         assert.equal(r.stuck_side, 'resp');
-        assert.equal(ports.get(r.peer_p), 'leak');
+        assert.equal(ports.get(r.peer_p), 'leak', `client port ${r.peer_p} of ${JSON.stringify([...ports])}`);
         const owners = d.prepare('SELECT endpoint, pid, command FROM socket_owners WHERE flow_id = ?').all(r.flow_id);
         assert.deepEqual(owners, [{ endpoint: 'resp', pid: srvPid, command: 'python3' }], `owner of ${r.peer_p}`);
       }
@@ -237,6 +238,41 @@ test('live: errors are one line — invalid filter (libpcap message), unknown in
       t.diagnostic('setpriv missing: permission error not checked');
     }
     assert.equal(fs.existsSync(db), false, 'a capture that never started leaves no database behind');
+  } finally {
+    pair.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('live on a terminal: a one-line status refreshed every second with packets, flows, CLOSE_WAIT now, drops', async (t) => {
+  const why = liveUnavailable();
+  if (why) {
+    t.skip(why);
+    return;
+  }
+  if (spawnSync('script', ['--version']).error) {
+    t.skip('needs script(1) from util-linux to give the CLI a terminal');
+    return;
+  }
+  const dir = tmpdir();
+  const pair = new VethPair(`lt${uniqueTag()}`, subnet());
+  try {
+    const db = path.join(dir, 'tty.db');
+    const srv = pair.server.spawn('python3', ['-c', LEAKY_SERVER_PY, pair.serverIp, '8082']);
+    await waitForLine(srv, /^listening/);
+    const inner = `ip netns exec ${pair.server.name} ${process.execPath} ${cliPath} live -i wse-s --db ${db} --duration 4 --flush-every 0.5 tcp port 8082`;
+    const { spawn } = await import('node:child_process');
+    const term = spawn('script', ['-qfec', inner, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = waitForExit(term, 20000);
+    await waitForLine(term, /capturing on wse-s/);
+    const cli = pair.client.spawn('python3', ['-c', CLIENT_PY, pair.serverIp, '8082', 'leak', 'leak', 'close']);
+    await waitForLine(cli, /^done/);
+    const end = await exited;
+    assert.equal(end.code, 0, end.stdout + end.stderr);
+    const statuses = end.stdout.split('\r\x1b[K').map((s) => s.trim()).filter((s) => /packets \d+/.test(s) && !/stopped/.test(s));
+    assert.ok(statuses.length >= 2, `status refreshed while running: ${JSON.stringify(end.stdout)}`);
+    for (const s of statuses) assert.match(s, /^\d+s {2}packets \d+ \(tcp \d+\) {2}active flows \d+ {2}CLOSE_WAIT now \d+ {2}drops (n\/a|\d+)$/);
+    assert.ok(statuses.some((s) => /CLOSE_WAIT now 2 /.test(s)), `CLOSE_WAIT now 2 shown: ${statuses.join(' | ')}`);
   } finally {
     pair.cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
