@@ -81,6 +81,9 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
     x.sackPermitted = pkt.sackPermitted;
   }
 
+  // A SYN or SYN+ACK with the ISN already seen from x is a retransmission or a
+  // duplicate (e.g. the same packet captured on two interfaces): no transition.
+  const synRepeat = syn && x.synSent && seq === x.isn;
   let keepalive = false;
   const bytesBefore = x.bytes;
   if (!rst) keepalive = accountSequence(flow, fromOrig, x, syn, fin, seq, len);
@@ -95,7 +98,7 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
     receiveFin(flow, !fromOrig, tsUs, 'recv FIN (implied by later segment)');
   }
 
-  if (syn && !rst) handleSyn(flow, fromOrig, x, y, ack, ackNo, tsUs);
+  if (syn && !rst && !synRepeat) handleSyn(flow, fromOrig, x, y, ack, ackNo, tsUs);
   if (ack && !rst) handleAck(flow, fromOrig, x, y, ackNo, fin, tsUs);
   if (fin && !rst) handleFin(flow, fromOrig, x, y, seq, len, syn, tsUs);
   if (rst) handleRst(flow, fromOrig, x, y, seq, ack, ackNo, tsUs);

@@ -27,6 +27,14 @@ export interface EngineOptions {
    * RSTs) before it is emitted. Default 2 s.
    */
   closedLingerUs?: number;
+  /**
+   * An unanswered connection attempt (originator SYN_SENT, nothing ever from
+   * the responder) is emitted once no packet was seen for this long, so SYN
+   * scans do not pile up for the whole idle timeout. Default 180 s: longer
+   * than Linux keeps retrying a SYN (tcp_syn_retries 6, about 127 s), so a
+   * late SYN+ACK cannot be split from its SYN.
+   */
+  attemptTimeoutUs?: number;
 }
 
 const SYN_ONLY_MASK = TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN;
@@ -41,16 +49,18 @@ function isOver(state: number): boolean {
  *
  * Memory follows concurrently active flows: a flow is removed when both
  * endpoints are CLOSED (after a short linger), when its TIME_WAIT ends
- * (2*MSL in packet time), when it is idle longer than idleTimeoutUs, or
- * when a new SYN reuses its 4-tuple. Expiry is checked through a deadline
+ * (2*MSL in packet time), when it is idle longer than idleTimeoutUs (an
+ * unanswered SYN: attemptTimeoutUs), or when a new SYN reuses its 4-tuple. Expiry is checked through a deadline
  * heap (TIME_WAIT and linger) and a sweep over the active list every
- * min(idleTimeout/4, 60 s) of packet time (idle); nothing scans per packet.
+ * min(attemptTimeout/4, 60 s) of packet time (idle and unanswered-attempt
+ * timeouts); nothing scans per packet.
  */
 export class TcpEngine {
   private readonly onFlow: (flow: FlowRecord) => void;
   private readonly timeWaitUs: number;
   private readonly idleTimeoutUs: number;
   private readonly lingerUs: number;
+  private readonly attemptTimeoutUs: number;
   private readonly sweepEveryUs: number;
   private readonly table = new FlowTable<TcpFlow>();
   private readonly heap = new DeadlineHeap<TcpFlow>();
@@ -65,7 +75,8 @@ export class TcpEngine {
     this.timeWaitUs = opts.timeWaitUs ?? 60_000_000;
     this.idleTimeoutUs = opts.idleTimeoutUs ?? 7_200_000_000;
     this.lingerUs = opts.closedLingerUs ?? 2_000_000;
-    this.sweepEveryUs = Math.max(1, Math.min(Math.floor(this.idleTimeoutUs / 4), 60_000_000));
+    this.attemptTimeoutUs = Math.min(opts.attemptTimeoutUs ?? 180_000_000, this.idleTimeoutUs);
+    this.sweepEveryUs = Math.max(1, Math.min(Math.floor(this.attemptTimeoutUs / 4), 60_000_000));
   }
 
   /** Flows currently held in memory. */
@@ -226,7 +237,8 @@ export class TcpEngine {
     let f = this.listHead;
     while (f !== null) {
       const next = f.listNext;
-      if (f.lastTsUs + this.idleTimeoutUs <= nowUs) {
+      const attempt = f.orig.state === ST_SYN_SENT && !f.resp.anyPacket;
+      if (f.lastTsUs + (attempt ? this.attemptTimeoutUs : this.idleTimeoutUs) <= nowUs) {
         this.expireTimeWait(f, nowUs);
         this.emit(f);
       }

@@ -96,3 +96,19 @@ test('snapshot reports active flows without removing them', () => {
   assert.equal(again[0].origState, 'LAST_ACK');
   assert.equal(w.finish().length, 1);
 });
+
+test('unanswered SYNs are emitted after the attempt timeout, answered flows are kept', () => {
+  const w = new Wire({ attemptTimeoutUs: 20_000_000 });
+  w.cport = 30_000;
+  w.handshake(1000, 5000, 0); // answered, stays open
+  for (let i = 0; i < 200; i++) {
+    w.cport = 31_000 + i;
+    w.seg({ from: 'c', flags: 'S', seq: 7, atMs: 1000 + i * 10 });
+  }
+  assert.equal(w.engine.activeFlows, 201);
+  w.cport = 30_000;
+  w.seg({ from: 'c', flags: 'PA', seq: 1001, ack: 5001, len: 1, atMs: 30_000 });
+  assert.equal(w.engine.activeFlows, 1);
+  assert.equal(w.flows.length, 200);
+  assert.ok(w.flows.every((f) => f.closeKind === 'no_reply' && f.origState === 'SYN_SENT' && f.respState === 'UNKNOWN'));
+});

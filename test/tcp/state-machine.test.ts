@@ -436,3 +436,20 @@ test('snapshot as of a later time reports an old TIME_WAIT as CLOSED', () => {
   assert.equal(w.engine.activeFlows, 1);
   assert.equal(w.finish().length, 1);
 });
+
+test('duplicate SYN and SYN+ACK (same ISN) never re-open a closed endpoint', () => {
+  const w = new Wire();
+  w.handshake(C, S);
+  w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1 });
+  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2 });
+  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2 });
+  // the same handshake again, as a second capture interface would show it
+  w.seg({ from: 'c', flags: 'S', seq: C });
+  w.seg({ from: 's', flags: 'SA', seq: S, ack: C + 1 });
+  const f = w.only();
+  assert.equal(f.respState, 'CLOSED');
+  assert.equal(f.origState, 'TIME_WAIT');
+  assert.equal(f.orig.retransmits, 1);
+  assert.equal(f.resp.retransmits, 1);
+  assert.equal(path(f, 'resp').length, 5);
+});

@@ -63,6 +63,7 @@ export class Wire {
       timeWaitUs: opts.timeWaitUs,
       idleTimeoutUs: opts.idleTimeoutUs,
       closedLingerUs: opts.closedLingerUs,
+      attemptTimeoutUs: opts.attemptTimeoutUs,
     });
     this.cport = opts.cport ?? 40000;
     this.sport = opts.sport ?? 80;
