@@ -50,10 +50,10 @@ function isOver(state: number): boolean {
  * Memory follows concurrently active flows: a flow is removed when both
  * endpoints are CLOSED (after a short linger), when its TIME_WAIT ends
  * (2*MSL in packet time), when it is idle longer than idleTimeoutUs (an
- * unanswered SYN: attemptTimeoutUs), or when a new SYN reuses its 4-tuple. Expiry is checked through a deadline
- * heap (TIME_WAIT and linger) and a sweep over the active list every
- * min(attemptTimeout/4, 60 s) of packet time (idle and unanswered-attempt
- * timeouts); nothing scans per packet.
+ * unanswered SYN: attemptTimeoutUs), or when a new SYN reuses its 4-tuple.
+ * Expiry is checked through a deadline heap (TIME_WAIT and linger) and a
+ * sweep over the active list every min(attemptTimeout/4, 60 s) of packet
+ * time (idle and unanswered-attempt timeouts); nothing scans per packet.
  */
 export class TcpEngine {
   private readonly onFlow: (flow: FlowRecord) => void;
