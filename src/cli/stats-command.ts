@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { action } from './cli-error';
 import { CaptureStats, captureStats, isoMicros } from '../decode/capture-stats';
-import { linktypeName } from '../decode/linktypes';
+import { isSupportedLinktype, linktypeName } from '../decode/linktypes';
 import { CaptureError } from '../source/capture-error';
 
 const PRECISION: Record<string, string> = { us: 'microseconds (10^-6)', ns: 'nanoseconds (10^-9)' };
@@ -37,13 +37,33 @@ export function renderStats(s: CaptureStats): string {
     ['First packet', s.firstTsUs === null ? 'n/a' : isoMicros(s.firstTsUs)],
     ['Last packet', s.lastTsUs === null ? 'n/a' : isoMicros(s.lastTsUs)],
     ['Duration', durationText(s)],
-    ['Bytes read', String(s.bytes)],
+    [i.gzip ? 'Bytes (decompressed)' : 'Bytes', String(s.bytes)],
     ['SHA256', s.sha256],
     ['Damage', s.damage ? `${s.damage.fatal ? 'FATAL' : 'warning'} ${s.damage.code}: ${s.damage.message}` : 'none'],
     ['Anomalies', anomaliesText(s)],
   ];
   const w = Math.max(...rows.map(([k]) => k.length)) + 1;
   return rows.map(([k, v]) => `${(k + ':').padEnd(w)} ${v}`).join('\n') + '\n';
+}
+
+/** Anomalies that are ordinary traffic, not damage: not warned about. */
+const BENIGN = new Set(['ip_fragment']);
+
+/** One-line warnings (file + byte offset) about packets that could not be used. */
+export function packetWarnings(s: CaptureStats): string[] {
+  const out: string[] = [];
+  const file = s.info.file;
+  if (s.decoded.skippedLinktype > 0) {
+    const lts = s.info.linktypes.filter((l) => !isSupportedLinktype(l)).map((l) => `${l} (${linktypeName(l)})`);
+    out.push(
+      `${file}: ${s.decoded.skippedLinktype} packets of unsupported link type ${lts.join(', ')} skipped, first at byte ${s.anomalyFirstOffsets.unknown_linktype}`,
+    );
+  }
+  for (const [name, n] of Object.entries(s.anomalies)) {
+    if (name === 'unknown_linktype' || BENIGN.has(name)) continue;
+    out.push(`${file}: ${n} packet${n === 1 ? '' : 's'} with ${name}, first at byte ${s.anomalyFirstOffsets[name]}`);
+  }
+  return out;
 }
 
 /** JSON form of one file's statistics (timestamps both as µs and ISO text). */
@@ -106,6 +126,7 @@ export function registerStats(program: Command): void {
             if (s.damage.fatal) failed++;
             process.stderr.write(`wirestate: ${s.damage.fatal ? 'error' : 'warning'}: ${s.damage.message}\n`);
           }
+          for (const w of packetWarnings(s)) process.stderr.write(`wirestate: warning: ${w}\n`);
           if (opts.json) json.push(statsJson(s));
           else {
             process.stdout.write((first ? '' : '\n') + renderStats(s));

@@ -130,6 +130,26 @@ test('unusable and fatally damaged files: one line each on stderr, other files s
   assert.equal(arr[1].packets, 10);
 });
 
+test('unsupported link type and malformed headers: exit 0, one warning line each naming file and offset', () => {
+  const buf = Buffer.from(readFileSync(fixture('formats', 'eth-ipv4.pcap')));
+  // first IPv4 TCP packet with a plain 20-byte header: IHL 4
+  let at = 24;
+  while (!(buf.readUInt16BE(at + 16 + 12) === 0x0800 && buf[at + 16 + 14] === 0x45 && buf[at + 16 + 23] === 6)) at += 16 + buf.readUInt32LE(at + 8);
+  buf[at + 16 + 14] = 0x44;
+  const ihl = path.join(work, 'ihl.pcap');
+  writeFileSync(ihl, buf);
+  const unknown = fixture('formats', 'unknown-linktype.pcap');
+  const r = run(['stats', '--json', ihl, unknown]);
+  assert.equal(r.status, 0);
+  assert.deepEqual(r.stderr.trim().split('\n'), [
+    `wirestate: warning: ${ihl}: 1 packet with bad_ip_header_length, first at byte ${at}`,
+    `wirestate: warning: ${unknown}: 26 packets of unsupported link type 147 (USER0) skipped, first at byte 24`,
+  ]);
+  const [a, b] = JSON.parse(r.stdout) as StatsJson[];
+  assert.deepEqual(a.anomalies, { bad_ip_header_length: 1 });
+  assert.deepEqual(b.anomalies, { unknown_linktype: 26 });
+});
+
 test("'-' reads the capture from standard input", () => {
   const r = run(['stats', '--json', '-'], readFileSync(fixture('formats', 'eth-ipv6-ns-gzipped.pcapng')));
   assert.equal(r.status, 0, r.stderr);
