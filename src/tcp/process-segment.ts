@@ -86,7 +86,7 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   const synRepeat = syn && x.synSent && seq === x.isn;
   let keepalive = false;
   const bytesBefore = x.bytes;
-  if (!rst) keepalive = accountSequence(flow, fromOrig, x, syn, fin, seq, len);
+  if (!rst) keepalive = accountSequence(flow, fromOrig, x, syn, fin, seq, len, y.windowKnown && y.window === 0);
   if (len > 0 && !rst && !keepalive) {
     flow.lastPayloadTsUs = tsUs;
     // New payload from the peer of the first FIN's sender: written into the half-closed connection.
@@ -106,7 +106,11 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   updateZeekState(flow, fromOrig, x, y, flags, len);
 }
 
-/** Returns true when the segment is a keep-alive probe. */
+/**
+ * Returns true when the segment is a probe (seq = next - 1 with 0 or 1
+ * byte): a keep-alive, or a zero-window probe when the peer's last
+ * advertised window is 0 (those are not counted as keep-alives).
+ */
 function accountSequence(
   flow: TcpFlow,
   fromOrig: boolean,
@@ -115,6 +119,7 @@ function accountSequence(
   fin: boolean,
   seq: number,
   len: number,
+  peerWindowZero: boolean,
 ): boolean {
   if (!x.seqInit) {
     initSeq(x, syn ? seq : (seq - 1) >>> 0);
@@ -143,7 +148,7 @@ function accountSequence(
     } else if (fillHoles(x, dataStart, dataEndSeg)) {
       x.outOfOrder++;
     } else if (len === 1 && !syn && !fin && dataStart === ((x.dataEnd - 1) >>> 0)) {
-      x.keepalives++;
+      if (!peerWindowZero) x.keepalives++;
       keepalive = true;
     } else {
       x.retransmits++;
@@ -156,7 +161,7 @@ function accountSequence(
       }
     }
   } else if (!syn && !fin && !x.finSent && seq === ((x.dataEnd - 1) >>> 0)) {
-    x.keepalives++;
+    if (!peerWindowZero) x.keepalives++;
     keepalive = true;
   }
   if (seqGt(endAll, x.nextSeq)) x.nextSeq = endAll;

@@ -132,3 +132,16 @@ test('IP bytes and packets per direction', () => {
   assert.equal(f.orig.ipBytes, 80);
   assert.equal(f.resp.ipBytes, 40 + 1040);
 });
+
+test('a probe while the peer advertises a zero window is a window probe, not a keep-alive', () => {
+  const w = new Wire();
+  w.handshake(C, S);
+  w.seg({ from: 'c', flags: 'PA', seq: C + 1, ack: S + 1, len: 100 });
+  w.seg({ from: 's', flags: 'A', seq: S + 1, ack: C + 101, win: 0 });
+  w.seg({ from: 'c', flags: 'A', seq: C + 100, ack: S + 1 });
+  w.seg({ from: 's', flags: 'A', seq: S + 1, ack: C + 101, win: 0 });
+  const f = w.only();
+  assert.equal(f.orig.keepalives, 0);
+  assert.equal(f.orig.retransmits, 0);
+  assert.equal(f.resp.zeroWindows, 2);
+});
