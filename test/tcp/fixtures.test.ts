@@ -29,7 +29,19 @@ interface FixtureJson {
   captureStartedMidstream: boolean;
   connections: number[];
   closeKind: Record<string, string>;
-  flows: { clientPort: number; firstFinBy: 'client' | 'server' | null; wire: { packets: number } }[];
+  flows: {
+    clientPort: number;
+    firstFinBy: 'client' | 'server' | null;
+    wire: {
+      packets: number;
+      clientSyn: number;
+      serverSyn: number;
+      clientFin: number;
+      serverFin: number;
+      clientRst: number;
+      serverRst: number;
+    };
+  }[];
 }
 
 const SS_STATES: Record<string, string> = {
@@ -147,6 +159,16 @@ for (const name of fixtureNames) {
       const want = jf.firstFinBy === null ? null : jf.firstFinBy === 'client' ? 'orig' : 'resp';
       assert.equal(f.firstFinBy, want, `first FIN of ${jf.clientPort}`);
       assert.equal(f.orig.packets + f.resp.packets, jf.wire.packets, `packets of ${jf.clientPort}`);
+      // History letters agree with the flag counts of an independent pcap reader.
+      const has = (ch: string) => f.history.includes(ch);
+      const letters = `${jf.clientPort} ${f.history}`;
+      assert.equal(has('S'), jf.wire.clientSyn > 0, `S in ${letters}`);
+      assert.equal(has('h'), jf.wire.serverSyn > 0, `h in ${letters}`);
+      assert.equal(has('F'), jf.wire.clientFin > 0, `F in ${letters}`);
+      assert.equal(has('f'), jf.wire.serverFin > 0, `f in ${letters}`);
+      assert.equal(has('R'), jf.wire.clientRst > 0, `R in ${letters}`);
+      assert.equal(has('r'), jf.wire.serverRst > 0, `r in ${letters}`);
+      assert.equal(f.firstRstBy !== null, jf.wire.clientRst + jf.wire.serverRst > 0);
       if (f.closeKind === 'close_wait' || f.closeKind === 'reset_after_half_close') assert.equal(f.firstFinAcked, true);
       if (f.origState === 'CLOSED' || f.origState === 'TIME_WAIT') {
         if (f.respState === 'CLOSED' || f.respState === 'TIME_WAIT') assert.equal(f.finished, true);
