@@ -7,6 +7,8 @@ import { digestFileInWorker } from './file-digest';
 
 /** Size of one read from a file (and of one gunzip output chunk). */
 export const CHUNK_SIZE = 1 << 20;
+/** Regular files at least this large are hashed in a worker thread (smaller ones inline: a worker costs ~30 ms to start). */
+export const WORKER_HASH_MIN_BYTES = 16 << 20;
 
 /**
  * The bytes of one capture input ('-' = stdin), decompressed when the input
@@ -107,8 +109,8 @@ export async function openInput(file: string, hash = true): Promise<InputStream>
       if (fh) await fh.close().catch(() => undefined);
       throw new CaptureError(file, 0, 'unreadable', describeOpenError(err));
     }
-    if (totalBytes !== null && hash) {
-      // Regular file: hash it in a worker thread, in parallel with parsing.
+    if (totalBytes !== null && totalBytes >= WORKER_HASH_MIN_BYTES && hash) {
+      // Large regular file: hash it in a worker thread, in parallel with parsing.
       workerDigest = digestFileInWorker(file);
       counter.hash = null;
     }

@@ -132,7 +132,11 @@ export interface LiveCaptureOptions {
   filter: string;
   /** Bytes kept per packet (at most 65535, cap's libpcap snaplen). */
   snaplen: number;
-  /** Kernel capture buffer size in bytes (default 4 MiB). */
+  /**
+   * Kernel capture ring size in bytes (default 32 MiB). cap's libpcap handle
+   * has a 65535-byte snaplen, so each ring slot is ~64 KiB whatever the
+   * packet size: 32 MiB holds ~500 packets waiting while JavaScript is busy.
+   */
   bufferSize?: number;
 }
 
@@ -147,6 +151,9 @@ export interface LiveCaptureStats {
 
 /** Handles whose open() failed half-way: cap cannot close them safely, so they are kept from the GC. */
 const failedHandles: CapHandle[] = [];
+
+/** Default kernel ring size for live capture. */
+export const DEFAULT_BUFFER_BYTES = 32 * 1024 * 1024;
 
 /** The largest snapshot length cap's libpcap handle uses. */
 export const CAP_MAX_SNAPLEN = 65535;
@@ -183,7 +190,7 @@ export class LiveCapture {
   static open(opts: LiveCaptureOptions, onPacket: PacketHandler): LiveCapture {
     const cap = loadCap();
     const snaplen = Math.max(1, Math.min(Math.floor(opts.snaplen), CAP_MAX_SNAPLEN));
-    const bufferSize = opts.bufferSize ?? 4 * 1024 * 1024;
+    const bufferSize = opts.bufferSize ?? DEFAULT_BUFFER_BYTES;
     const names = cap.Cap.deviceList().map((d) => d.name);
     if (!names.includes(opts.device)) {
       throw new LiveCaptureError(

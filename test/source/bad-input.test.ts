@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -105,6 +106,7 @@ test('caplen larger than the snaplen: framing broken, reading stops, earlier pac
   assert.equal(r.damage?.offset, recs[4]);
   assert.equal(r.damage?.message, `${file}: record captured length 200 is larger than the snaplen 96: framing broken at byte ${recs[4]}`);
   assert.equal(r.bytes, recs[4]);
+  assert.equal(r.sha256, createHash('sha256').update(buf).digest('hex'), 'digest of the whole file');
 });
 
 test('absurd caplen (> 256 KiB) with snaplen 0', async () => {

@@ -138,6 +138,27 @@ test('sha256 is the digest of the bytes as stored (compressed bytes for gzip)', 
   assert.equal(n, 26);
 });
 
+test('a large file is hashed in a worker thread: whole-file digest, also when damage stops the read', async () => {
+  const src = readFileSync(f('eth-ipv4.pcap'));
+  const body = src.subarray(24);
+  const copies = Math.ceil((17 << 20) / body.length);
+  const buf = Buffer.concat([src.subarray(0, 24), ...new Array(copies).fill(body)]);
+  const p = path.join(work, 'large.pcap');
+  writeFileSync(p, buf);
+  const { result } = await records(p);
+  assert.equal(result.packets, 26 * copies);
+  assert.equal(result.sha256, createHash('sha256').update(buf).digest('hex'));
+  // fatal damage early: reading stops, the digest still covers the whole file
+  const broken = Buffer.from(buf);
+  broken.writeUInt32LE(0x7fffffff, 24 + 8);
+  const pb = path.join(work, 'large-broken.pcap');
+  writeFileSync(pb, broken);
+  const r = await readCapture(pb, () => undefined);
+  assert.equal(r.packets, 0);
+  assert.equal(r.damage?.fatal, true);
+  assert.equal(r.sha256, createHash('sha256').update(broken).digest('hex'));
+});
+
 test('first/last timestamps are the earliest and latest packet', async () => {
   const { recs, result } = await records(f('eth-ipv4.pcap'));
   assert.equal(result.firstTsUs, Math.min(...recs.map((r) => r.tsUs)));
