@@ -453,3 +453,39 @@ test('duplicate SYN and SYN+ACK (same ISN) never re-open a closed endpoint', () 
   assert.equal(f.resp.retransmits, 1);
   assert.equal(path(f, 'resp').length, 5);
 });
+
+test('SYN+ACK missing from the capture: the originator ACK implies it', () => {
+  const w = new Wire();
+  w.seg({ from: 'c', flags: 'S', seq: C });
+  w.seg({ from: 'c', flags: 'A', seq: C + 1, ack: S + 1 });
+  w.seg({ from: 's', flags: 'PA', seq: S + 1, ack: C + 1, len: 10 });
+  const f = w.only();
+  assert.deepEqual(path(f, 'orig'), ['UNKNOWN>SYN_SENT', 'SYN_SENT>ESTABLISHED']);
+  assert.deepEqual(path(f, 'resp'), ['UNKNOWN>ESTABLISHED']);
+  assert.equal(f.transitions[1].cause, 'SYN+ACK not seen (implied by ACK)');
+  assert.equal(f.resp.bytes, 10);
+  assert.equal(f.closeKind, 'open');
+});
+
+test('a retransmitted FIN arriving in TIME_WAIT restarts the 2MSL timer', () => {
+  const w = new Wire();
+  w.handshake(C, S, 0);
+  w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1, atMs: 10 });
+  w.seg({ from: 's', flags: 'A', seq: S + 1, ack: C + 2, atMs: 11 });
+  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2, atMs: 12 });
+  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2, atMs: 13 }); // client TIME_WAIT from 13 ms
+  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2, atMs: 30_000 }); // final ACK lost: FIN again
+  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2, atMs: 30_001 });
+  const f = w.only(40_000); // capture ends 70 s after TIME_WAIT began
+  assert.equal(f.origState, 'TIME_WAIT');
+  assert.equal(f.origStateSinceUs - f.firstTsUs, 13_000);
+  const g = new Wire();
+  g.handshake(C, S, 0);
+  g.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1, atMs: 10 });
+  g.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2, atMs: 12 });
+  g.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2, atMs: 13 });
+  g.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2, atMs: 30_000 });
+  const h = g.only(61_000); // capture ends at 91 s; TIME_WAIT restarted at 30 s expires at 90 s
+  assert.equal(h.origState, 'CLOSED');
+  assert.equal(h.origStateSinceUs - h.firstTsUs, 90_000_000);
+});
