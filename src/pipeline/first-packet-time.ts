@@ -18,7 +18,7 @@ export async function firstPacketTime(file: string): Promise<number | null> {
           ctl.abort();
         }
       },
-      { signal: ctl.signal },
+      { signal: ctl.signal, hash: false },
     );
   } catch (err) {
     if (!(err instanceof CaptureError && err.code === 'aborted' && first !== null)) throw err;

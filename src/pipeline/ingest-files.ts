@@ -170,7 +170,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
   let captureId = 0;
   const flush = () => {
     if (batch.length === 0) return;
-    store.writeFlows(captureId, batch);
+    store.writeFlows(captureId, batch, { fresh: true });
     batch = [];
   };
   const engine = new TcpEngine({
@@ -206,6 +206,8 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
       try {
         r = await readCapture(pl.path, onPacket, {
           signal: opts.signal,
+          // Files were hashed up front; only standard input is hashed while it is read.
+          hash: pl.sha256 === null,
           onProgress: opts.onProgress
             ? (bytesRead, totalBytes) =>
                 opts.onProgress!({

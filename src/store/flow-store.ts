@@ -67,24 +67,33 @@ export class FlowStore {
   readonly db: Database.Database;
   readonly file: string;
   private readonly upsertFlow: Database.Statement;
+  private readonly insertFlow: Database.Statement;
   private readonly deleteTransitions: Database.Statement;
   private readonly insertTransition: Database.Statement;
+  private readonly insertTransitionBlock: Database.Statement;
+  /** Transition values waiting for a multi-row INSERT (fewer calls into SQLite). */
+  private pendingTransitions: (string | number)[] = [];
   private readonly deleteOwners: Database.Statement;
   private readonly insertOwner: Database.Statement;
-  private readonly writeFlowsTx: (captureId: number, flows: readonly FlowRecord[]) => void;
+  private readonly writeFlowsTx: (captureId: number, flows: readonly FlowRecord[], fresh: boolean) => void;
 
   private constructor(db: Database.Database, file: string) {
     this.db = db;
     this.file = file;
     this.upsertFlow = db.prepare(UPSERT_FLOW_SQL);
+    this.insertFlow = db.prepare(INSERT_FLOW_SQL);
     this.deleteTransitions = db.prepare('DELETE FROM transitions WHERE flow_id = ?');
     this.insertTransition = db.prepare(
       'INSERT INTO transitions (flow_id, ts, endpoint, from_state, to_state, cause) VALUES (?, ?, ?, ?, ?, ?)',
     );
+    this.insertTransitionBlock = db.prepare(
+      `INSERT INTO transitions (flow_id, ts, endpoint, from_state, to_state, cause) VALUES ${Array(TRANSITION_BLOCK).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`,
+    );
     this.deleteOwners = db.prepare('DELETE FROM socket_owners WHERE flow_id = ?');
     this.insertOwner = db.prepare('INSERT INTO socket_owners (flow_id, endpoint, pid, command) VALUES (?, ?, ?, ?)');
-    this.writeFlowsTx = db.transaction((captureId: number, flows: readonly FlowRecord[]) => {
-      for (const f of flows) this.writeOne(captureId, f);
+    this.writeFlowsTx = db.transaction((captureId: number, flows: readonly FlowRecord[], fresh: boolean) => {
+      for (const f of flows) this.writeOne(captureId, f, fresh);
+      this.flushTransitions();
     });
   }
 
@@ -147,16 +156,21 @@ export class FlowStore {
     return Number(r.lastInsertRowid);
   }
 
-  /** Insert or update flows by (capture_id, uid); a flow's transitions and owners are replaced. */
-  writeFlows(captureId: number, flows: readonly FlowRecord[]): void {
+  /**
+   * Insert or update flows by (capture_id, uid); a flow's transitions and
+   * owners are replaced. `opts.fresh` (file ingest, where the engine emits
+   * each flow once) takes a plain-INSERT fast path; a flow that turns out to
+   * exist already still gets updated.
+   */
+  writeFlows(captureId: number, flows: readonly FlowRecord[], opts: { fresh?: boolean } = {}): void {
     if (flows.length === 0) return;
-    this.writeFlowsTx(captureId, flows);
+    this.writeFlowsTx(captureId, flows, opts.fresh === true);
   }
 
-  private writeOne(captureId: number, f: FlowRecord): void {
+  private writeOne(captureId: number, f: FlowRecord, fresh: boolean): void {
     const o = f.orig;
     const r = f.resp;
-    const row = this.upsertFlow.get(
+    const values = [
       captureId,
       f.uid,
       f.ipVersion,
@@ -202,16 +216,39 @@ export class FlowStore {
       f.firstRstBy,
       f.closeKind,
       f.finished ? 1 : 0,
-    ) as { id: number };
-    const flowId = row.id;
-    this.deleteTransitions.run(flowId);
-    for (const t of f.transitions) {
-      this.insertTransition.run(flowId, t.tsUs / 1e6, t.endpoint, t.from, t.to, t.cause);
+    ];
+    let flowId = 0;
+    let inserted = false;
+    if (fresh) {
+      try {
+        flowId = Number(this.insertFlow.run(values).lastInsertRowid);
+        inserted = true;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+      }
     }
-    this.deleteOwners.run(flowId);
+    if (!inserted) {
+      flowId = (this.upsertFlow.get(values) as { id: number }).id;
+      this.deleteTransitions.run(flowId);
+      this.deleteOwners.run(flowId);
+    }
+    const pt = this.pendingTransitions;
+    for (const t of f.transitions) {
+      pt.push(flowId, t.tsUs / 1e6, t.endpoint, t.from, t.to, t.cause);
+      if (pt.length === TRANSITION_BLOCK * 6) {
+        this.insertTransitionBlock.run(pt);
+        pt.length = 0;
+      }
+    }
     if (f.owners) {
       for (const ow of f.owners) this.insertOwner.run(flowId, ow.endpoint, ow.pid, ow.command);
     }
+  }
+
+  private flushTransitions(): void {
+    const pt = this.pendingTransitions;
+    for (let i = 0; i < pt.length; i += 6) this.insertTransition.run(pt.slice(i, i + 6));
+    pt.length = 0;
   }
 
   endCapture(captureId: number, s: CaptureSummary): void {
@@ -304,6 +341,9 @@ export class FlowStore {
   }
 }
 
+/** Rows per multi-row transitions INSERT. */
+const TRANSITION_BLOCK = 64;
+
 const FLOW_COLUMNS = [
   'capture_id',
   'uid',
@@ -352,8 +392,10 @@ const FLOW_COLUMNS = [
   'finished',
 ];
 
-const UPSERT_FLOW_SQL = `INSERT INTO flows (${FLOW_COLUMNS.join(', ')})
-VALUES (${FLOW_COLUMNS.map(() => '?').join(', ')})
+const INSERT_FLOW_SQL = `INSERT INTO flows (${FLOW_COLUMNS.join(', ')})
+VALUES (${FLOW_COLUMNS.map(() => '?').join(', ')})`;
+
+const UPSERT_FLOW_SQL = `${INSERT_FLOW_SQL}
 ON CONFLICT (capture_id, uid) DO UPDATE SET
 ${FLOW_COLUMNS.filter((c) => c !== 'capture_id' && c !== 'uid')
   .map((c) => `  ${c} = excluded.${c}`)

@@ -99,8 +99,6 @@ CREATE TABLE flows (
 CREATE INDEX flows_orig ON flows(orig_h, orig_p);
 CREATE INDEX flows_resp ON flows(resp_h, resp_p);
 CREATE INDEX flows_close_kind ON flows(capture_id, close_kind);
-CREATE INDEX flows_orig_state ON flows(orig_state);
-CREATE INDEX flows_resp_state ON flows(resp_state);
 
 CREATE TABLE transitions (
   id          INTEGER PRIMARY KEY,

@@ -126,6 +126,25 @@ test('writeFlows upserts by (capture, uid) and replaces transitions and owners',
   assert.equal((s.db.prepare('SELECT count(*) n FROM transitions WHERE flow_id = ?').get(id1) as { n: number }).n, 8);
   assert.equal((s.db.prepare('SELECT count(*) n FROM socket_owners WHERE flow_id = ?').get(id1) as { n: number }).n, 0);
   assert.equal((s.db.prepare('SELECT count(*) n FROM flows').get() as { n: number }).n, 2);
+
+  // The file-ingest fast path (plain INSERT) still updates a flow that exists.
+  s.writeFlows(cap, [closeWaitFlow(2, { closeKind: 'reset_after_half_close', transitions: first.transitions.slice(0, 2) }), closeWaitFlow(3)], { fresh: true });
+  const id2 = (s.db.prepare('SELECT id FROM flows WHERE uid = 2').get() as { id: number }).id;
+  assert.equal((s.db.prepare('SELECT close_kind FROM flows WHERE id = ?').get(id2) as { close_kind: string }).close_kind, 'reset_after_half_close');
+  assert.equal((s.db.prepare('SELECT count(*) n FROM transitions WHERE flow_id = ?').get(id2) as { n: number }).n, 2);
+  assert.equal((s.db.prepare('SELECT count(*) n FROM flows').get() as { n: number }).n, 3);
+  s.close();
+});
+
+test('many transitions in one call are all stored, in order (multi-row insert blocks plus remainder)', () => {
+  const s = FlowStore.open(tmpDb());
+  const cap = s.beginCapture({ source: 'x', kind: 'file' });
+  const flows = Array.from({ length: 50 }, (_, i) => closeWaitFlow(i + 1));
+  s.writeFlows(cap, flows, { fresh: true });
+  assert.equal((s.db.prepare('SELECT count(*) n FROM transitions').get() as { n: number }).n, 50 * 7);
+  const rows = s.db.prepare('SELECT f.uid, t.to_state FROM transitions t JOIN flows f ON f.id = t.flow_id ORDER BY t.id').all() as { uid: number; to_state: string }[];
+  const expected = flows.flatMap((f) => f.transitions.map((t) => ({ uid: f.uid, to_state: t.to })));
+  assert.deepEqual(rows, expected);
   s.close();
 });
 
