@@ -313,7 +313,7 @@ function handleAck(
       // Exactly one unit past everything y was seen to send: y's FIN was not captured.
       flow.anomaly('fin_implied_by_ack');
       y.nextSeq = ackNo;
-      sendFin(flow, !fromOrig, y, x, (ackNo - 1) >>> 0, tsUs, 'FIN not seen (implied by peer ACK)');
+      sendFin(flow, !fromOrig, y, (ackNo - 1) >>> 0, tsUs, 'FIN not seen (implied by peer ACK)');
     }
     if (y.synSent && !y.synAcked && seqGe(ackNo, (y.isn + 1) >>> 0)) {
       y.synAcked = true;
@@ -403,14 +403,13 @@ function handleFin(
     }
     return;
   }
-  sendFin(flow, fromOrig, x, y, finSeq, tsUs, 'sent FIN');
+  sendFin(flow, fromOrig, x, finSeq, tsUs, 'sent FIN');
 }
 
 function sendFin(
   flow: TcpFlow,
   fromOrig: boolean,
   x: TcpEndpoint,
-  _y: TcpEndpoint,
   finSeq: number,
   tsUs: number,
   cause: string,
