@@ -173,3 +173,64 @@ test('report: missing database, empty database and unknown capture are one-line 
   assert.equal(u.code, 2);
   assert.match(u.stderr, /no capture with id 7/);
 });
+
+test('analyze on damaged captures: the report still comes, says the capture is damaged, exit code tells truncated from broken', async () => {
+  const { readPcap, slicePcap } = await import('./pcap-edit');
+  const p = readPcap(fixture('nginx-keepalive-closewait.pcap'));
+  const dir = tmpDir();
+  const cut = path.join(dir, 'cut.pcap');
+  fs.writeFileSync(cut, p.buf.subarray(0, p.records[p.records.length - 1].off + 7));
+  const r1 = runCli(['analyze', cut, '--db', path.join(dir, 'a.db'), '--format', 'json']);
+  assert.equal(r1.code, 0, r1.stderr);
+  assert.match(r1.stderr, /^wirestate: warning: .*cut\.pcap.* at byte \d+/m);
+  const rep1 = JSON.parse(r1.stdout) as Report;
+  const dmg = findings(rep1, 'capture_damage');
+  assert.equal(dmg.length, 1);
+  assert.equal(dmg[0].severity, 'warning');
+  assert.match(dmg[0].title, /cut\.pcap/);
+  assert.equal(rep1.capture.truncated, true);
+  // Everything before the cut is diagnosed exactly as a clean file of the same packets.
+  const prefix = path.join(dir, 'prefix.pcap');
+  fs.writeFileSync(prefix, slicePcap(p, 0, p.records.length - 1));
+  const clean = JSON.parse(runCli(['analyze', prefix, '--db', path.join(dir, 'c.db'), '-q', '--format', 'json']).stdout) as Report;
+  assert.deepEqual(findings(rep1, 'close_wait')[0].facts.count, findings(clean, 'close_wait')[0].facts.count);
+  assert.ok((findings(rep1, 'close_wait')[0].facts.count as number) >= 17);
+  assert.deepEqual(rep1.summary.byCloseKind, clean.summary.byCloseKind);
+
+  const broken = path.join(dir, 'broken.pcap');
+  const buf = Buffer.from(p.buf);
+  buf.writeUInt32LE(0x7fffffff, p.records[40].off + 8);
+  fs.writeFileSync(broken, buf);
+  const r2 = runCli(['analyze', broken, '--db', path.join(dir, 'b.db')]);
+  assert.equal(r2.code, 1);
+  assert.match(r2.stderr, /^wirestate: error: .*broken\.pcap.* at byte \d+/m);
+  assert.match(r2.stdout, /The capture is damaged or truncated/);
+  for (const l of r2.stdout.split('\n')) assert.ok(l.length <= 80, l);
+});
+
+test('analyze several rotated files, then report by capture id', async () => {
+  const { readPcap, slicePcap } = await import('./pcap-edit');
+  const dir = tmpDir();
+  const db = path.join(dir, 'w.db');
+  const p = readPcap(fixture('server-never-closes.pcap'));
+  const mid = Math.floor(p.records.length / 3);
+  fs.writeFileSync(path.join(dir, 'dump0'), slicePcap(p, 0, mid));
+  fs.writeFileSync(path.join(dir, 'dump1'), slicePcap(p, mid, p.records.length));
+  assert.equal(runCli(['ingest', fixture('client-closes-first.pcap'), '--db', db, '-q']).code, 0);
+  const r = runCli(['analyze', path.join(dir, 'dump1'), path.join(dir, 'dump0'), '--db', db, '-q', '--format', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rep = JSON.parse(r.stdout) as Report;
+  assert.equal(rep.capture.id, 2);
+  assert.equal(rep.captures, 2);
+  assert.deepEqual(rep.capture.files.map((f) => path.basename(f.path)), ['dump0', 'dump1']);
+  assert.equal(findings(rep, 'close_wait')[0].facts.count, truth('server-never-closes').connections.length);
+  // The earlier capture is still there, reachable with --capture.
+  const first = JSON.parse(runCli(['report', '--db', db, '--capture', '1', '--format', 'json']).stdout) as Report;
+  assert.equal(first.capture.id, 1);
+  assert.equal(first.summary.closeWait, 0);
+  // Analyzing the same files again reports on the capture that holds them.
+  const again = runCli(['analyze', path.join(dir, 'dump0'), path.join(dir, 'dump1'), '--db', db, '--format', 'json']);
+  assert.equal(again.code, 0);
+  assert.match(again.stderr, /already ingested as capture 2/);
+  assert.equal((JSON.parse(again.stdout) as Report).capture.id, 2);
+});
