@@ -168,6 +168,7 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
     const closerName = client ? `server ${hostPort(first.peer_h, first.peer_p)}` : peers.size === 1 ? `client ${first.peer_h}` : `its ${peers.size} clients`;
     const fp = idles.length > 0 ? idleFingerprint(closerName, idles) : null;
     const { severity, why } = severityFor(g.length, oldest, t);
+    const rate = leakRate(g.length, newestSince - since);
     const stuckName = client ? `client ${first.stuck_h}` : `server ${hostPort(first.stuck_h, first.stuck_p)}`;
     const peerName = client ? `server ${hostPort(first.peer_h, first.peer_p)}` : peers.size === 1 ? `client ${[...peers.keys()][0]}` : `${peers.size} clients`;
     const own = owners(db, ids, first.stuck_side);
@@ -175,7 +176,7 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
     const details = [
       `${plural(g.length, 'connection')} in CLOSE_WAIT on ${stuckName}${own.length ? ` (${own.join(', ')})` : ''}, ` +
         `oldest stuck ${formatDuration(oldest)}, median ${formatDuration(med)}.`,
-      `Stuck since ${formatTs(since)} (newest ${formatTs(newestSince)}).`,
+      `Stuck since ${formatTs(since)} (newest ${formatTs(newestSince)}).` + (rate ? ` New ones appeared at about ${rate.text}.` : ''),
       client
         ? `The peer that closed: ${peerName}; it sent the FIN in all ${g.length}.`
         : `The peers that closed: ${[...peers.entries()].map(([p, n]) => `${p} (${n})`).slice(0, 5).join(', ')}${peers.size > 5 ? `, +${peers.size - 5} more` : ''}.`,
@@ -226,6 +227,7 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
         since: isoTs(since),
         newestSince: isoTs(newestSince),
         peerStates: Object.fromEntries(peerStates),
+        leakPerHour: rate ? rate.perHour : null,
         finWait2Pairs: fw2,
         owners: own,
         idleBeforeFin: fp,
@@ -234,6 +236,15 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
     });
   }
   return out;
+}
+
+/** How fast CLOSE_WAIT connections pile up, when there are enough of them over a long enough time. */
+function leakRate(count: number, spanS: number): { perHour: number; text: string } | null {
+  if (count < 3 || spanS < 1) return null;
+  const perS = (count - 1) / spanS;
+  const perHour = perS * 3600;
+  const text = perS >= 1 ? `${perS.toFixed(1)} per second` : perS * 60 >= 1 ? `${(perS * 60).toFixed(1)} per minute` : `${perHour.toFixed(1)} per hour`;
+  return { perHour, text };
 }
 
 interface FlowRow {
