@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, action } from './cli-error';
 import { openStoreForReading } from './open-store';
@@ -42,6 +43,13 @@ export function registerFlows(program: Command): void {
     .action(action((opts: FlowsOptions) => listFlows(opts)));
 }
 
+/** Addresses are stored in canonical text (RFC 5952 for IPv6): accept any spelling. */
+function canonicalHost(h: string): string {
+  if (isIPv6(h)) return new URL(`http://[${h}]/`).hostname.slice(1, -1);
+  if (isIPv4(h)) return h.split('.').map((x) => String(Number(x))).join('.');
+  throw new CliError(`--host ${h}: not an IPv4 or IPv6 address`, 2);
+}
+
 function listFlows(opts: FlowsOptions): number {
   const where: string[] = [];
   const params: (string | number)[] = [];
@@ -55,8 +63,9 @@ function listFlows(opts: FlowsOptions): number {
     params.push(opts.closeKind);
   }
   if (opts.host) {
+    const h = canonicalHost(opts.host);
     where.push('(f.orig_h = ? OR f.resp_h = ?)');
-    params.push(opts.host, opts.host);
+    params.push(h, h);
   }
   if (opts.port !== undefined) {
     where.push('(f.orig_p = ? OR f.resp_p = ?)');

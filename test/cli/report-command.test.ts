@@ -157,6 +157,10 @@ test('IPv6: addresses in RFC 5952 form, grouped like IPv4', () => {
   assert.equal(cw[0].facts.stuckHost, t.client);
   assert.equal(cw[0].facts.count, t.flows.filter((f) => f.clientState === 'CLOSE_WAIT').length);
   assert.match(textLines(db).join('\n'), /\[fd77::9:1\]:80/);
+  // flows --host accepts any spelling of the address.
+  const rows = JSON.parse(runCli(['flows', '--db', db, '--host', 'FD77:0:0:0:0:0:9:2', '--format', 'json']).stdout) as { orig_h: string }[];
+  assert.equal(rows.length, t.connections.length);
+  assert.ok(rows.every((r) => r.orig_h === t.client));
 });
 
 test('report: missing database, empty database and unknown capture are one-line errors', () => {
