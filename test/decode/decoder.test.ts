@@ -4,7 +4,7 @@ import { Decoder } from '../../src/decode/decoder';
 import { TCP_ACK, TCP_PSH, TCP_SYN } from '../../src/decode/decoded-packet';
 import { RawPacket } from '../../src/source/raw-packet';
 
-// Real frames copied out of fixtures/formats/eth-ipv4.pcap and eth-ipv6-ns.pcap
+// Real frames copied out of captures made by fixtures/make/formats.sh (eth-ipv4.pcap, eth-ipv6-ns.pcap)
 // (kernel traffic between two namespaces, see fixtures/formats/README.md).
 
 /** SYN 10.78.0.1:32782 -> 10.78.0.2:8078 with IPv4 options (NOP NOP NOP EOL; IHL 6). */

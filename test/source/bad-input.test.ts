@@ -8,6 +8,7 @@ import { readCapture } from '../../src/source/read-capture';
 import { CaptureError } from '../../src/source/capture-error';
 import { captureStats } from '../../src/decode/capture-stats';
 import { fixture } from '../helpers/paths';
+import { pcapRecordOffsets } from './pcap-walk';
 
 // Every damaged file here is a real fixture, cut or corrupted byte-wise.
 
@@ -19,12 +20,7 @@ function put(name: string, data: Buffer | string): string {
   return p;
 }
 
-/** Offsets of the records of a little-endian classic pcap. */
-function pcapRecords(buf: Buffer): number[] {
-  const out: number[] = [];
-  for (let o = 24; o + 16 <= buf.length; o += 16 + buf.readUInt32LE(o + 8)) out.push(o);
-  return out;
-}
+const pcapRecords = pcapRecordOffsets;
 
 /** Offsets of the blocks of a little-endian pcapng. */
 function pcapngBlocks(buf: Buffer): number[] {
@@ -163,7 +159,7 @@ test('pcapng block running past the end of the file: earlier packets kept, a war
 test('gzip stream cut short: what was decompressed is kept, a warning', async () => {
   const gz = real('eth-ipv4.pcap.gz');
   const r = await count(put('cut.pcap.gz', gz.subarray(0, 600)));
-  assert.ok(r.packets > 5 && r.packets < 26, String(r.packets));
+  assert.ok(r.packets > 5 && r.packets < pcapRecords(real('eth-ipv4.pcap')).length, String(r.packets));
   assert.equal(r.damage?.code, 'truncated_gzip');
   assert.equal(r.damage?.fatal, false);
   assert.match(r.damage?.message ?? '', /gzip stream cut short.* at byte \d+$/);
@@ -173,10 +169,12 @@ test('unknown link type: packets counted as skipped, not fatal', async () => {
   const s = await captureStats(fixture('formats', 'unknown-linktype.pcap'));
   assert.equal(s.damage, null);
   assert.deepEqual(s.info.linktypes, [147]);
-  assert.equal(s.packets, 26);
-  assert.equal(s.decoded.skippedLinktype, 26);
+  const n = pcapRecords(real('unknown-linktype.pcap')).length;
+  assert.ok(n > 10);
+  assert.equal(s.packets, n);
+  assert.equal(s.decoded.skippedLinktype, n);
   assert.equal(s.decoded.tcpPackets, 0);
-  assert.deepEqual(s.anomalies, { unknown_linktype: 26 });
+  assert.deepEqual(s.anomalies, { unknown_linktype: n });
   assert.equal(s.anomalyFirstOffsets.unknown_linktype, 24);
 });
 

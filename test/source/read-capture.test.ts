@@ -8,6 +8,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readCapture } from '../../src/source/read-capture';
 import { fixture } from '../helpers/paths';
+import { pcapRecordOffsets } from './pcap-walk';
 
 interface Rec {
   tsUs: number;
@@ -37,6 +38,8 @@ async function records(file: string) {
 
 const strip = (r: Rec[]) => r.map(({ tsUs, caplen, origlen, hex }) => ({ tsUs, caplen, origlen, hex }));
 const f = (name: string) => fixture('formats', name);
+/** Records in eth-ipv4.pcap, counted by a naive walk of the file. */
+const ETH_N = pcapRecordOffsets(readFileSync(f('eth-ipv4.pcap'))).length;
 
 test('what each file says about itself', async () => {
   const expect: [string, Partial<Record<string, unknown>>][] = [
@@ -72,7 +75,8 @@ test('what each file says about itself', async () => {
 
 test('pcap, big-endian pcap, pcapng and gzip of the same capture deliver the same records', async () => {
   const base = strip((await records(f('eth-ipv4.pcap'))).recs);
-  assert.equal(base.length, 26);
+  assert.equal(base.length, ETH_N);
+  assert.ok(ETH_N > 20);
   for (const other of ['be-us.pcap', 'eth-ipv4.pcapng', 'eth-ipv4.pcap.gz']) {
     assert.deepEqual(strip((await records(f(other))).recs), base, other);
   }
@@ -135,7 +139,7 @@ test('sha256 is the digest of the bytes as stored (compressed bytes for gzip)', 
   let n = 0;
   const unhashed = await readCapture(f('eth-ipv4.pcap'), () => void n++, { hash: false });
   assert.equal(unhashed.sha256, '');
-  assert.equal(n, 26);
+  assert.equal(n, ETH_N);
 });
 
 test('a large file is hashed in a worker thread: whole-file digest, also when damage stops the read', async () => {
@@ -146,7 +150,7 @@ test('a large file is hashed in a worker thread: whole-file digest, also when da
   const p = path.join(work, 'large.pcap');
   writeFileSync(p, buf);
   const { result } = await records(p);
-  assert.equal(result.packets, 26 * copies);
+  assert.equal(result.packets, ETH_N * copies);
   assert.equal(result.sha256, createHash('sha256').update(buf).digest('hex'));
   // fatal damage early: reading stops, the digest still covers the whole file
   const broken = Buffer.from(buf);
@@ -196,7 +200,7 @@ test('records straddling 1 MiB read chunks and gunzip chunks are delivered whole
   const one = strip((await records(f('eth-ipv4.pcap'))).recs);
   const expected = ([] as ReturnType<typeof strip>).concat(...new Array(REPEAT).fill(one));
   const { recs, result } = await records(big);
-  assert.equal(recs.length, 26 * REPEAT);
+  assert.equal(recs.length, ETH_N * REPEAT);
   assert.deepEqual(strip(recs), expected);
   assert.equal(result.damage, null);
   // file offsets are the records' real positions
@@ -288,7 +292,7 @@ test("'-' reads standard input, plain or gzipped", () => {
     const r = spawnSync(process.execPath, ['-e', script], { input, encoding: 'utf8', maxBuffer: 1 << 20 });
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.equal(out.n, 26 * REPEAT);
+    assert.equal(out.n, ETH_N * REPEAT);
     assert.equal(out.info.file, '-');
     assert.equal(out.sha256, createHash('sha256').update(input).digest('hex'));
     const h = createHash('sha256');
