@@ -10,6 +10,7 @@ interface LiveOptions {
   duration?: string;
   count?: string;
   snaplen: string;
+  bufferSize: string;
   flushEvery: string;
   write?: string;
   quiet?: boolean;
@@ -44,7 +45,7 @@ export function summaryText(s: LiveSummary, dbPath: string): string {
   const lines = [
     `capture ${s.captureId} on ${s.device} stopped (${s.reason}) after ${secs}s: ${s.packets} packets (${s.tcpPackets} TCP, ${s.bytes} bytes)`,
     `flows: ${s.totalFlows} seen, ${s.flowsWithOwners} with a local process attributed; endpoints in CLOSE_WAIT at stop: ${s.closeWaitEndpoints}`,
-    `drops: ${s.drops === null ? "n/a (the installed 'cap' does not expose pcap_stats)" : s.drops}`,
+    `drops: ${s.drops === null ? "n/a (the installed 'cap' does not expose pcap_stats)" : s.drops}; longest flush pause ${s.longestFlushMs.toFixed(0)} ms`,
   ];
   if (s.pcapPackets > 0) lines.push(`pcap: ${s.pcapPackets} packets written`);
   lines.push(`database: ${dbPath}  (try: wirestate report --db ${dbPath})`);
@@ -69,6 +70,7 @@ export function registerLive(program: Command): void {
     .option('--duration <seconds>', 'stop after this many seconds')
     .option('-c, --count <n>', 'stop after this many packets')
     .option('-s, --snaplen <bytes>', 'bytes kept per packet (max 65535)', '65535')
+    .option('-B, --buffer-size <KiB>', 'kernel capture buffer, as tcpdump -B (each packet takes a ~64 KiB slot with cap)', '32768')
     .option('--flush-every <seconds>', 'write active flows and re-read socket owners this often', '2')
     .option('-w, --write <file.pcap>', 'also write every captured packet to this pcap file')
     .option('--no-owners', 'do not look up the processes holding local sockets (/proc)')
@@ -78,6 +80,7 @@ export function registerLive(program: Command): void {
         const duration = number('--duration', opts.duration, 0, false) ?? 0;
         const count = number('--count', opts.count, 1, true) ?? 0;
         const snaplen = number('--snaplen', opts.snaplen, 1, true) as number;
+        const bufferKiB = number('--buffer-size', opts.bufferSize, 64, true) as number;
         const flushEvery = number('--flush-every', opts.flushEvery, 0.05, false) as number;
         if (snaplen > 65535) throw new CliError(`--snaplen: at most 65535 with the 'cap' libpcap binding, got ${snaplen}`, 2);
         const filter = filterWords.join(' ').trim();
@@ -88,6 +91,7 @@ export function registerLive(program: Command): void {
             device,
             filter,
             snaplen,
+            bufferSize: bufferKiB * 1024,
             dbPath: opts.db,
             flushEveryMs: flushEvery * 1000,
             count,

@@ -37,6 +37,12 @@ export interface KernelTcpSocket {
 }
 
 const littleEndian = os.endianness() === 'LE';
+const TCP_LISTEN = 10;
+
+export interface ReadSocketsOptions {
+  /** Skip rows no file holds (inode 0: TIME_WAIT, orphans) and listening sockets: what owner lookup needs. */
+  heldOnly?: boolean;
+}
 
 /** One 32-bit word as printed by the kernel (%08X of the in-memory word) → network-order value. */
 function wordToNetwork(hex: string, le: boolean): number {
@@ -50,20 +56,27 @@ function wordToNetwork(hex: string, le: boolean): number {
  * kernel that printed it is little-endian (addresses are printed as host-order
  * 32-bit words); default: this machine's byte order. Malformed lines are skipped.
  */
-export function parseProcNetTcp(text: string, table: 'tcp' | 'tcp6', le = littleEndian): KernelTcpSocket[] {
+export function parseProcNetTcp(
+  text: string,
+  table: 'tcp' | 'tcp6',
+  le = littleEndian,
+  opts: ReadSocketsOptions = {},
+): KernelTcpSocket[] {
   const out: KernelTcpSocket[] = [];
   const lines = text.split('\n');
   const groups = new Uint16Array(8);
+  const heldOnly = opts.heldOnly === true;
   for (let i = 1; i < lines.length; i++) {
     const f = lines[i].trim().split(/\s+/);
     if (f.length < 10) continue;
-    const local = parseEndpoint(f[1], le, groups);
-    const remote = parseEndpoint(f[2], le, groups);
-    if (!local || !remote) continue;
     const state = parseInt(f[3], 16);
     const uid = parseInt(f[7], 10);
     const inode = parseInt(f[9], 10);
     if (!Number.isFinite(state) || !Number.isFinite(inode)) continue;
+    if (heldOnly && (inode === 0 || state === TCP_LISTEN)) continue;
+    const local = parseEndpoint(f[1], le, groups);
+    const remote = parseEndpoint(f[2], le, groups);
+    if (!local || !remote) continue;
     out.push({
       ipVersion: local.v4 ? 4 : 6,
       table,
@@ -107,7 +120,7 @@ function parseEndpoint(
  * namespace this process runs in, or `/proc/<pid>/net` for another process's.
  * A missing table (e.g. IPv6 disabled) reads as empty.
  */
-export function readKernelTcpSockets(netDir = '/proc/net'): KernelTcpSocket[] {
+export function readKernelTcpSockets(netDir = '/proc/net', opts: ReadSocketsOptions = {}): KernelTcpSocket[] {
   const out: KernelTcpSocket[] = [];
   for (const table of ['tcp', 'tcp6'] as const) {
     let text: string;
@@ -116,7 +129,7 @@ export function readKernelTcpSockets(netDir = '/proc/net'): KernelTcpSocket[] {
     } catch {
       continue;
     }
-    for (const s of parseProcNetTcp(text, table)) out.push(s);
+    for (const s of parseProcNetTcp(text, table, littleEndian, opts)) out.push(s);
   }
   return out;
 }

@@ -52,7 +52,7 @@ export class SocketOwnerResolver {
 
   constructor(opts: SocketOwnerResolverOptions = {}) {
     const netDir = opts.netDir ?? '/proc/net';
-    this.readSockets = opts.readSockets ?? (() => readKernelTcpSockets(netDir));
+    this.readSockets = opts.readSockets ?? (() => readKernelTcpSockets(netDir, { heldOnly: true }));
     this.procRoot = opts.procRoot ?? '/proc';
     this.retain = opts.retainRefreshes ?? 30;
     this.fullScanEvery = opts.fullScanEvery ?? 5;

@@ -12,6 +12,8 @@ export interface LivePipelineOptions {
   /** BPF filter, compiled by libpcap ('' = everything). */
   filter: string;
   snaplen: number;
+  /** Kernel capture ring size in bytes (default: LiveCapture's). */
+  bufferSize?: number;
   /** SQLite database to write flows to (created if needed). */
   dbPath: string;
   /** How often active flows are written and socket owners re-read, ms. */
@@ -59,8 +61,13 @@ export interface LiveSummary extends LiveStatus {
   /** Flows that had a socket owner attached when last written. */
   flowsWithOwners: number;
   pcapPackets: number;
+  /** Longest a periodic flush held the event loop (socket owners + engine snapshot), ms. */
+  longestFlushMs: number;
   anomalies: Record<string, number>;
 }
+
+/** Flow records written per transaction / event-loop turn. */
+const WRITE_CHUNK = 200;
 
 function nowUs(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
@@ -102,10 +109,18 @@ export class LivePipeline {
   private closeWait = 0;
   private flowsWritten = 0;
   private flushes = 0;
+  /** Longest time one periodic flush kept the event loop (owners + snapshot), ms. */
+  private longestFlushMs = 0;
   private readonly withOwners = new Set<number>();
-  /** Finished/evicted flows waiting to be written. */
-  private pending: FlowRecord[] = [];
-  private pendingScheduled = false;
+  /**
+   * Flow records waiting to be written, oldest first (a finished record is
+   * queued after any snapshot of the same flow, so it wins). Written in
+   * chunks, one per event-loop turn, so that libpcap's ring is drained
+   * between chunks instead of overflowing during a long transaction.
+   */
+  private queue: FlowRecord[] = [];
+  private queueHead = 0;
+  private drainScheduled = false;
   /** uid → what was last written for an active flow, to skip unchanged ones. */
   private readonly written = new Map<number, string>();
   private flushTimer: NodeJS.Timeout | null = null;
@@ -128,7 +143,10 @@ export class LivePipeline {
     this.owners = opts.resolveOwners === false ? null : new SocketOwnerResolver({ netDir: opts.ownerNetDir });
     // Open the capture first: permission/interface/filter errors must not leave a capture row behind.
     const raw = (p: RawPacket) => this.onPacket(p);
-    this.capture = LiveCapture.open({ device: opts.device, filter: opts.filter, snaplen: opts.snaplen }, raw);
+    this.capture = LiveCapture.open(
+      { device: opts.device, filter: opts.filter, snaplen: opts.snaplen, bufferSize: opts.bufferSize },
+      raw,
+    );
     try {
       this.writer = opts.pcapOut ? new PcapWriter(opts.pcapOut, this.capture.linktype, this.capture.snaplen) : null;
       this.store = FlowStore.open(opts.dbPath);
@@ -173,21 +191,43 @@ export class LivePipeline {
   }
 
   private onFlow(f: FlowRecord): void {
-    this.pending.push(f);
     this.written.delete(f.uid);
-    if (!this.pendingScheduled && !this.stopping) {
-      this.pendingScheduled = true;
-      // After the current burst of packets: one transaction for all flows it finished.
-      setImmediate(() => this.guard(() => this.writePending()));
+    this.enqueue(f);
+  }
+
+  private enqueue(f: FlowRecord): void {
+    this.queue.push(f);
+    if (!this.drainScheduled && !this.stopping) {
+      this.drainScheduled = true;
+      // After the current burst of packets: one transaction per chunk of flows.
+      setImmediate(() => this.guard(() => this.drainChunk()));
     }
   }
 
-  private writePending(): void {
-    this.pendingScheduled = false;
-    if (this.pending.length === 0) return;
-    const flows = this.pending;
-    this.pending = [];
-    this.writeFlows(flows);
+  private drainChunk(): void {
+    this.drainScheduled = false;
+    const end = Math.min(this.queue.length, this.queueHead + WRITE_CHUNK);
+    if (end > this.queueHead) {
+      const chunk = this.queue.slice(this.queueHead, end);
+      this.queueHead = end;
+      if (this.queueHead === this.queue.length) {
+        this.queue = [];
+        this.queueHead = 0;
+      }
+      this.writeFlows(chunk);
+    }
+    if (this.queueHead < this.queue.length && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => this.guard(() => this.drainChunk()));
+    }
+  }
+
+  /** Write everything queued now (final flush). */
+  private drainAll(): void {
+    const rest = this.queue.slice(this.queueHead);
+    this.queue = [];
+    this.queueHead = 0;
+    if (rest.length > 0) this.writeFlows(rest);
   }
 
   private writeFlows(flows: FlowRecord[]): void {
@@ -202,22 +242,22 @@ export class LivePipeline {
 
   /** Re-read owners, write finished flows and the active flows that changed. */
   private flush(final: boolean): void {
+    const t0 = performance.now();
     this.owners?.refresh();
-    this.writePending();
     const snap = this.engine.snapshot(final ? this.lastObservedUs() : nowUs());
     this.closeWait = countCloseWait(snap);
-    const changed: FlowRecord[] = [];
     const owners = this.owners;
     for (const f of snap) {
       const ownerSig = owners ? owners.ownersOf(f).map((o) => `${o.endpoint}${o.pid}`).join(',') : '';
       const sig = `${f.lastTsUs}|${f.origState}|${f.respState}|${ownerSig}`;
       if (this.written.get(f.uid) === sig) continue;
       this.written.set(f.uid, sig);
-      changed.push(f);
+      this.enqueue(f);
     }
-    if (changed.length > 0) this.writeFlows(changed);
     this.writer?.flush();
     this.flushes++;
+    const ms = performance.now() - t0;
+    if (ms > this.longestFlushMs) this.longestFlushMs = ms;
   }
 
   private lastObservedUs(): number {
@@ -295,8 +335,9 @@ export class LivePipeline {
     this.owners?.refresh();
     const snap = this.engine.snapshot(endUs);
     this.closeWait = countCloseWait(snap);
+    this.drainAll();
     this.engine.finish(endUs);
-    this.writePending();
+    this.drainAll();
     this.writer?.close();
     const anomalies = this.decoder.anomalies.toObject();
     this.store.endCapture(this.captureId, {
@@ -323,6 +364,7 @@ export class LivePipeline {
       endTsUs: endUs,
       flowsWithOwners: this.withOwners.size,
       pcapPackets: this.writer ? this.writer.packets : 0,
+      longestFlushMs: this.longestFlushMs,
       anomalies,
     });
   }

@@ -177,3 +177,10 @@ test('real /proc/<pid>/net/tcp{,6} content from a namespace where known sockets 
     ns.cleanup();
   }
 });
+
+test('heldOnly skips listening sockets and rows no file holds (inode 0)', () => {
+  const all = parseProcNetTcp(TCP6_LE, 'tcp6', true);
+  const held = parseProcNetTcp(TCP6_LE, 'tcp6', true, { heldOnly: true });
+  assert.deepEqual(held, all.filter((r) => r.inode !== 0));
+  assert.deepEqual(parseProcNetTcp(TCP_LE, 'tcp', true, { heldOnly: true }).map((r) => r.inode), [48213]);
+});
