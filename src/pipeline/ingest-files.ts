@@ -102,6 +102,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
   const seen = new Map<string, string>();
   // 1. Content hashes (idempotency) and first packet times (order), before any write.
   for (let i = 0; i < paths.length; i++) {
+    if (opts.signal?.aborted) throw new IngestAborted();
     const p = paths[i];
     if (p === '-') {
       planned.push({ path: p, sha256: null, firstTsUs: null, size: null, order: i });
@@ -111,13 +112,14 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     let size: number | null = null;
     try {
       size = fs.statSync(p).size;
-      sha = await fileSha256(p);
+      sha = await fileSha256(p, opts.signal);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
       results.push(unusable(p, null, `${p}: ${why} at byte 0`));
       continue;
     }
+    if (opts.signal?.aborted) throw new IngestAborted();
     const stored = store.findFile(sha);
     if (stored) {
       results.push({ path: p, status: 'duplicate', sha256: sha, captureId: stored.captureId, packets: 0, firstTsUs: null, lastTsUs: null, message: `${p}: already ingested as capture ${stored.captureId} (${stored.path})`, fatal: false });
@@ -163,6 +165,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     return out;
   }
 
+  if (opts.signal?.aborted) throw new IngestAborted();
   // 2. One transaction for everything.
   const decoder = new Decoder();
   const batchSize = opts.batchSize ?? 2000;

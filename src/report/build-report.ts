@@ -47,6 +47,7 @@ export function loadCapture(db: Database, id: number): CaptureInfo {
     id,
     source: c.source,
     kind: c.kind,
+    completed: c.completed === 1,
     format: c.format,
     files: files.map((f) => ({ path: f.path, sha256: f.sha256, truncated: f.truncated === 1, damage: f.damage })),
     firstTs: isoTs(first),

@@ -17,6 +17,8 @@ export interface CaptureInfo {
   id: number;
   source: string;
   kind: string;
+  /** False while a live capture is still running (or an ingest never finished). */
+  completed: boolean;
   format: string | null;
   files: { path: string; sha256: string; truncated: boolean; damage: string | null }[];
   firstTs: string | null;
