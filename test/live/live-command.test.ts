@@ -278,3 +278,46 @@ test('live on a terminal: a one-line status refreshed every second with packets,
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('interfaces in a namespace: the veth is up and the default, lo is loopback; live --count stops after N packets', async (t) => {
+  const why = liveUnavailable();
+  if (why) {
+    t.skip(why);
+    return;
+  }
+  const dir = tmpdir();
+  const pair = new VethPair(`lc${uniqueTag()}`, subnet());
+  try {
+    const text = pair.server.exec(process.execPath, [cliPath, 'interfaces']);
+    const lines = text.split('\n');
+    const veth = lines.find((l) => /^\* wse-s\s/.test(l));
+    assert.ok(veth, text);
+    assert.match(veth, /\sup\s+10\.79\.\d+\.1\/24/);
+    assert.match(lines.find((l) => /^ {2}lo\s/.test(l)) ?? '', /up,loopback\s+127\.0\.0\.1\/8/);
+    const json = JSON.parse(pair.server.exec(process.execPath, [cliPath, 'interfaces', '--json'])) as Array<{ name: string; isDefault: boolean }>;
+    assert.deepEqual(json.filter((d) => d.isDefault).map((d) => d.name), ['wse-s']);
+
+    const db = path.join(dir, 'count.db');
+    const pcap = path.join(dir, 'count.pcap');
+    const srv = pair.server.spawn('python3', ['-c', LEAKY_SERVER_PY, pair.serverIp, '8083']);
+    await waitForLine(srv, /^listening/);
+    const live = pair.server.spawn(process.execPath, [cliPath, 'live', '--db', db, '--count', '5', '-w', pcap, 'tcp port 8083']);
+    await waitForLine(live, /capturing on wse-s/);
+    const exited = waitForExit(live, 15000);
+    pair.client.spawn('python3', ['-c', CLIENT_PY, pair.serverIp, '8083', 'close', 'close']);
+    const end = await exited;
+    assert.equal(end.code, 0, end.stderr);
+    assert.match(end.stdout, /stopped \(count\).*: 5 packets/);
+    const d = new Database(db, { readonly: true });
+    const cap = d.prepare('SELECT packets, completed FROM captures').get() as { packets: number; completed: number };
+    d.close();
+    assert.deepEqual(cap, { packets: 5, completed: 1 });
+    let n = 0;
+    const { readCapture } = await import('../../src/source/read-capture');
+    await readCapture(pcap, () => n++);
+    assert.equal(n, 5);
+  } finally {
+    pair.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
