@@ -156,8 +156,12 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
     const stuck = g.map((r) => r.stuck_s).sort((a, b) => a - b);
     const oldest = stuck[stuck.length - 1];
     const med = median(stuck);
-    const since = Math.min(...g.map((r) => r.since_ts));
-    const newestSince = Math.max(...g.map((r) => r.since_ts));
+    let since = Infinity;
+    let newestSince = -Infinity;
+    for (const r of g) {
+      if (r.since_ts < since) since = r.since_ts;
+      if (r.since_ts > newestSince) newestSince = r.since_ts;
+    }
     const peers = new Map<string, number>();
     const peerStates = new Map<string, number>();
     for (const r of g) {

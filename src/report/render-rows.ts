@@ -46,7 +46,8 @@ export function renderRows(columns: readonly string[], rows: readonly (readonly 
 function renderTable(columns: readonly string[], rows: readonly (readonly Cell[])[]): string {
   const text = rows.map((r) => r.map(cellText));
   const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || typeof r[i] === 'number' || typeof r[i] === 'bigint'));
-  const widths = columns.map((c, i) => Math.max(c.length, ...text.map((r) => r[i].length)));
+  const widths = columns.map((c) => c.length);
+  for (const r of text) for (let i = 0; i < r.length; i++) if (r[i].length > widths[i]) widths[i] = r[i].length;
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
