@@ -56,6 +56,30 @@ async function* streamChunks(it: AsyncIterator<Buffer>, first: Buffer[], counter
   }
 }
 
+/**
+ * Compressed input is fed to gunzip in small pieces: when zlib meets corrupt
+ * data it drops the output of the write that failed, so small writes keep
+ * almost everything decompressed before the corruption.
+ */
+export const GZIP_PIECE = 16 * 1024;
+
+async function* gzipPieces(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  // The last 8 bytes (the gzip trailer: CRC32 + size) go in a write of their
+  // own, so a failed integrity check cannot take the last data with it.
+  let tail: Buffer | null = null;
+  for await (const chunk of src) {
+    if (tail) yield tail;
+    if (chunk.length <= 8) {
+      tail = chunk;
+      continue;
+    }
+    const end = chunk.length - 8;
+    for (let o = 0; o < end; o += GZIP_PIECE) yield chunk.subarray(o, Math.min(o + GZIP_PIECE, end));
+    tail = chunk.subarray(end);
+  }
+  if (tail) yield tail;
+}
+
 class RawCounter {
   bytes = 0;
   /** null when the digest is computed elsewhere (worker). */
@@ -148,7 +172,7 @@ export async function openInput(file: string, hash = true): Promise<InputStream>
   let chunks: AsyncIterable<Buffer> = raw;
   if (gzip) {
     const gunzip = createGunzip({ chunkSize: CHUNK_SIZE });
-    pipeline(Readable.from(raw, { objectMode: false }), gunzip, () => undefined);
+    pipeline(Readable.from(gzipPieces(raw), { objectMode: false }), gunzip, () => undefined);
     chunks = gunzip as AsyncIterable<Buffer>;
   }
 

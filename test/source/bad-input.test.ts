@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { readCapture } from '../../src/source/read-capture';
 import { CaptureError } from '../../src/source/capture-error';
@@ -163,6 +164,29 @@ test('gzip stream cut short: what was decompressed is kept, a warning', async ()
   assert.equal(r.damage?.code, 'truncated_gzip');
   assert.equal(r.damage?.fatal, false);
   assert.match(r.damage?.message ?? '', /gzip stream cut short.* at byte \d+$/);
+});
+
+test('gzip data corrupt mid-stream: fatal damage, what was decompressed before it is kept', async () => {
+  const body = real('eth-ipv4.pcap').subarray(24);
+  const plain = Buffer.concat([real('eth-ipv4.pcap').subarray(0, 24), ...new Array(200).fill(body)]);
+  const gz = Buffer.from(gzipSync(plain));
+  gz[Math.floor(gz.length * 0.6)] ^= 0xff;
+  const r = await count(put('corrupt.pcap.gz', gz));
+  assert.ok(r.packets > 0, 'packets before the corruption are kept');
+  assert.ok(r.damage?.fatal, JSON.stringify(r.damage));
+  // zlib notices the bad data (bad_gzip), or it inflates to garbage that breaks the record framing first
+  assert.ok(['bad_gzip', 'bad_caplen'].includes(r.damage?.code ?? ''), r.damage?.code);
+  assert.match(r.damage?.message ?? '', / at byte \d+$/);
+});
+
+test('gzip integrity check (CRC32) fails: every packet kept, fatal damage', async () => {
+  const gz = Buffer.from(real('eth-ipv4.pcap.gz'));
+  gz[gz.length - 8] ^= 0xff;
+  const r = await count(put('bad-crc.pcap.gz', gz));
+  assert.equal(r.packets, pcapRecords(real('eth-ipv4.pcap')).length);
+  assert.equal(r.damage?.code, 'bad_gzip');
+  assert.equal(r.damage?.fatal, true);
+  assert.match(r.damage?.message ?? '', /incorrect data check/);
 });
 
 test('unknown link type: packets counted as skipped, not fatal', async () => {
