@@ -39,8 +39,10 @@ export interface ConnectionPlan {
   rttUs: number;
   /** Server idle timeout before it closes a keep-alive connection. */
   keepaliveUs: number;
-  /** Delay before the stale connection is reused (close_wait_leak -> stale_reuse_reset). */
+  /** Delay before the stale connection is reused (stale_reuse_reset). */
   reuseAfterUs: number;
+  /** How long a leaked connection stays in CLOSE_WAIT before the pool finally closes it (close_wait_leak). */
+  leakLifeUs: number;
 }
 
 /**
@@ -178,7 +180,16 @@ export class ConnectionScript {
         this.cRcv = this.sSeq;
         this.t += rtt;
         this.send(false, ACK);
-        if (plan.ending === 'stale_reuse_reset') {
+        if (plan.ending === 'close_wait_leak') {
+          // Much later the pool evicts the idle connection and closes it; the
+          // server forgot the socket long ago and answers the FIN with RST.
+          // (Past the capture's end, the socket is still in CLOSE_WAIT.)
+          this.t += plan.leakLifeUs;
+          this.send(false, FIN | ACK);
+          this.sRcv = this.cSeq;
+          this.t += 25;
+          this.push(true, RST, 0, PAYLOAD_ZERO, this.sSeq, 0);
+        } else {
           // Later the pool hands the dead connection out again: the request
           // reaches a server that has closed the socket and answers RST.
           this.t += plan.reuseAfterUs;

@@ -8,10 +8,13 @@ import { FrameSpec, encodeFrame, frameLength } from './tcp-frame-encoder';
  * Deterministic generator of realistic TCP traffic as a classic pcap file:
  * many interleaved connections (handshakes, keep-alive request/response
  * exchanges, multi-segment uploads, retransmissions, normal closes by either
- * side, CLOSE_WAIT leaks, stale-connection reuse answered by RST, refused and
- * unanswered SYNs). Connections arrive as a Poisson process, so `repeat`
- * makes the file N times longer with the same number of concurrently open
- * connections. Written streaming: memory follows the open connections only.
+ * side, CLOSE_WAIT leaks that the pool closes minutes later, stale-connection
+ * reuse answered by RST, refused and unanswered SYNs). Connections arrive as
+ * a Poisson process and every one of them ends, so `repeat` makes the file N
+ * times longer with the same number of connections open at a time. The
+ * capture stops `tailS` after the last arrival: connections still open then
+ * (some of them in CLOSE_WAIT) have their later packets cut off, as in a
+ * real capture. Written streaming: memory follows the open connections only.
  */
 export interface GenerateOptions {
   out: string;
@@ -20,11 +23,13 @@ export interface GenerateOptions {
   /** Multiplies the duration (and connection count) at the same arrival rate. */
   repeat?: number;
   seed?: number;
-  /** New connections per second (default 80, about 1,500 open at a time). */
+  /** New connections per second (default 70: about 1,500-2,000 open at a time). */
   rate?: number;
   snaplen?: number;
   /** Share of web connections carried over IPv6 (default 0.02). */
   ipv6Share?: number;
+  /** The capture stops this long after the last connection started (default 30 s). */
+  tailS?: number;
 }
 
 export interface GenerateSummary {
@@ -44,6 +49,8 @@ export interface GenerateSummary {
   /** Most connections between their first and last packet at one time. */
   peakActive: number;
   meanActive: number;
+  /** Connections still going when the capture stopped (their later packets are not in the file). */
+  openAtEnd: number;
   endings: Record<Ending, number>;
 }
 
@@ -133,6 +140,7 @@ function drawPlan(rng: Prng, startUs: number): ConnectionPlan {
     rttUs: pooled ? rng.int(80, 600) : Math.round(rng.logUniform(4_000, 90_000)),
     keepaliveUs: 0,
     reuseAfterUs: 0,
+    leakLifeUs: 0,
   };
   const u = rng.float();
   if (u < 0.02) {
@@ -149,6 +157,7 @@ function drawPlan(rng: Prng, startUs: number): ConnectionPlan {
     plan.keepaliveUs = 65_000_000 + rng.int(0, 4_000);
     plan.ending = e < 0.5 ? 'keepalive_close' : e < 0.62 ? 'close_wait_leak' : e < 0.7 ? 'stale_reuse_reset' : 'client_close';
     plan.reuseAfterUs = Math.round(rng.logUniform(2_000_000, 240_000_000));
+    plan.leakLifeUs = Math.round(rng.logUniform(60_000_000, 480_000_000));
   } else {
     plan.requests = 1 + Math.floor(rng.exp(0.8));
     plan.keepaliveUs = 75_000_000 + rng.int(0, 4_000);
@@ -161,7 +170,7 @@ export function generateTraffic(opts: GenerateOptions): GenerateSummary {
   const perRepeat = opts.connections ?? 50_000;
   const repeat = opts.repeat ?? 1;
   const seed = opts.seed ?? 1;
-  const rate = opts.rate ?? 80;
+  const rate = opts.rate ?? 70;
   const snaplen = opts.snaplen ?? 128;
   const ipv6Share = opts.ipv6Share ?? 0.02;
   const total = perRepeat * repeat;
@@ -179,6 +188,8 @@ export function generateTraffic(opts: GenerateOptions): GenerateSummary {
   let activeUsSum = 0;
   let lastTs = T0_US;
   let ipId = rng.int(0, 65535);
+  let endUs = Infinity;
+  const tailUs = Math.round((opts.tailS ?? 30) * 1e6);
 
   const createConn = (startUs: number): Conn => {
     const script = new ConnectionScript(drawPlan(rng, startUs), rng);
@@ -238,9 +249,12 @@ export function generateTraffic(opts: GenerateOptions): GenerateSummary {
     if (created < total && (top === undefined || nextStart <= top.script.pkts[top.script.next * STRIDE])) {
       heap.push(createConn(nextStart));
       created++;
+      if (created === total) endUs = nextStart + tailUs;
       nextStart += Math.max(1, Math.round(rng.exp(1e6 / rate)));
       continue;
     }
+    // The capture stops: whatever comes later is not in the file.
+    if (top !== undefined && top.script.pkts[top.script.next * STRIDE] > endUs) break;
     const c = heap.pop();
     const s = c.script;
     const i = s.next * STRIDE;
@@ -288,8 +302,7 @@ export function generateTraffic(opts: GenerateOptions): GenerateSummary {
     s.next++;
     if (s.next < s.length) {
       heap.push(c);
-    } else if (s.plan.ending !== 'close_wait_leak') {
-      // A leaked socket stays in CLOSE_WAIT on the client: its port is never reused.
+    } else {
       usedTuples.delete(c.tupleKey);
     }
   }
@@ -310,6 +323,7 @@ export function generateTraffic(opts: GenerateOptions): GenerateSummary {
     lastTs: lastTs / 1e6,
     durationS,
     peakActive,
+    openAtEnd: heap.size,
     meanActive: durationS > 0 ? Math.round(activeUsSum / (lastTs - T0_US)) : 0,
     endings,
   };
@@ -331,6 +345,7 @@ function parseArgs(argv: string[]): GenerateOptions {
     else if (a === '--rate') o.rate = v();
     else if (a === '--snaplen') o.snaplen = Math.round(v());
     else if (a === '--ipv6-share') o.ipv6Share = Number(argv[++i]);
+    else if (a === '--tail') o.tailS = v();
     else throw new Error(`unknown option ${a}`);
   }
   if (!o.out) throw new Error('usage: generate-traffic --out FILE.pcap [--connections N] [--repeat N] [--seed N] [--rate CONN_PER_S] [--snaplen N]');

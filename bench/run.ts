@@ -156,9 +156,19 @@ function realCapture(o: Options): Workload | string {
   if (!fs.existsSync(script)) return `no ${path.relative(repoRoot, script)} in this checkout: real capture skipped`;
   const file = path.join(o.workDir, 'real-large.pcap');
   if (!fs.existsSync(file)) {
-    log(`making the real capture with ${path.relative(repoRoot, script)} (needs root, iproute2, tcpdump) ...`);
-    const r = spawnSync('bash', [script, file], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
-    if (r.status !== 0 || !fs.existsSync(file)) return `${path.relative(repoRoot, script)} failed (exit ${r.status}): real capture skipped`;
+    // The script uses fixed namespace names and removes leftovers first: never
+    // start it while another run of it (someone else's) is going on.
+    const ns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    if (/wsb-large-capture/.test(ns.stdout ?? '')) return 'another large-capture.sh run is in progress (namespace wsb-large-capture-* exists): real capture skipped';
+    log(`making the real capture with ${path.relative(repoRoot, script)} (needs root, iproute2, tcpdump, nginx; a few minutes) ...`);
+    const partial = path.join(o.workDir, 'real-large.partial.pcap');
+    const r = spawnSync('bash', [script, partial], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0 || !fs.existsSync(partial)) {
+      fs.rmSync(partial, { force: true });
+      return `${path.relative(repoRoot, script)} failed (exit ${r.status ?? r.signal}): real capture skipped`;
+    }
+    fs.renameSync(partial, file);
+    if (fs.existsSync(`${partial.replace(/\.pcap$/, '')}.json`)) fs.renameSync(`${partial.replace(/\.pcap$/, '')}.json`, file.replace(/\.pcap$/, '.json'));
   } else {
     log(`reusing ${path.relative(repoRoot, file)} (delete it to capture again)`);
   }
