@@ -4,6 +4,10 @@
  * All 32-bit TCP fields are unsigned (`>>> 0`).
  */
 export class DecodedPacket {
+  /** Outer and inner 802.1Q/802.1ad VLAN ids; -1 when the frame had no such tag. */
+  vlan = -1;
+  innerVlan = -1;
+
   /** 4 or 6 when an IP header was decoded, 0 otherwise. */
   ipVersion = 0;
   /** IPv4 addresses as unsigned 32-bit integers (valid when ipVersion === 4). */
@@ -45,6 +49,9 @@ export class DecodedPacket {
   sackPermitted = false;
   /** Number of SACK blocks present (0..4). */
   sackBlocks = 0;
+  /** Left and right edges of the SACK blocks (first `sackBlocks` entries valid). */
+  readonly sackLeft = new Uint32Array(4);
+  readonly sackRight = new Uint32Array(4);
   hasTimestamps = false;
   tsVal = 0;
   tsEcr = 0;

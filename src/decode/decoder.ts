@@ -115,6 +115,8 @@ export class Decoder {
     pkt.tcp = false;
     pkt.anomaly = 0;
     pkt.ipLen = 0;
+    pkt.vlan = -1;
+    pkt.innerVlan = -1;
     this.packets++;
     this.recordOffset = raw.fileOffset;
 
@@ -198,11 +200,16 @@ export class Decoder {
     // 802.1Q / 802.1ad (QinQ) tags, any depth.
     if (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ || et === ETHERTYPE_QINQ_OLD) {
       this.vlanTagged++;
+      let depth = 0;
       do {
         if (end - p < 4) {
           this.fail(Anomaly.TruncatedHeader);
           return L3_FAIL;
         }
+        const vid = u16(buf, p) & 0x0fff;
+        if (depth === 0) this.pkt.vlan = vid;
+        else if (depth === 1) this.pkt.innerVlan = vid;
+        depth++;
         et = u16(buf, p + 2);
         p += 4;
       } while (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ || et === ETHERTYPE_QINQ_OLD);
@@ -376,9 +383,16 @@ export class Decoder {
         case 4:
           pkt.sackPermitted = true;
           break;
-        case 5:
-          pkt.sackBlocks = (len - 2) >> 3;
+        case 5: {
+          let n = (len - 2) >> 3;
+          if (n > 4) n = 4;
+          pkt.sackBlocks = n;
+          for (let i = 0; i < n; i++) {
+            pkt.sackLeft[i] = u32(buf, o + 2 + 8 * i);
+            pkt.sackRight[i] = u32(buf, o + 6 + 8 * i);
+          }
           break;
+        }
         case 8:
           if (len === 10) {
             pkt.hasTimestamps = true;

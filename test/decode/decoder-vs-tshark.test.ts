@@ -27,6 +27,8 @@ interface Ours {
   mss: number;
   wscale: number;
   tsval: number;
+  vlan: number;
+  innerVlan: number;
 }
 
 function v4text(n: number): string {
@@ -69,6 +71,8 @@ async function ours(file: string): Promise<Ours[]> {
       mss: p.mss,
       wscale: p.wscale,
       tsval: p.hasTimestamps ? p.tsVal : -1,
+      vlan: p.vlan,
+      innerVlan: p.innerVlan,
     });
   });
   return out;
@@ -99,6 +103,8 @@ for (const name of files) {
       if (b.tsUs !== null) assert.equal(a.tsUs, b.tsUs, `${at}: timestamp`);
       if (a.ipVersion === 4 && b.ipSrc) assert.equal(a.src, b.ipSrc, `${at}: IPv4 source`);
       if (a.ipVersion === 6 && b.ipv6Src) assert.equal(a.src, expandV6(b.ipv6Src), `${at}: IPv6 source`);
+      if (b.qinq >= 0) assert.deepEqual([a.vlan, a.innerVlan], [b.qinq, b.vlan], `${at}: 802.1ad + 802.1Q ids`);
+      else assert.deepEqual([a.vlan, a.innerVlan], [b.vlan, -1], `${at}: VLAN id`);
       assert.equal(a.tcp, b.tcp, `${at}: usable TCP header`);
       if (!a.tcp) continue;
       tcpFrames++;

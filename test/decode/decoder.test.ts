@@ -104,6 +104,8 @@ test('link layers: NULL (either byte order), LOOP, raw IP, IPv4/IPv6 link types,
   for (const [name, lt, buf] of cases) {
     const d = new Decoder();
     assert.equal(d.decode(raw(buf, lt)), true, name);
+    assert.equal(d.pkt.vlan, name === '802.1Q' ? 10 : name === 'QinQ' ? 20 : -1, name);
+    assert.equal(d.pkt.innerVlan, name === 'QinQ' ? 30 : -1, name);
     assert.equal(d.pkt.srcPort, 32782, name);
     assert.equal(d.pkt.src4, 0x0a4e0001, name);
     assert.equal(d.pkt.mss, 1460, name);
@@ -191,6 +193,8 @@ test('SACK blocks are counted', () => {
   const d = new Decoder();
   assert.equal(d.decode(raw(f)), true);
   assert.equal(d.pkt.sackBlocks, 2);
+  assert.deepEqual(Array.from(d.pkt.sackLeft.subarray(0, 2)), [1, 3]);
+  assert.deepEqual(Array.from(d.pkt.sackRight.subarray(0, 2)), [2, 4]);
   assert.equal(d.pkt.mss, -1);
 });
 

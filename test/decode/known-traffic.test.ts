@@ -85,9 +85,15 @@ test('snaplen-96.pcap: packets are cut, lengths still come from the IP headers',
 });
 
 test('VLAN fixtures: every frame is tagged and decoded through the tags', async () => {
-  for (const name of ['vlan-8021q.pcap', 'vlan-qinq.pcap']) {
-    const { d } = await tally(name);
+  for (const [name, outer, inner] of [['vlan-8021q.pcap', 10, -1], ['vlan-qinq.pcap', 20, 30]] as [string, number, number][]) {
+    const d = new Decoder();
+    await readCapture(fixture('formats', name), (raw) => {
+      d.decode(raw);
+      assert.equal(d.pkt.vlan, outer, name);
+      assert.equal(d.pkt.innerVlan, inner, name);
+    });
     assert.equal(d.vlanTagged, d.packets, name);
+    assert.ok(d.tcpPackets > 0);
   }
 });
 

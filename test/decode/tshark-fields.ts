@@ -18,6 +18,10 @@ export interface TsharkFrame {
   mss: number;
   wscale: number;
   tsval: number;
+  /** First 802.1Q VLAN id, -1 without such a tag. */
+  vlan: number;
+  /** 802.1ad (QinQ service) tag id, -1 without. */
+  qinq: number;
 }
 
 const FIELDS = [
@@ -35,6 +39,8 @@ const FIELDS = [
   'tcp.options.mss_val',
   'tcp.options.wscale.shift',
   'tcp.options.timestamp.tsval',
+  'vlan.id',
+  'ieee8021ad.id',
 ];
 
 export function tsharkAvailable(): boolean {
@@ -76,6 +82,8 @@ export function tsharkFrames(file: string): TsharkFrame[] {
         mss: num(c[11]),
         wscale: num(c[12]),
         tsval: num(c[13]),
+        vlan: num(c[14] ?? ''),
+        qinq: num(c[15] ?? ''),
       };
     });
 }
