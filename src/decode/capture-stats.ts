@@ -1,4 +1,3 @@
-import { CaptureError } from '../source/capture-error';
 import { CaptureDamage, CaptureInfo } from '../source/capture-info';
 import { readCapture } from '../source/read-capture';
 import { Decoder, DecoderCounts } from './decoder';
@@ -45,5 +44,3 @@ export function isoMicros(us: number): string {
   const frac = us - sec * 1e6;
   return `${new Date(sec * 1000).toISOString().slice(0, 19)}.${String(frac).padStart(6, '0')}Z`;
 }
-
-export { CaptureError };
