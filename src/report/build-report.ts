@@ -76,6 +76,7 @@ export function loadSample(db: Database, flowId: number): SampleFlow | null {
     history: f.history,
     connState: f.conn_state,
     closeKind: f.close_kind,
+    midstream: f.midstream === 1,
     timeline: steps.map((t) => ({
       ts: isoTs(t.ts) ?? '',
       offsetS: Math.round((t.ts - f.first_ts) * 1e6) / 1e6,
@@ -339,7 +340,24 @@ function resetAfterHalfClose(db: Database, capId: number): Finding[] {
   return out;
 }
 
-function unackedCloses(db: Database, capId: number): Finding[] {
+/** Packets closer than this to the end of the capture may simply have been answered after it. */
+const TAIL_S = 3;
+
+/**
+ * Whether every event of a group (the SYN, the FIN that went unanswered)
+ * happened so close to the end of the capture that its answer may simply have
+ * come after the capture stopped.
+ */
+function atCaptureEnd<T>(g: readonly T[], eventTs: (r: T) => number | null, endTs: number | null): boolean {
+  if (endTs === null) return false;
+  for (const r of g) {
+    const t = eventTs(r);
+    if (t === null || endTs - t >= TAIL_S) return false;
+  }
+  return true;
+}
+
+function unackedCloses(db: Database, capId: number, endTs: number | null): Finding[] {
   const out: Finding[] = [];
   for (const kind of ['fin_unacked', 'last_ack_unacked'] as const) {
     const rows = flowsOfKind(db, capId, kind);
@@ -351,18 +369,26 @@ function unackedCloses(db: Database, capId: number): Finding[] {
         kind === 'fin_unacked'
           ? `${plural(g.length, 'connection')} with ${svc} where the first FIN was never acknowledged`
           : `${plural(g.length, 'connection')} with ${svc} stuck in LAST_ACK: the final FIN was never acknowledged`;
+      const lastAck = db.prepare(`SELECT max(ts) AS t FROM transitions WHERE flow_id = ? AND to_state = 'LAST_ACK'`);
+      const tl = {
+        atTail: atCaptureEnd(g, (r) => (kind === 'fin_unacked' ? r.first_fin_ts : (lastAck.get(r.id) as { t: number | null }).t), endTs),
+      };
+      const details = [`First FIN sent by the client in ${byOrig}, by the server in ${g.length - byOrig}.`];
+      if (tl.atTail) {
+        details.push(`The capture ended within ${formatDuration(TAIL_S)} of that FIN: the ACK may simply have come after the capture stopped.`);
+      }
       out.push({
         kind,
-        severity: 'warning',
+        severity: tl.atTail ? 'info' : 'warning',
         title,
-        details: [`First FIN sent by the client in ${byOrig}, by the server in ${g.length - byOrig}.`],
+        details,
         implication:
           kind === 'fin_unacked'
             ? `A FIN went out and no ACK for it came back before the capture ended: the peer is gone or unreachable, packets were lost, ` +
               `or the capture saw only one direction. The sender sits in FIN_WAIT_1 and retransmits its FIN. Check the path and that the capture sees both directions.`
             : `One side answered the FIN with its own FIN but never got the final ACK: it sits in LAST_ACK and retransmits. ` +
               `The peer vanished (crash, NAT/firewall state dropped) or the capture missed the ACK.`,
-        facts: { service: svc, count: g.length, firstFinByClient: byOrig, firstFinByServer: g.length - byOrig },
+        facts: { service: svc, count: g.length, firstFinByClient: byOrig, firstFinByServer: g.length - byOrig, atCaptureEnd: tl.atTail },
         evidence: evidence(db, g.map((r) => r.id), f.id),
       });
     }
@@ -370,7 +396,7 @@ function unackedCloses(db: Database, capId: number): Finding[] {
   return out;
 }
 
-function refusedAndUnanswered(db: Database, capId: number): Finding[] {
+function refusedAndUnanswered(db: Database, capId: number, endTs: number | null): Finding[] {
   const out: Finding[] = [];
   for (const kind of ['refused', 'no_reply'] as const) {
     const rows = flowsOfKind(db, capId, kind);
@@ -379,9 +405,10 @@ function refusedAndUnanswered(db: Database, capId: number): Finding[] {
       const svc = hostPort(f.resp_h, f.resp_p);
       const clients = new Set(g.map((r) => r.orig_h));
       const syns = g.reduce((a, r) => a + r.orig_pkts, 0);
+      const atTail = kind === 'no_reply' && atCaptureEnd(g, (r) => r.first_ts, endTs);
       out.push({
         kind,
-        severity: 'warning',
+        severity: atTail ? 'info' : 'warning',
         title:
           kind === 'refused'
             ? `${plural(g.length, 'connection attempt')} to ${svc} refused (RST to SYN)`
@@ -389,6 +416,7 @@ function refusedAndUnanswered(db: Database, capId: number): Finding[] {
         details: [
           `From ${plural(clients.size, 'client')}: ${[...clients].slice(0, 5).join(', ')}${clients.size > 5 ? ', …' : ''}.`,
           kind === 'no_reply' ? `${plural(syns, 'packet')} sent by the clients (SYN retransmissions included).` : '',
+          atTail ? `The capture ended within ${formatDuration(TAIL_S)} of these SYNs: the answer may simply have come after the capture stopped.` : '',
           `First at ${formatTs(g[0].first_ts)}, last at ${formatTs(g[g.length - 1].first_ts)}.`,
         ].filter((x) => x !== ''),
         implication:
@@ -519,6 +547,7 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
   const capId = opts.captureId ?? (db.prepare('SELECT max(id) AS id FROM captures').get() as { id: number | null }).id;
   if (capId === null || capId === undefined) throw new Error('the database holds no capture yet (run wirestate ingest FILE first)');
   const capture = loadCapture(db, capId);
+  const endTs = (db.prepare('SELECT end_ts FROM capture_end WHERE capture_id = ?').get(capId) as { end_ts: number | null }).end_ts;
 
   const byCloseKind: Record<string, number> = {};
   for (const r of db.prepare('SELECT close_kind, count(*) AS n FROM flows WHERE capture_id = ? GROUP BY close_kind ORDER BY n DESC').all(capId) as {
@@ -532,8 +561,8 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     ...damageFinding(capture),
     ...cw,
     ...resetAfterHalfClose(db, capId),
-    ...unackedCloses(db, capId),
-    ...refusedAndUnanswered(db, capId),
+    ...unackedCloses(db, capId, endTs),
+    ...refusedAndUnanswered(db, capId, endTs),
     ...resets(db, capId),
     ...closerFingerprints(db, capId),
     ...timeWait(db, capId),

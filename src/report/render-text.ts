@@ -28,6 +28,7 @@ function renderFinding(f: Finding, n: number): string[] {
   if (s) {
     out.push(`    Sample flow ${s.flowId}: ${s.orig} -> ${s.resp}`);
     out.push(`      history ${s.history}, conn_state ${s.connState}, close ${s.closeKind}`);
+    if (s.midstream) out.push('      (capture started mid-connection: client/server guessed from the ports)');
     const t0 = s.timeline.length > 0 ? tsOf(s.timeline[0].ts) : null;
     if (t0 !== null) out.push(`      first transition at ${formatTs(t0, true)}`);
     for (const t of s.timeline) {

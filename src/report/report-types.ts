@@ -51,6 +51,8 @@ export interface SampleFlow {
   history: string;
   connState: string;
   closeKind: string;
+  /** The capture started mid-connection: no handshake seen, client/server roles guessed from the ports. */
+  midstream: boolean;
   timeline: TimelineStep[];
 }
 

@@ -77,3 +77,14 @@ export function replicatePcap(p: PcapFile, serverPort: number, copies: number, g
     fs.closeSync(fd);
   }
 }
+
+/** TCP ports and flags of record `i` of an Ethernet/IPv4 capture, or null when it is not TCP over IPv4. */
+export function tcpOf(p: PcapFile, i: number): { sport: number; dport: number; flags: number } | null {
+  const b = p.buf;
+  const eth = p.records[i].off + 16;
+  if (p.linktype !== 1 || b.readUInt16BE(eth + 12) !== 0x0800) return null;
+  const ip = eth + 14;
+  if (b[ip + 9] !== 6) return null;
+  const tcp = ip + (b[ip] & 0x0f) * 4;
+  return { sport: b.readUInt16BE(tcp), dport: b.readUInt16BE(tcp + 2), flags: b[tcp + 13] };
+}

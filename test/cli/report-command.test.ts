@@ -238,3 +238,45 @@ test('analyze several rotated files, then report by capture id', async () => {
   assert.match(again.stderr, /already ingested as capture 2/);
   assert.equal((JSON.parse(again.stdout) as Report).capture.id, 2);
 });
+
+test('a FIN never acknowledged: a warning, unless the capture simply ended right after it', async () => {
+  const { readPcap, slicePcap, tcpOf } = await import('./pcap-edit');
+  const c = truth('client-closes-first');
+  const p = readPcap(fixture(`${c.name}.pcap`));
+  // The last connection's first FIN (sent by the client), and nothing after it.
+  let fin = -1;
+  for (let i = 0; i < p.records.length; i++) {
+    const t = tcpOf(p, i);
+    if (t && t.flags & 0x01 && t.dport === c.serverPort) fin = i;
+  }
+  assert.ok(fin > 0);
+  const port = tcpOf(p, fin)!.sport;
+  const dir = tmpDir();
+  const cut = path.join(dir, 'cut-at-fin.pcap');
+  fs.writeFileSync(cut, slicePcap(p, 0, fin + 1));
+
+  const atEnd = analyze2(cut, path.join(dir, 'a.db'));
+  const f1 = findings(atEnd, 'fin_unacked');
+  assert.equal(f1.length, 1);
+  assert.equal(f1[0].facts.count, 1);
+  assert.equal(f1[0].facts.firstFinByClient, 1);
+  assert.equal(f1[0].severity, 'info');
+  assert.equal(f1[0].facts.atCaptureEnd, true);
+  assert.equal(f1[0].evidence.sample?.orig, `${c.client}:${port}`);
+
+  // Same packets, then a later capture file (rotation): the FIN stayed
+  // unanswered for seconds while other traffic was seen, a real warning.
+  const later = fixture('server-closes-first.pcap');
+  const r = runCli(['analyze', cut, later, '--db', path.join(dir, 'b.db'), '-q', '--format', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const f2 = findings(JSON.parse(r.stdout) as Report, 'fin_unacked');
+  assert.equal(f2.length, 1);
+  assert.equal(f2[0].severity, 'warning');
+  assert.equal(f2[0].facts.atCaptureEnd, false);
+});
+
+function analyze2(file: string, db: string): Report {
+  const r = runCli(['analyze', file, '--db', db, '-q', '--format', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Report;
+}
