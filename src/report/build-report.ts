@@ -590,12 +590,24 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     const other = findings.find((f) => f.severity !== 'info' && f.kind !== 'capture_damage');
     if (other) verdict += ` But: ${other.title}.`;
   }
-  return {
+  return roundFloats({
     database: opts.database ?? '',
     capture,
     captures,
     thresholds,
     summary: { flows: capture.flows, byCloseKind, closeWait, finWait2CloseWaitPairs: pairs, severity, verdict },
     findings,
-  };
+  });
+}
+
+/** Seconds computed by subtraction carry float noise (69.49958992004395): keep microseconds. */
+function roundFloats<T>(v: T): T {
+  if (typeof v === 'number') return (Number.isInteger(v) ? v : Math.round(v * 1e6) / 1e6) as T;
+  if (Array.isArray(v)) return v.map(roundFloats) as T;
+  if (v !== null && typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = roundFloats(x);
+    return o as T;
+  }
+  return v;
 }
