@@ -8,6 +8,8 @@ export interface RunResult {
   wallS: number;
   /** Peak resident set size of the command (KiB), or NaN when it could not be measured. */
   peakRssKb: number;
+  /** User + system CPU seconds of the command (GNU time only, else NaN): steadier than wall time on a busy machine. */
+  cpuS: number;
   exitCode: number;
   /** First line of stderr when the command failed. */
   error?: string;
@@ -57,7 +59,7 @@ function readVmHwmKb(pid: number): number {
 export function measureCommand(cmd: string, args: string[], cwd: string): Promise<RunResult> {
   const useTime = hasGnuTime();
   const timeOut = path.join(os.tmpdir(), `wirestate-bench-time-${process.pid}.txt`);
-  const argv = useTime ? ['-f', '%M', '-o', timeOut, '--', cmd, ...args] : args;
+  const argv = useTime ? ['-f', '%M %U %S', '-o', timeOut, '--', cmd, ...args] : args;
   const devNull = fs.openSync('/dev/null', 'w');
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
@@ -82,16 +84,19 @@ export function measureCommand(cmd: string, args: string[], cwd: string): Promis
       if (timer) clearInterval(timer);
       fs.closeSync(devNull);
       let peakRssKb = polled;
+      let cpuS = NaN;
       if (useTime) {
         try {
           const lines = fs.readFileSync(timeOut, 'utf8').trim().split('\n');
-          peakRssKb = Number(lines[lines.length - 1]);
+          const [rss, user, sys] = lines[lines.length - 1].split(' ').map(Number);
+          peakRssKb = rss;
+          cpuS = user + sys;
           fs.unlinkSync(timeOut);
         } catch {
           peakRssKb = NaN;
         }
       }
-      const result: RunResult = { wallS, peakRssKb, exitCode: code };
+      const result: RunResult = { wallS, peakRssKb, cpuS, exitCode: code };
       if (code !== 0) {
         const lines = (spawnError ?? stderr)
           .split('\n')

@@ -102,6 +102,8 @@ interface ToolResult {
   tool: Tool;
   runs: RunResult[];
   wallS: number;
+  /** Median user + system CPU seconds. */
+  cpuS: number;
   peakRssMb: number;
   pktsPerS: number;
   mbPerS: number;
@@ -216,7 +218,7 @@ function missingReason(tool: Tool): string | undefined {
 }
 
 async function benchTool(o: Options, tool: Tool, w: Workload): Promise<ToolResult> {
-  const result: ToolResult = { tool, runs: [], wallS: NaN, peakRssMb: NaN, pktsPerS: NaN, mbPerS: NaN };
+  const result: ToolResult = { tool, runs: [], wallS: NaN, cpuS: NaN, peakRssMb: NaN, pktsPerS: NaN, mbPerS: NaN };
   const missing = missingReason(tool);
   if (missing) {
     result.skipped = missing;
@@ -239,6 +241,7 @@ async function benchTool(o: Options, tool: Tool, w: Workload): Promise<ToolResul
   if (tool === 'wirestate') removeDb(db);
   if (result.runs.length > 0 && !result.failed) {
     result.wallS = median(result.runs.map((r) => r.wallS));
+    result.cpuS = median(result.runs.map((r) => r.cpuS));
     result.peakRssMb = median(result.runs.map((r) => r.peakRssKb)) / 1024;
     result.pktsPerS = w.packets / result.wallS;
     result.mbPerS = w.bytes / 1e6 / result.wallS;
@@ -269,11 +272,11 @@ function renderFile(fr: FileResult): string {
     `${w.name}: ${path.relative(repoRoot, w.file)}, ${(w.bytes / 1e6).toFixed(1)} MB, ${fmtCount(w.packets)} packets` +
     (Number.isFinite(w.connections) ? `, ${fmtCount(w.connections)} connections` : '') +
     (w.peakActive ? `, peak ${w.peakActive} open at once` : '');
-  const rows: string[][] = [['tool', 'wall s', 'min-max s', 'packets/s', 'MB/s', 'peak RSS MB', 'wirestate / tool']];
+  const rows: string[][] = [['tool', 'wall s', 'min-max s', 'cpu s', 'packets/s', 'MB/s', 'peak RSS MB', 'wirestate / tool']];
   const notes: string[] = [];
   for (const t of fr.tools) {
     if (t.skipped || t.failed) {
-      rows.push([t.tool, t.skipped ? 'skipped' : 'FAILED', '', '', '', '', '']);
+      rows.push([t.tool, t.skipped ? 'skipped' : 'FAILED', '', '', '', '', '', '']);
       notes.push(`  ${t.tool}: ${t.skipped ?? t.failed}`);
       continue;
     }
@@ -283,6 +286,7 @@ function renderFile(fr: FileResult): string {
       t.tool + (t.flows !== undefined ? ` (${t.flows} flows)` : ''),
       fmt(t.wallS, 3),
       `${fmt(Math.min(...walls), 3)}-${fmt(Math.max(...walls), 3)}`,
+      fmt(t.cpuS, 2),
       fmtCount(t.pktsPerS),
       fmt(t.mbPerS, 1),
       fmt(t.peakRssMb, 1),
@@ -308,7 +312,9 @@ function checkTargets(results: FileResult[]): Target[] {
     targets.push({
       name: label,
       status: ratio >= factor ? 'PASS' : 'FAIL',
-      detail: `${tool} ${fmt(other.wallS, 3)} s / wirestate ${fmt(ws.wallS, 3)} s = ${fmt(ratio, 2)}x (need >= ${factor}x)`,
+      detail:
+        `${tool} ${fmt(other.wallS, 3)} s / wirestate ${fmt(ws.wallS, 3)} s = ${fmt(ratio, 2)}x (need >= ${factor}x; ` +
+        `by cpu time ${fmt(other.cpuS / ws.cpuS, 2)}x)`,
     });
   };
   speed('tcptrace', 3, '>= 3x faster than tcptrace -n');
@@ -363,6 +369,8 @@ async function main(): Promise<void> {
     tcptrace: toolVersion('tcptrace', ['-v']),
     tshark: toolVersion('tshark', ['--version']),
     rss: hasGnuTime() ? 'GNU time %M' : '/proc VmHWM polling (install the Debian package "time" for exact figures)',
+    loadBefore: os.loadavg()[0],
+    loadAfter: NaN,
   };
   const workloads: Workload[] = [generate(o, 'generated-1x', 1)];
   if (!o.skipScaled) workloads.push(generate(o, `generated-${o.scale}x`, o.scale));
@@ -382,6 +390,7 @@ async function main(): Promise<void> {
     }
     results.push(fr);
   }
+  machine.loadAfter = os.loadavg()[0];
   const targets = checkTargets(results);
   if (o.json) {
     process.stdout.write(JSON.stringify({ machine, runs: o.runs, notes, results, targets }, null, 2) + '\n');
@@ -390,6 +399,10 @@ async function main(): Promise<void> {
     out.push(
       `machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGiB} GiB, node ${machine.node}; ` +
         `median of ${o.runs} runs; peak RSS by ${machine.rss}`,
+    );
+    out.push(
+      `load average (1 min) ${machine.loadBefore.toFixed(2)} before, ${machine.loadAfter.toFixed(2)} after` +
+        (Math.max(machine.loadBefore, machine.loadAfter) > 0.5 * machine.cpus ? ': the machine was busy, wall times are noisy (compare cpu s)' : ''),
     );
     if (machine.tcptrace) out.push(`tcptrace: ${machine.tcptrace}`);
     if (machine.tshark) out.push(`tshark: ${machine.tshark}`);
