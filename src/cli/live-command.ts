@@ -110,9 +110,8 @@ export function registerLive(program: Command): void {
               `${filter ? `, filter '${filter}'` : ''}; flows to ${opts.db} (capture ${pipeline.captureId}); Ctrl-C to stop\n`,
           );
         }
-        const onSignal = (sig: NodeJS.Signals) => {
+        const onSignal = () => {
           if (!quiet && process.stderr.isTTY) process.stderr.write('\n');
-          void sig;
           pipeline.stop('signal');
         };
         process.on('SIGINT', onSignal);

@@ -223,3 +223,25 @@ export function writeTemp(dir: string, name: string, text: string): string {
   fs.writeFileSync(p, text);
   return p;
 }
+
+/**
+ * Poll `ss -tanH` in a namespace until every TCP socket on `port` is in one of
+ * the `settled` states (ss spelling, e.g. CLOSE-WAIT) and at least `min`
+ * such sockets exist: the kernel has sent and received everything it will.
+ */
+export async function waitForSettled(ns: Netns, port: number, settled: string[], min: number, timeoutMs = 10000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let states: string[] = [];
+  for (;;) {
+    states = ns
+      .exec('ss', ['-tanH'])
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f[0] !== 'LISTEN' && (f[3].endsWith(`:${port}`) || f[4].endsWith(`:${port}`)))
+      .map((f) => f[0]);
+    if (states.length >= min && states.every((s) => settled.includes(s))) return states;
+    if (Date.now() > deadline) throw new Error(`sockets on port ${port} did not settle: ${states.join(' ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -42,9 +42,14 @@ test('resolver names the process holding each end of a flow, in the namespace th
       const port = host === '::1' ? 7202 : 7201;
       const srv = ns.spawn('python3', ['-c', NAMED_PY, 'wse-srv', 'server', host, String(port)]);
       const srvPid = (JSON.parse(await waitForLine(srv, /"pid"/)) as { pid: number }).pid;
+      let srvOut = '';
+      srv.stdout?.on('data', (b: Buffer) => (srvOut += b.toString()));
       const cli = ns.spawn('python3', ['-c', NAMED_PY, 'wse-cli', 'client', host, String(port), '3']);
       const { pid: cliPid, ports } = JSON.parse(await waitForLine(cli, /"ports"/)) as { pid: number; ports: number[] };
       assert.equal(ports.length, 3);
+      // A connection still in the accept queue has no file (inode 0) until accept(): wait for all three.
+      const deadline = Date.now() + 5000;
+      while ((srvOut.match(/accepted/g) ?? []).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 
       const resolver = new SocketOwnerResolver({ netDir: `/proc/${srvPid}/net`, retainRefreshes: 2 });
       resolver.refresh();

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { readCapture } from '../../src/source/read-capture';
-import { Netns, liveUnavailable, uniqueTag, waitForExit, waitForLine, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
+import { Netns, liveUnavailable, uniqueTag, waitForExit, waitForLine, waitForSettled, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
 
 const liveCaptureModule = path.resolve(__dirname, '..', '..', 'src', 'source', 'live-capture.js');
 const pcapWriterModule = path.resolve(__dirname, '..', '..', 'src', 'source', 'pcap-writer.js');
@@ -19,7 +19,7 @@ let w;
 const cap = LiveCapture.open({ device: 'lo', filter, snaplen: Number(snaplen) }, (p) => w.write(p));
 w = new PcapWriter(out, cap.linktype, cap.snaplen);
 console.log('capturing ' + cap.linktype);
-process.stdin.on('end', () => { setTimeout(() => { cap.close(); w.close(); console.log('packets ' + cap.packets + ' truncated ' + cap.truncated); }, 300); });
+process.stdin.on('end', () => { setTimeout(() => { cap.close(); w.close(); console.log('packets ' + cap.packets + ' truncated ' + cap.truncated); }, 500); });
 process.stdin.resume();
 `;
 
@@ -59,6 +59,8 @@ for (const snaplen of [65535, 96]) {
       await waitForLine(srv, /listening/);
       const cli = ns.spawn('python3', ['-c', CLIENT_PY, '127.0.0.1', '7301', 'leak', `close-${'y'.repeat(120)}`, `leak-${'x'.repeat(120)}`]);
       await waitForLine(cli, /^done/);
+      // Server and client share the namespace: 2 leaked pairs (CLOSE-WAIT + FIN-WAIT-2) and one TIME-WAIT.
+      await waitForSettled(ns, 7301, ['CLOSE-WAIT', 'FIN-WAIT-2', 'TIME-WAIT'], 5);
       await new Promise((r) => setTimeout(r, 300));
       td.kill('SIGINT');
       await waitForExit(td);

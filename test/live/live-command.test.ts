@@ -6,7 +6,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { cliPath } from '../helpers/paths';
-import { VethPair, liveUnavailable, uniqueTag, waitForExit, waitForLine, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
+import { VethPair, liveUnavailable, uniqueTag, waitForExit, waitForLine, waitForSettled, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
 
 /** A /24 inside 10.79.0.0/16 that differs between concurrently running test processes. */
 function subnet(): number {
@@ -80,14 +80,18 @@ test('live: CLOSE_WAIT flows in the database are exactly those ss shows, held by
     const ports = new Map<number, string>();
     for (const m of cliOut.matchAll(/^port (\w+) (\d+)$/gm)) ports.set(Number(m[2]), m[1]);
     assert.equal(ports.size, 5, cliOut);
-    // Let the last ACKs arrive and at least one flush happen, then take ground truth while the capture runs.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Wait until the server's kernel is done (3 leaked sockets in CLOSE-WAIT, the closed ones gone),
+    // then take ground truth while the capture runs.
+    await waitForSettled(pair.server, 8080, ['CLOSE-WAIT'], 3);
     const truth = ssCloseWait(pair);
     assert.equal(truth.length, 3, `ss shows 3 CLOSE_WAIT sockets: ${truth.join(', ')}`);
 
-    // While the capture runs, the database already has them (WAL, readers do not block the writer).
-    const during = readFlows(db).filter((f) => f.resp_state === 'CLOSE_WAIT' || f.orig_state === 'CLOSE_WAIT');
-    assert.equal(during.length, 3, 'active CLOSE_WAIT flows are written while the capture runs');
+    // While the capture runs, the database gets them at the next flush (WAL: readers do not block the writer).
+    const countCw = () => readFlows(db).filter((f) => f.resp_state === 'CLOSE_WAIT' || f.orig_state === 'CLOSE_WAIT').length;
+    const deadline = Date.now() + 5000;
+    while (countCw() < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(countCw(), 3, 'active CLOSE_WAIT flows are written while the capture runs');
+    assert.equal(readFlows(db).length, 5);
     const reportDuring = spawnSync(process.execPath, [cliPath, 'report', '--db', db], { encoding: 'utf8' });
     assert.equal(reportDuring.status, 0, reportDuring.stderr);
     assert.match(reportDuring.stdout, new RegExp(`python3 \\(pid\\s+${srvPid}\\)`), 'report names the process holding CLOSE_WAIT');
@@ -153,7 +157,7 @@ test('live: CLOSE_WAIT flows in the database are exactly those ss shows, held by
   }
 });
 
-test('live: SIGINT mid-capture stops cleanly with a consistent database', async (t) => {
+for (const signal of ['SIGINT', 'SIGTERM'] as const) test(`live: ${signal} mid-capture stops cleanly with a consistent database`, async (t) => {
   const why = liveUnavailable();
   if (why) {
     t.skip(why);
@@ -170,13 +174,14 @@ test('live: SIGINT mid-capture stops cleanly with a consistent database', async 
     const exited = waitForExit(live, 15000);
     const cli = pair.client.spawn('python3', ['-c', CLIENT_PY, pair.serverIp, '8081', 'leak', 'close', 'leak']);
     await waitForLine(cli, /^done/);
+    await waitForSettled(pair.server, 8081, ['CLOSE-WAIT'], 2);
     // Wait until a flush has written the flows, then interrupt.
     const deadline = Date.now() + 5000;
     while (readFlows(db).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const open = new Database(db, { readonly: true });
     assert.equal((open.prepare('SELECT completed FROM captures').get() as { completed: number }).completed, 0, 'capture still open while running');
     open.close();
-    live.kill('SIGINT');
+    live.kill(signal);
     const end = await exited;
     assert.equal(end.code, 0, end.stderr);
     assert.equal(end.signal, null);
