@@ -26,6 +26,10 @@ function mb(bytes: number): string {
   return `${(bytes / 1e9).toFixed(2)} GB`;
 }
 
+function sameDay(aUs: number, bUs: number): boolean {
+  return Math.floor(aUs / 86_400e6) === Math.floor(bUs / 86_400e6);
+}
+
 function num(n: number): string {
   return n.toLocaleString('en-US');
 }
@@ -94,7 +98,7 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
   if (!flags.quiet && result.captureId !== null) {
     const span =
       result.firstTsUs !== null && result.lastTsUs !== null
-        ? `, ${formatTs(result.firstTsUs / 1e6)} to ${formatTs(result.lastTsUs / 1e6).slice(11)} (${formatDuration((result.lastTsUs - result.firstTsUs) / 1e6)})`
+        ? `, ${formatTs(result.firstTsUs / 1e6)} to ${sameDay(result.firstTsUs, result.lastTsUs) ? formatTs(result.lastTsUs / 1e6).slice(11) : formatTs(result.lastTsUs / 1e6)} (${formatDuration((result.lastTsUs - result.firstTsUs) / 1e6)})`
         : '';
     const n = result.files.filter((f) => f.status === 'ingested').length;
     err.write(
