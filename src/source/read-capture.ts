@@ -11,13 +11,13 @@ export type { CaptureInfo, CaptureDamage, ReadOptions, ReadResult } from './capt
 /** Bytes of the next chunk appended to a leftover to finish a straddling record (most records are far smaller). */
 const STITCH_BYTES = 64 * 1024;
 
-function describeStart(buf: Buffer): string {
+function describeStart(buf: Buffer, gzip: boolean): string {
   const head = buf.subarray(0, Math.min(8, buf.length));
   const printable = head.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09);
   const shown = printable
     ? JSON.stringify(head.toString('latin1'))
     : head.toString('hex').replace(/(..)/g, '$1 ').trim();
-  return `not a pcap or pcapng file (starts with ${shown})`;
+  return `not a pcap or pcapng file (${gzip ? 'gzip data ' : ''}starts with ${shown})`;
 }
 
 /**
@@ -106,7 +106,7 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
           info.format = 'pcapng';
           reader = new PcapngReader(st);
         } else {
-          throw new CaptureError(file, 0, 'not_a_capture', describeStart(buf));
+          throw new CaptureError(file, 0, 'not_a_capture', describeStart(buf, input.gzip));
         }
       }
       const used = reader.parse(buf, base);
@@ -118,7 +118,7 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
     if (!st.damage || !st.damage.fatal) {
       if (!reader) {
         if (total === 0) throw new CaptureError(file, 0, 'empty_file', 'empty file, not a capture');
-        throw new CaptureError(file, 0, 'not_a_capture', `${describeStart(carry ?? Buffer.alloc(0))}, only ${total} bytes`);
+        throw new CaptureError(file, 0, 'not_a_capture', `${describeStart(carry ?? Buffer.alloc(0), input.gzip)}, only ${total} bytes`);
       }
       if (!st.damage) reader.finish(carry ? carry.length : 0, base);
     }

@@ -62,6 +62,11 @@ test('a text file is not a capture', async () => {
   await rejectsWith(put('tiny.pcap', 'hi\n'), 'not_a_capture', 0, /not a pcap or pcapng file/);
 });
 
+test('gzip of something that is not a capture, and an empty gzip', async () => {
+  await rejectsWith(put('notes.txt.gz', gzipSync(Buffer.from('just some text\n'))), 'not_a_capture', 0, /not a pcap or pcapng file \(gzip data starts with "just som"\)/);
+  await rejectsWith(put('empty.gz', gzipSync(Buffer.alloc(0))), 'empty_file', 0, /empty file/);
+});
+
 test('missing file and directory', async () => {
   await rejectsWith(path.join(work, 'nope.pcap'), 'unreadable', 0, /no such file/);
   await rejectsWith(work, 'unreadable', 0, /directory/);
