@@ -33,24 +33,12 @@ export interface InputStream {
   cancel(): void;
 }
 
-async function* fileChunks(fh: fsp.FileHandle, first: Buffer[], counter: RawCounter): AsyncGenerator<Buffer> {
+/** The peeked chunks, then the rest of the input, each counted and hashed once. */
+async function* rawChunks(pull: () => Promise<Buffer | null>, first: Buffer[], counter: RawCounter): AsyncGenerator<Buffer> {
   for (const b of first) yield b;
   for (;;) {
-    const buf = Buffer.allocUnsafe(CHUNK_SIZE);
-    const { bytesRead } = await fh.read(buf, 0, CHUNK_SIZE, null);
-    if (bytesRead === 0) return;
-    const chunk = bytesRead === CHUNK_SIZE ? buf : buf.subarray(0, bytesRead);
-    counter.add(chunk);
-    yield chunk;
-  }
-}
-
-async function* streamChunks(it: AsyncIterator<Buffer>, first: Buffer[], counter: RawCounter): AsyncGenerator<Buffer> {
-  for (const b of first) yield b;
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return;
-    const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
+    const chunk = await pull();
+    if (chunk === null) return;
     counter.add(chunk);
     yield chunk;
   }
@@ -112,12 +100,10 @@ export async function openInput(file: string, hash = true): Promise<InputStream>
   let fh: fsp.FileHandle | null = null;
   let totalBytes: number | null = null;
   let pull: () => Promise<Buffer | null>;
-  let stdinIt: AsyncIterator<Buffer> | null = null;
   let workerDigest: ReturnType<typeof digestFileInWorker> | null = null;
 
   if (file === '-') {
-    stdinIt = (process.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-    const it = stdinIt;
+    const it = (process.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     pull = async () => {
       const r = await it.next();
       if (r.done) return null;
@@ -165,9 +151,7 @@ export async function openInput(file: string, hash = true): Promise<InputStream>
   const head = first.length === 1 ? first[0] : Buffer.concat(first);
   const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 
-  const raw: AsyncIterable<Buffer> = fh
-    ? fileChunks(fh, first, counter)
-    : streamChunks(stdinIt as AsyncIterator<Buffer>, first, counter);
+  const raw = rawChunks(pull, first, counter);
 
   let chunks: AsyncIterable<Buffer> = raw;
   if (gzip) {
