@@ -74,6 +74,8 @@ export class FlowStore {
   /** Transition values waiting for a multi-row INSERT (fewer calls into SQLite). */
   private pendingTransitions: (string | number)[] = [];
   private readonly deleteOwners: Database.Statement;
+  private readonly deleteFlowAnomalies: Database.Statement;
+  private readonly insertFlowAnomaly: Database.Statement;
   private readonly insertOwner: Database.Statement;
   private readonly writeFlowsTx: (captureId: number, flows: readonly FlowRecord[], fresh: boolean) => void;
 
@@ -90,6 +92,8 @@ export class FlowStore {
       `INSERT INTO transitions (flow_id, ts, endpoint, from_state, to_state, cause) VALUES ${Array(TRANSITION_BLOCK).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`,
     );
     this.deleteOwners = db.prepare('DELETE FROM socket_owners WHERE flow_id = ?');
+    this.deleteFlowAnomalies = db.prepare('DELETE FROM anomalies WHERE flow_id = ?');
+    this.insertFlowAnomaly = db.prepare('INSERT INTO anomalies (capture_id, flow_id, name, count) VALUES (?, ?, ?, ?)');
     this.insertOwner = db.prepare('INSERT INTO socket_owners (flow_id, endpoint, pid, command) VALUES (?, ?, ?, ?)');
     this.writeFlowsTx = db.transaction((captureId: number, flows: readonly FlowRecord[], fresh: boolean) => {
       for (const f of flows) this.writeOne(captureId, f, fresh);
@@ -231,7 +235,17 @@ export class FlowStore {
       flowId = (this.upsertFlow.get(values) as { id: number }).id;
       this.deleteTransitions.run(flowId);
       this.deleteOwners.run(flowId);
+      this.deleteFlowAnomalies.run(flowId);
     }
+    // Per-flow anomalies: only the ones that occurred (most flows have none).
+    const retrans = o.retransmits + r.retransmits;
+    const ooo = o.outOfOrder + r.outOfOrder;
+    const zw = o.zeroWindows + r.zeroWindows;
+    if (retrans > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_retransmission', retrans);
+    if (ooo > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_out_of_order', ooo);
+    if (zw > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_zero_window', zw);
+    if (f.missedBytes > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_missed_bytes', f.missedBytes);
+    if (f.midstream) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_midstream_pickup', 1);
     const pt = this.pendingTransitions;
     for (const t of f.transitions) {
       pt.push(flowId, t.tsUs / 1e6, t.endpoint, t.from, t.to, t.cause);

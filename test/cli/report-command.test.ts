@@ -280,3 +280,21 @@ function analyze2(file: string, db: string): Report {
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as Report;
 }
+
+test('every real fixture: text report fits 80 columns and says what the JSON says', async () => {
+  const { realFixtures } = await import('./run-cli');
+  for (const t of realFixtures()) {
+    const { report, db } = analyze(t.name);
+    const text = textLines(db).join('\n');
+    const flat = text.replace(/\s+/g, ' ');
+    assert.ok(flat.includes(report.summary.verdict), `${t.name}: verdict`);
+    for (const f of report.findings) {
+      assert.ok(flat.includes(f.title), `${t.name}: title ${f.title}`);
+      assert.ok(flat.includes(f.implication), `${t.name}: implication of ${f.kind}`);
+      for (const d of f.details) assert.ok(flat.includes(d), `${t.name}: ${d}`);
+    }
+    // CLOSE_WAIT count agrees with ss at capture end.
+    const ssCw = t.flows.filter((f) => f.clientState === 'CLOSE_WAIT' || f.serverState === 'CLOSE_WAIT').length;
+    assert.equal(report.summary.closeWait, ssCw, t.name);
+  }
+});

@@ -125,6 +125,9 @@ test('writeFlows upserts by (capture, uid) and replaces transitions and owners',
   assert.equal(row.duration, 90);
   assert.equal((s.db.prepare('SELECT count(*) n FROM transitions WHERE flow_id = ?').get(id1) as { n: number }).n, 8);
   assert.equal((s.db.prepare('SELECT count(*) n FROM socket_owners WHERE flow_id = ?').get(id1) as { n: number }).n, 0);
+  // Per-flow anomalies are replaced with the flow, not added up.
+  assert.deepEqual(s.db.prepare('SELECT name, count FROM anomalies WHERE flow_id = ?').all(id1), [{ name: 'tcp_retransmission', count: 2 }]);
+  assert.equal((s.db.prepare('SELECT count(*) n FROM anomalies').get() as { n: number }).n, 2);
   assert.equal((s.db.prepare('SELECT count(*) n FROM flows').get() as { n: number }).n, 2);
 
   // The file-ingest fast path (plain INSERT) still updates a flow that exists.
@@ -165,7 +168,7 @@ test('close_wait view: stuck side, peer and stuck time measured to the capture e
   assert.ok(Math.abs((r.stuck_s as number) - 300) < 1e-6, `stuck_s ${r.stuck_s}`);
   const inc = s.db.prepare('SELECT flow_id, close_kind, closer_h, closer_p FROM incomplete_closes').all() as Record<string, unknown>[];
   assert.deepEqual(inc.map((x) => [x.close_kind, x.closer_h, x.closer_p]), [['close_wait', '10.77.1.1', 80]]);
-  const an = s.db.prepare('SELECT name, count FROM anomalies WHERE capture_id = ?').all(cap);
+  const an = s.db.prepare('SELECT name, count FROM anomalies WHERE capture_id = ? AND flow_id IS NULL').all(cap);
   assert.deepEqual(an, [{ name: 'truncated_header', count: 2 }], 'zero counters are not stored');
   const c = s.db.prepare('SELECT flows, completed, last_ts - first_ts AS span FROM captures WHERE id = ?').get(cap) as Record<string, number>;
   assert.equal(c.flows, 2);
