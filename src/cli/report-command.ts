@@ -12,6 +12,7 @@ export interface ReportFlags {
   warnCount?: number;
   warnAge?: number;
   critAge?: number;
+  all?: boolean;
 }
 
 function nonNegative(what: string) {
@@ -35,7 +36,8 @@ export function addReportOptions(cmd: Command): Command {
     .option('--capture <id>', 'capture to report on (default: the newest)', positiveInt)
     .option('--warn-count <n>', 'warning above this many CLOSE_WAIT connections in one group (default 100)', nonNegative('--warn-count'))
     .option('--warn-age <seconds>', 'warning when the oldest CLOSE_WAIT is stuck longer (default 300)', nonNegative('--warn-age'))
-    .option('--crit-age <seconds>', 'critical when the oldest CLOSE_WAIT is stuck longer (default 1800)', nonNegative('--crit-age'));
+    .option('--crit-age <seconds>', 'critical when the oldest CLOSE_WAIT is stuck longer (default 1800)', nonNegative('--crit-age'))
+    .option('--all', 'every finding (default: the 10 largest of each kind)');
 }
 
 /** Build and print the report for one capture of an open database. */
@@ -50,6 +52,7 @@ export function printReport(db: Database, dbPath: string, flags: ReportFlags, ca
   const report = buildReport(db, {
     captureId: id,
     database: dbPath,
+    maxPerKind: flags.all ? 0 : 10,
     thresholds: { warnCount: flags.warnCount, warnAgeS: flags.warnAge, critAgeS: flags.critAge },
   });
   process.stdout.write(flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));

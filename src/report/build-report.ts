@@ -460,21 +460,32 @@ function timeWait(db: Database, capId: number): Finding[] {
     )
     .all(capId) as { flow_id: number; endpoint: 'orig' | 'resp'; tw_h: string; tw_p: number; peer_h: string; peer_p: number; at_end: number; closed_first: number }[];
   const out: Finding[] = [];
-  for (const g of groupBy(rows, (r) => (r.endpoint === 'resp' ? `s|${r.tw_h}|${r.tw_p}` : `c|${r.tw_h}|${r.peer_h}|${r.peer_p}`)).values()) {
+  // Servers by service; clients by the service they talk to (one finding, not one per client host).
+  for (const g of groupBy(rows, (r) => (r.endpoint === 'resp' ? `s|${r.tw_h}|${r.tw_p}` : `c|${r.peer_h}|${r.peer_p}`)).values()) {
     const f = g[0];
     const server = f.endpoint === 'resp';
-    const name = server ? `server ${hostPort(f.tw_h, f.tw_p)}` : `client ${f.tw_h} (to ${hostPort(f.peer_h, f.peer_p)})`;
+    const hosts = new Set(g.map((r) => r.tw_h));
+    const name = server ? `server ${hostPort(f.tw_h, f.tw_p)}` : hosts.size === 1 ? `client ${f.tw_h} (to ${hostPort(f.peer_h, f.peer_p)})` : `${hosts.size} clients of ${hostPort(f.peer_h, f.peer_p)}`;
     const atEnd = g.filter((r) => r.at_end === 1).length;
     const first = g.filter((r) => r.closed_first === 1).length;
     out.push({
       kind: 'time_wait',
       severity: 'info',
       title: `TIME_WAIT on the ${name}: ${plural(g.length, 'connection')}, ${atEnd} still in TIME_WAIT at capture end`,
-      details: [`It sent the first FIN in ${first} of ${g.length} (the side that closes first takes TIME_WAIT).`],
+      details: [`${server || hosts.size === 1 ? 'It' : 'They'} sent the first FIN in ${first} of ${g.length} (the side that closes first takes TIME_WAIT).`],
       implication: server
         ? `The server closes first, so TIME_WAIT accumulates on the server. Normal for servers that close idle keep-alive connections; it costs no process resources. Only a concern at tens of thousands per client address.`
         : `The client closes first, so TIME_WAIT accumulates on the client. Normal for clients that close after each request; at high rates it can exhaust ephemeral ports (reuse connections, or widen net.ipv4.ip_local_port_range).`,
-      facts: { role: server ? 'server' : 'client', host: f.tw_h, port: server ? f.tw_p : null, peer: server ? null : hostPort(f.peer_h, f.peer_p), count: g.length, atEnd, closedFirst: first },
+      facts: {
+        role: server ? 'server' : 'client',
+        host: server || hosts.size === 1 ? f.tw_h : null,
+        hosts: hosts.size,
+        port: server ? f.tw_p : null,
+        peer: server ? null : hostPort(f.peer_h, f.peer_p),
+        count: g.length,
+        atEnd,
+        closedFirst: first,
+      },
       evidence: evidence(db, g.map((r) => r.flow_id), null),
     });
   }
@@ -489,16 +500,21 @@ function closerFingerprints(db: Database, capId: number): Finding[] {
     )
     .all(capId) as { id: number; first_fin_by: 'orig' | 'resp'; orig_h: string; resp_h: string; resp_p: number; idle_before_fin: number }[];
   const out: Finding[] = [];
-  for (const g of groupBy(rows, (r) => (r.first_fin_by === 'resp' ? `s|${r.resp_h}|${r.resp_p}` : `c|${r.orig_h}|${r.resp_h}|${r.resp_p}`)).values()) {
+  for (const g of groupBy(rows, (r) => `${r.first_fin_by}|${r.resp_h}|${r.resp_p}`).values()) {
     const f = g[0];
     const server = f.first_fin_by === 'resp';
-    const name = server ? `server ${hostPort(f.resp_h, f.resp_p)}` : `client ${f.orig_h} (to ${hostPort(f.resp_h, f.resp_p)})`;
+    const hosts = new Set(g.map((r) => r.orig_h));
+    const name = server
+      ? `server ${hostPort(f.resp_h, f.resp_p)}`
+      : hosts.size === 1
+        ? `client ${f.orig_h} (to ${hostPort(f.resp_h, f.resp_p)})`
+        : `${hosts.size} clients of ${hostPort(f.resp_h, f.resp_p)}`;
     const fp: IdleFingerprint = idleFingerprint(name, g.map((r) => r.idle_before_fin));
     out.push({
       kind: 'closer_fingerprint',
       severity: 'info',
       title: describeIdle(fp),
-      details: [`It sent the first FIN in ${plural(fp.total, 'connection')} with a known idle time.`, `Idle before FIN: min ${formatDuration(fp.minS)}, median ${formatDuration(fp.medianS)}, max ${formatDuration(fp.maxS)}.`],
+      details: [`${server || hosts.size === 1 ? 'It' : 'They'} sent the first FIN in ${plural(fp.total, 'connection')} with a known idle time.`, `Idle before FIN: min ${formatDuration(fp.minS)}, median ${formatDuration(fp.medianS)}, max ${formatDuration(fp.maxS)}.`],
       implication: fp.timer
         ? `A timer closes these connections: after about ${formatDuration(fp.medianS)} without data the ${server ? 'server' : 'client'} sends FIN. ` +
           (server
@@ -514,6 +530,10 @@ function closerFingerprints(db: Database, capId: number): Finding[] {
     });
   }
   return out;
+}
+
+function findingSize(f: Finding): number {
+  return f.evidence.flowIds.length + f.evidence.moreFlows;
 }
 
 function damageFinding(c: CaptureInfo): Finding[] {
@@ -533,6 +553,8 @@ function damageFinding(c: CaptureInfo): Finding[] {
 
 export interface ReportOptions {
   captureId?: number;
+  /** At most this many findings of each kind (largest first); 0 = all. Default 10. */
+  maxPerKind?: number;
   thresholds?: Partial<Thresholds>;
   database?: string;
 }
@@ -557,7 +579,7 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     byCloseKind[r.close_kind] = r.n;
   }
   const cw = closeWaitFindings(db, capId, thresholds);
-  const findings: Finding[] = [
+  const all: Finding[] = [
     ...damageFinding(capture),
     ...cw,
     ...resetAfterHalfClose(db, capId),
@@ -567,8 +589,21 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     ...closerFingerprints(db, capId),
     ...timeWait(db, capId),
   ];
+  const findings = [...all];
+  // Bound the report: per kind, the largest groups first, the rest counted as omitted.
+  const maxPerKind = opts.maxPerKind ?? 10;
+  const omitted: Record<string, number> = {};
+  if (maxPerKind > 0) {
+    const byKind = groupBy(all, (f) => f.kind);
+    findings.length = 0;
+    for (const [kind, list] of byKind) {
+      const sorted = [...list].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || findingSize(b) - findingSize(a));
+      findings.push(...sorted.slice(0, maxPerKind));
+      if (sorted.length > maxPerKind) omitted[kind] = sorted.length - maxPerKind;
+    }
+  }
   // Stable order: severity first, then the order above (CLOSE_WAIT leaks lead).
-  const order = new Map(findings.map((f, i) => [f, i]));
+  const order = new Map(all.map((f, i) => [f, i]));
   findings.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || order.get(a)! - order.get(b)!);
 
   const closeWait = cw.reduce((a, f) => a + (f.facts.count as number), 0);
@@ -595,7 +630,7 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     capture,
     captures,
     thresholds,
-    summary: { flows: capture.flows, byCloseKind, closeWait, finWait2CloseWaitPairs: pairs, severity, verdict },
+    summary: { flows: capture.flows, byCloseKind, closeWait, finWait2CloseWaitPairs: pairs, severity, verdict, omitted },
     findings,
   });
 }

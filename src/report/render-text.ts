@@ -86,6 +86,11 @@ export function renderText(r: Report): string {
       out.push('');
     });
   }
+  const omitted = Object.entries(r.summary.omitted);
+  if (omitted.length > 0) {
+    out.push(...wrap(`Not shown: ${omitted.map(([k, n]) => `${n} more ${k} finding${n === 1 ? '' : 's'}`).join(', ')} (--all shows every finding).`, WIDTH, ''));
+    out.push('');
+  }
   out.push(
     ...wrap(
       `Thresholds: warning above ${r.thresholds.warnCount} CLOSE_WAIT connections or ${formatDuration(r.thresholds.warnAgeS)} stuck, ` +

@@ -115,6 +115,8 @@ export interface Report {
     finWait2CloseWaitPairs: number;
     severity: Severity | 'ok';
     verdict: string;
+    /** Findings left out per kind (beyond the per-kind limit; --all shows every one). */
+    omitted: Record<string, number>;
   };
   findings: Finding[];
 }

@@ -43,9 +43,10 @@ export function slicePcap(p: PcapFile, from: number, to: number): Buffer {
  * `copies` back-to-back replicas of an Ethernet/IPv4/TCP capture, each shifted
  * in time by `gapS` after the previous one ends and with the client's TCP port
  * (the port that is not `serverPort`) renumbered, so every replica's
- * connections are distinct flows. Written to `out` in pieces (constant memory).
+ * connections are distinct flows. With `shiftServerPorts`, replica k also
+ * moves every service port p to p + k (the client's port is the higher one). Written to `out` in pieces (constant memory).
  */
-export function replicatePcap(p: PcapFile, serverPort: number, copies: number, gapS: number, out: string): void {
+export function replicatePcap(p: PcapFile, serverPort: number, copies: number, gapS: number, out: string, opts: { shiftServerPorts?: boolean } = {}): void {
   if (p.linktype !== 1) throw new Error('replicatePcap needs Ethernet captures');
   const fd = fs.openSync(out, 'w');
   try {
@@ -68,6 +69,18 @@ export function replicatePcap(p: PcapFile, serverPort: number, copies: number, g
         const sp = chunk.readUInt16BE(tcp);
         const dp = chunk.readUInt16BE(tcp + 2);
         const renumber = (port: number) => 1024 + ((port - 1024 + k * 97) % 64000);
+        if (opts.shiftServerPorts) {
+          // Every replica talks to other service ports: port p of the original becomes p + k.
+          const client = sp > dp ? 'src' : 'dst';
+          if (client === 'src') {
+            chunk.writeUInt16BE(renumber(sp), tcp);
+            chunk.writeUInt16BE(dp + k, tcp + 2);
+          } else {
+            chunk.writeUInt16BE(sp + k, tcp);
+            chunk.writeUInt16BE(renumber(dp), tcp + 2);
+          }
+          continue;
+        }
         if (sp !== serverPort) chunk.writeUInt16BE(renumber(sp), tcp);
         if (dp !== serverPort) chunk.writeUInt16BE(renumber(dp), tcp + 2);
       }

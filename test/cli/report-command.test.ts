@@ -298,3 +298,24 @@ test('every real fixture: text report fits 80 columns and says what the JSON say
     assert.equal(report.summary.closeWait, ssCw, t.name);
   }
 });
+
+test('a report stays readable when there are many services: 10 findings per kind, the rest counted, --all shows them', async () => {
+  const { readPcap, replicatePcap } = await import('./pcap-edit');
+  const t = truth('connection-refused');
+  const dir = tmpDir();
+  const file = path.join(dir, 'scan.pcap');
+  // 12 replicas of the real refusals, each to other ports: 24 refused services.
+  replicatePcap(readPcap(fixture(`${t.name}.pcap`)), t.serverPort, 12, 5, file, { shiftServerPorts: true });
+  const db = path.join(dir, 'w.db');
+  const r = runCli(['analyze', file, '--db', db, '-q', '--format', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rep = JSON.parse(r.stdout) as Report;
+  const services = 12 * t.serverPorts.length;
+  assert.equal(findings(rep, 'refused').length, 10);
+  assert.deepEqual(rep.summary.omitted, { refused: services - 10 });
+  assert.match(textLines(db).join('\n'), new RegExp(`Not shown: ${services - 10} more refused findings`));
+  const all = JSON.parse(runCli(['report', '--db', db, '--all', '--format', 'json']).stdout) as Report;
+  assert.equal(findings(all, 'refused').length, services);
+  assert.equal(all.findings.filter((f) => f.kind === 'refused').reduce((a, f) => a + (f.facts.count as number), 0), 12 * t.connections.length);
+  assert.deepEqual(all.summary.omitted, {});
+});
