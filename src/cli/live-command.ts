@@ -3,6 +3,7 @@ import { CliError, action } from './cli-error';
 import { LiveCaptureError } from '../source/live-capture';
 import { defaultDevice, listNetworkDevices } from '../host/network-devices';
 import { LivePipeline, type LiveStatus, type LiveSummary } from '../pipeline/live-pipeline';
+import { LIVE_CHILD_ENV, runSupervised } from '../pipeline/live-supervisor';
 
 interface LiveOptions {
   interface?: string;
@@ -84,6 +85,20 @@ export function registerLive(program: Command): void {
         const flushEvery = number('--flush-every', opts.flushEvery, 0.05, false) as number;
         if (snaplen > 65535) throw new CliError(`--snaplen: at most 65535 with the 'cap' libpcap binding, got ${snaplen}`, 2);
         const filter = filterWords.join(' ').trim();
+        if (process.env[LIVE_CHILD_ENV] !== '1' && process.env.WIRESTATE_LIVE_INPROCESS !== '1') {
+          // Capture in a child process: cap aborts the process on a device error (interface
+          // down/removed); the supervisor then still closes the capture row.
+          const res = await runSupervised(process.argv[1], process.argv.slice(2), process.execArgv);
+          if (res.damage && res.progress) {
+            throw new CliError(
+              `${res.damage}; capture ${res.progress.captureId} closed as damaged in ${res.progress.dbPath}, with the flows written up to the last flush`,
+              1,
+            );
+          }
+          if (res.signal) throw new CliError(`live capture process ended by ${res.signal} before the capture started`, 1);
+          return res.code ?? 1;
+        }
+        process.channel?.unref();
         let pipeline: LivePipeline;
         try {
           const device = opts.interface ?? defaultDevice(listNetworkDevices());
@@ -98,6 +113,7 @@ export function registerLive(program: Command): void {
             durationMs: duration * 1000,
             pcapOut: opts.write ?? null,
             resolveOwners: opts.owners,
+            onProgress: process.send ? (p) => process.send?.(p) : undefined,
           });
         } catch (err) {
           throw toCliError(err);

@@ -6,6 +6,7 @@ import { LiveCapture } from '../source/live-capture';
 import { PcapWriter } from '../source/pcap-writer';
 import type { RawPacket } from '../source/raw-packet';
 import { SocketOwnerResolver } from '../host/socket-owners';
+import type { LiveProgress } from './live-supervisor';
 
 export interface LivePipelineOptions {
   device: string;
@@ -30,6 +31,8 @@ export interface LivePipelineOptions {
   ownerNetDir?: string;
   timeWaitUs?: number;
   idleTimeoutUs?: number;
+  /** Called at start and after every flush with what is in the database so far. */
+  onProgress?: (p: LiveProgress) => void;
 }
 
 export type StopReason = 'signal' | 'duration' | 'count' | 'requested' | 'error';
@@ -164,6 +167,7 @@ export class LivePipeline {
       startedTsUs: this.startedTsUs,
     });
     this.owners?.refresh();
+    this.reportProgress();
     this.flushTimer = setInterval(() => this.guard(() => this.flush(false)), Math.max(50, opts.flushEveryMs));
     if (opts.durationMs > 0) this.durationTimer = setTimeout(() => this.stop('duration'), opts.durationMs);
   }
@@ -258,6 +262,24 @@ export class LivePipeline {
     this.flushes++;
     const ms = performance.now() - t0;
     if (ms > this.longestFlushMs) this.longestFlushMs = ms;
+    this.reportProgress();
+  }
+
+  private reportProgress(): void {
+    if (!this.opts.onProgress) return;
+    this.opts.onProgress({
+      captureId: this.captureId,
+      dbPath: this.opts.dbPath,
+      device: this.capture.device,
+      startedTsUs: this.startedTsUs,
+      firstTsUs: this.firstTsUs,
+      flushedTsUs: nowUs(),
+      packets: this.packets,
+      tcpPackets: this.tcpPackets,
+      bytes: this.bytes,
+      flowsWritten: this.flowsWritten,
+      anomalies: this.decoder.anomalies.toObject(),
+    });
   }
 
   private lastObservedUs(): number {

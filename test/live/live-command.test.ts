@@ -6,7 +6,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { cliPath } from '../helpers/paths';
-import { VethPair, liveUnavailable, uniqueTag, waitForExit, waitForLine, waitForSettled, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
+import { VethPair, liveUnavailable, sh, uniqueTag, waitForExit, waitForLine, waitForSettled, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
 
 /** A /24 inside 10.79.0.0/16 that differs between concurrently running test processes. */
 function subnet(): number {
@@ -321,6 +321,50 @@ test('interfaces in a namespace: the veth is up and the default, lo is loopback;
     const { readCapture } = await import('../../src/source/read-capture');
     await readCapture(pcap, () => n++);
     assert.equal(n, 5);
+  } finally {
+    pair.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('live: the interface going down mid-capture (cap aborts) still leaves the capture row closed, as damaged, with the flows', async (t) => {
+  const why = liveUnavailable();
+  if (why) {
+    t.skip(why);
+    return;
+  }
+  const dir = tmpdir();
+  const pair = new VethPair(`ld${uniqueTag()}`, subnet());
+  try {
+    const db = path.join(dir, 'down.db');
+    const srv = pair.server.spawn('python3', ['-c', LEAKY_SERVER_PY, pair.serverIp, '8084']);
+    await waitForLine(srv, /^listening/);
+    const live = pair.server.spawn(process.execPath, [cliPath, 'live', '-i', 'wse-s', '--db', db, '--flush-every', '0.3', 'tcp port 8084']);
+    await waitForLine(live, /capturing on wse-s/);
+    const exited = waitForExit(live, 15000);
+    const cli = pair.client.spawn('python3', ['-c', CLIENT_PY, pair.serverIp, '8084', 'leak', 'leak']);
+    await waitForLine(cli, /^done/);
+    await waitForSettled(pair.server, 8084, ['CLOSE-WAIT'], 2);
+    const deadline = Date.now() + 5000;
+    while (readFlows(db).filter((f) => f.resp_state === 'CLOSE_WAIT').length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    sh('ip', ['-n', pair.server.name, 'link', 'set', 'wse-s', 'down']);
+    const end = await exited;
+    assert.equal(end.code, 1, end.stderr);
+    const last = end.stderr.trim().split('\n').pop() ?? '';
+    assert.match(last, /^wirestate: live capture on wse-s ended abnormally \(SIGABRT\).*interface down or removed.*capture 1 closed as damaged/);
+    const d = new Database(db, { readonly: true });
+    try {
+      const cap = d.prepare('SELECT completed, truncated, damage, packets FROM captures').get() as Record<string, unknown>;
+      assert.equal(cap.completed, 1);
+      assert.equal(cap.truncated, 1);
+      assert.match(String(cap.damage), /ended abnormally/);
+      assert.ok((cap.packets as number) >= 2 * 7);
+      assert.equal((d.prepare("SELECT count(*) AS n FROM flows WHERE resp_state = 'CLOSE_WAIT'").get() as { n: number }).n, 2);
+    } finally {
+      d.close();
+    }
   } finally {
     pair.cleanup();
     fs.rmSync(dir, { recursive: true, force: true });

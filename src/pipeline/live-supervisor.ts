@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { FlowStore } from '../store/flow-store';
+
+/**
+ * What a running live capture reports to its supervisor after every flush,
+ * so that the capture row can still be closed if the capturing process dies.
+ */
+export interface LiveProgress {
+  captureId: number;
+  dbPath: string;
+  device: string;
+  startedTsUs: number;
+  firstTsUs: number | null;
+  /** Time of the last flush: flows are in the database up to here. */
+  flushedTsUs: number;
+  packets: number;
+  tcpPackets: number;
+  bytes: number;
+  flowsWritten: number;
+  anomalies: Record<string, number>;
+}
+
+export interface SupervisedResult {
+  /** Exit code of the capturing process (null when a signal ended it). */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last progress report, null when the capture never started. */
+  progress: LiveProgress | null;
+  /** One line describing why the capture row was closed as damaged, or null. */
+  damage: string | null;
+}
+
+/** The environment variable that marks the capturing child process. */
+export const LIVE_CHILD_ENV = 'WIRESTATE_LIVE_CHILD';
+
+/**
+ * Run the live capture in a child process and watch it. cap 0.2.1 aborts the
+ * whole process (a failed assertion in its poll callback) when libpcap's
+ * descriptor reports an error, e.g. the interface went down or was removed;
+ * the supervisor then closes the capture row as damaged, keeping every flow
+ * written up to the last flush. Signals are forwarded to the child, which
+ * stops cleanly on SIGINT/SIGTERM.
+ */
+export function runSupervised(script: string, args: string[], execArgv: string[] = []): Promise<SupervisedResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...execArgv, script, ...args], {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, [LIVE_CHILD_ENV]: '1' },
+    });
+    let progress: LiveProgress | null = null;
+    child.on('message', (m: unknown) => {
+      if (m && typeof m === 'object' && 'captureId' in m) progress = m as LiveProgress;
+    });
+    const forward = (sig: NodeJS.Signals) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    };
+    const onInt = () => forward('SIGINT');
+    const onTerm = () => forward('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    child.on('error', (err) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      reject(err);
+    });
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      let damage: string | null = null;
+      const abnormal = signal !== null || (code !== null && code >= 128);
+      if (abnormal && progress) {
+        const how = signal ?? `exit code ${code}`;
+        damage =
+          `live capture on ${progress.device} ended abnormally (${how})` +
+          (signal === 'SIGABRT' || code === 134 ? ': libpcap reported an error on the device (interface down or removed?)' : '');
+        try {
+          closeAbortedCapture(progress, damage);
+        } catch (err) {
+          damage += `; closing the capture row failed too: ${(err as Error).message}`;
+        }
+      }
+      resolve({ code, signal, progress, damage });
+    });
+  });
+}
+
+/** Close the capture row of a capture whose process died, from its last progress report. */
+export function closeAbortedCapture(p: LiveProgress, damage: string): void {
+  const store = FlowStore.open(p.dbPath);
+  try {
+    store.endCapture(p.captureId, {
+      firstTsUs: p.firstTsUs ?? p.startedTsUs,
+      lastTsUs: p.flushedTsUs,
+      packets: p.packets,
+      tcpPackets: p.tcpPackets,
+      bytes: p.bytes,
+      anomalies: p.anomalies,
+      truncated: true,
+      damage,
+      drops: null,
+    });
+  } finally {
+    store.close();
+  }
+}
