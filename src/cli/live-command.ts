@@ -126,7 +126,11 @@ export function registerLive(program: Command): void {
               `${filter ? `, filter '${filter}'` : ''}; flows to ${opts.db} (capture ${pipeline.captureId}); Ctrl-C to stop\n`,
           );
         }
+        let signalled = false;
         const onSignal = () => {
+          // On a terminal Ctrl-C reaches both this process and its supervisor, which forwards it: act once.
+          if (signalled) return;
+          signalled = true;
           if (!quiet && process.stderr.isTTY) process.stderr.write('\n');
           pipeline.stop('signal');
         };
