@@ -66,8 +66,21 @@ export function parseProcNetTcp(
   const lines = text.split('\n');
   const groups = new Uint16Array(8);
   const heldOnly = opts.heldOnly === true;
+  // Offset of the state field from the colon after the slot number ("%4d: %08X:%04X %08X:%04X %02X").
+  const stateOff = table === 'tcp' ? 30 : 78;
   for (let i = 1; i < lines.length; i++) {
-    const f = lines[i].trim().split(/\s+/);
+    const line = lines[i];
+    if (heldOnly) {
+      // Cheap pre-check before splitting: TIME_WAIT, LISTEN and NEW_SYN_RECV rows never have an
+      // owner, and a busy server has thousands of TIME_WAIT rows.
+      const c = line.indexOf(':');
+      const at = c + stateOff;
+      if (c > 0 && line.charCodeAt(at + 2) === 32 && line.charCodeAt(at - 1) === 32) {
+        const st = parseInt(line.slice(at, at + 2), 16);
+        if (st === 6 || st === TCP_LISTEN || st === 12) continue;
+      }
+    }
+    const f = line.trim().split(/\s+/);
     if (f.length < 10) continue;
     const state = parseInt(f[3], 16);
     const uid = parseInt(f[7], 10);

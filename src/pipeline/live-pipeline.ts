@@ -112,7 +112,7 @@ export class LivePipeline {
   private closeWait = 0;
   private flowsWritten = 0;
   private flushes = 0;
-  /** Longest time one periodic flush kept the event loop (owners + snapshot), ms. */
+  /** Longest time one step of a periodic flush kept the event loop (owners, or snapshot), ms. */
   private longestFlushMs = 0;
   private readonly withOwners = new Set<number>();
   /**
@@ -168,7 +168,7 @@ export class LivePipeline {
     });
     this.owners?.refresh();
     this.reportProgress();
-    this.flushTimer = setInterval(() => this.guard(() => this.flush(false)), Math.max(50, opts.flushEveryMs));
+    this.flushTimer = setInterval(() => this.guard(() => this.flush()), Math.max(50, opts.flushEveryMs));
     if (opts.durationMs > 0) this.durationTimer = setTimeout(() => this.stop('duration'), opts.durationMs);
   }
 
@@ -244,11 +244,22 @@ export class LivePipeline {
     this.flowsWritten += flows.length;
   }
 
-  /** Re-read owners, write finished flows and the active flows that changed. */
-  private flush(final: boolean): void {
+  /**
+   * Periodic flush, in two event-loop turns so that packets waiting in
+   * libpcap's ring are taken in between: re-read socket owners, then
+   * snapshot the active flows and queue those that changed.
+   */
+  private flush(): void {
     const t0 = performance.now();
     this.owners?.refresh();
-    const snap = this.engine.snapshot(final ? this.lastObservedUs() : nowUs());
+    this.writer?.flush();
+    this.notePause(performance.now() - t0);
+    setImmediate(() => this.guard(() => this.snapshotStep()));
+  }
+
+  private snapshotStep(): void {
+    const t0 = performance.now();
+    const snap = this.engine.snapshot(nowUs());
     this.closeWait = countCloseWait(snap);
     const owners = this.owners;
     for (const f of snap) {
@@ -258,11 +269,13 @@ export class LivePipeline {
       this.written.set(f.uid, sig);
       this.enqueue(f);
     }
-    this.writer?.flush();
     this.flushes++;
-    const ms = performance.now() - t0;
-    if (ms > this.longestFlushMs) this.longestFlushMs = ms;
+    this.notePause(performance.now() - t0);
     this.reportProgress();
+  }
+
+  private notePause(ms: number): void {
+    if (ms > this.longestFlushMs) this.longestFlushMs = ms;
   }
 
   private reportProgress(): void {
