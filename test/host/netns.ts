@@ -15,8 +15,17 @@ export function netnsUnavailable(): string | null {
   if (ip.error) return 'needs iproute2 (`ip`) to create network namespaces';
   const py = spawnSync('python3', ['-c', 'pass']);
   if (py.error || py.status !== 0) return 'needs python3 for the real server and client';
-  return null;
+  if (netnsProbe === undefined) {
+    // Root is not always enough (e.g. a container without CAP_SYS_ADMIN): try once.
+    const name = `wse-e-probe${process.pid % 100000}`;
+    const add = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
+    netnsProbe = add.status === 0 ? null : `cannot create network namespaces here (ip netns add: ${add.stderr.trim()})`;
+    if (add.status === 0) spawnSync('ip', ['netns', 'del', name]);
+  }
+  return netnsProbe;
 }
+
+let netnsProbe: string | null | undefined;
 
 /** Why live capture tests cannot run here (no root/netns, or cap not built), or null. */
 export function liveUnavailable(): string | null {
