@@ -67,7 +67,7 @@ export function loadSample(db: Database, flowId: number): SampleFlow | null {
   const f = db.prepare('SELECT * FROM flows WHERE id = ?').get(flowId) as Record<string, any> | undefined;
   if (!f) return null;
   const steps = db
-    .prepare('SELECT ts, endpoint, from_state, to_state, cause FROM transitions WHERE flow_id = ? ORDER BY ts, id')
+    .prepare('SELECT ts, endpoint, from_state, to_state, cause FROM transitions WHERE flow_id = ? ORDER BY seq')
     .all(flowId) as { ts: number; endpoint: 'orig' | 'resp'; from_state: string; to_state: string; cause: string }[];
   return {
     flowId,

@@ -78,7 +78,8 @@ export function renderText(r: Report): string {
   }
   out.push('');
   if (r.findings.length === 0) {
-    out.push('No findings: every connection in this capture opened and closed normally or is still open.');
+    out.push(...wrap('No findings: every connection in this capture opened and closed normally or is still open.', WIDTH, ''));
+    out.push('');
   } else {
     out.push('FINDINGS');
     r.findings.forEach((f, i) => {

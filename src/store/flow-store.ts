@@ -86,10 +86,10 @@ export class FlowStore {
     this.insertFlow = db.prepare(INSERT_FLOW_SQL);
     this.deleteTransitions = db.prepare('DELETE FROM transitions WHERE flow_id = ?');
     this.insertTransition = db.prepare(
-      'INSERT INTO transitions (flow_id, ts, endpoint, from_state, to_state, cause) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO transitions (flow_id, seq, ts, endpoint, from_state, to_state, cause) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.insertTransitionBlock = db.prepare(
-      `INSERT INTO transitions (flow_id, ts, endpoint, from_state, to_state, cause) VALUES ${Array(TRANSITION_BLOCK).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`,
+      `INSERT INTO transitions (flow_id, seq, ts, endpoint, from_state, to_state, cause) VALUES ${Array(TRANSITION_BLOCK).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
     );
     this.deleteOwners = db.prepare('DELETE FROM socket_owners WHERE flow_id = ?');
     this.deleteFlowAnomalies = db.prepare('DELETE FROM anomalies WHERE flow_id = ?');
@@ -247,9 +247,11 @@ export class FlowStore {
     if (f.missedBytes > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_missed_bytes', f.missedBytes);
     if (f.midstream) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_midstream_pickup', 1);
     const pt = this.pendingTransitions;
-    for (const t of f.transitions) {
-      pt.push(flowId, t.tsUs / 1e6, t.endpoint, t.from, t.to, t.cause);
-      if (pt.length === TRANSITION_BLOCK * 6) {
+    const ts = f.transitions;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i];
+      pt.push(flowId, i, t.tsUs / 1e6, t.endpoint, t.from, t.to, t.cause);
+      if (pt.length === TRANSITION_BLOCK * 7) {
         this.insertTransitionBlock.run(pt);
         pt.length = 0;
       }
@@ -261,7 +263,7 @@ export class FlowStore {
 
   private flushTransitions(): void {
     const pt = this.pendingTransitions;
-    for (let i = 0; i < pt.length; i += 6) this.insertTransition.run(pt.slice(i, i + 6));
+    for (let i = 0; i < pt.length; i += 7) this.insertTransition.run(pt.slice(i, i + 7));
     pt.length = 0;
   }
 

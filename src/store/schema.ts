@@ -100,16 +100,17 @@ CREATE INDEX flows_orig ON flows(orig_h, orig_p);
 CREATE INDEX flows_resp ON flows(resp_h, resp_p);
 CREATE INDEX flows_close_kind ON flows(capture_id, close_kind);
 
+-- Clustered by flow: a flow's timeline is one contiguous range, appended in order.
 CREATE TABLE transitions (
-  id          INTEGER PRIMARY KEY,
   flow_id     INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,
+  seq         INTEGER NOT NULL,
   ts          REAL    NOT NULL,
   endpoint    TEXT    NOT NULL CHECK (endpoint IN ('orig', 'resp')),
   from_state  TEXT    NOT NULL,
   to_state    TEXT    NOT NULL,
-  cause       TEXT    NOT NULL
-);
-CREATE INDEX transitions_flow ON transitions(flow_id);
+  cause       TEXT    NOT NULL,
+  PRIMARY KEY (flow_id, seq)
+) WITHOUT ROWID;
 CREATE INDEX transitions_time_wait ON transitions(flow_id) WHERE to_state = 'TIME_WAIT';
 
 CREATE TABLE anomalies (

@@ -145,7 +145,7 @@ test('many transitions in one call are all stored, in order (multi-row insert bl
   const flows = Array.from({ length: 50 }, (_, i) => closeWaitFlow(i + 1));
   s.writeFlows(cap, flows, { fresh: true });
   assert.equal((s.db.prepare('SELECT count(*) n FROM transitions').get() as { n: number }).n, 50 * 7);
-  const rows = s.db.prepare('SELECT f.uid, t.to_state FROM transitions t JOIN flows f ON f.id = t.flow_id ORDER BY t.id').all() as { uid: number; to_state: string }[];
+  const rows = s.db.prepare('SELECT f.uid, t.to_state FROM transitions t JOIN flows f ON f.id = t.flow_id ORDER BY f.uid, t.seq').all() as { uid: number; to_state: string }[];
   const expected = flows.flatMap((f) => f.transitions.map((t) => ({ uid: f.uid, to_state: t.to })));
   assert.deepEqual(rows, expected);
   s.close();
