@@ -30,6 +30,12 @@ export interface GenerateOptions {
   ipv6Share?: number;
   /** The capture stops this long after the last connection started (default 30 s). */
   tailS?: number;
+  /**
+   * Also write the ground truth here as CSV, one line per connection:
+   * orig_h,orig_p,resp_h,resp_p,first_ts,ending,complete (complete = 0 when
+   * the capture stopped before the connection's last packet).
+   */
+  truthFile?: string;
 }
 
 export interface GenerateSummary {
@@ -189,6 +195,23 @@ export function generateTraffic(opts: GenerateOptions): GenerateSummary {
   let lastTs = T0_US;
   let ipId = rng.int(0, 65535);
   let endUs = Infinity;
+  const truthFd = opts.truthFile ? fs.openSync(opts.truthFile, 'w') : -1;
+  let truth = truthFd >= 0 ? 'orig_h,orig_p,resp_h,resp_p,first_ts,ending,complete\n' : '';
+  const addrText = (c: Conn, server: boolean): string => {
+    const a = server ? c.server : c.client;
+    if (!c.v6) return `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
+    const hi = server ? c.serverHi : c.clientHi;
+    // fd00:0:0:0:0:HI:0:LO with both parts below 65536 (RFC 5952 text).
+    return `fd00::${hi.toString(16)}:0:${a.toString(16)}`;
+  };
+  const recordTruth = (c: Conn, complete: boolean): void => {
+    if (truthFd < 0) return;
+    truth += `${addrText(c, false)},${c.clientPort},${addrText(c, true)},${c.serverPort},${(c.script.plan.startUs / 1e6).toFixed(6)},${c.script.plan.ending},${complete ? 1 : 0}\n`;
+    if (truth.length > 1 << 16) {
+      fs.writeSync(truthFd, truth);
+      truth = '';
+    }
+  };
   const tailUs = Math.round((opts.tailS ?? 30) * 1e6);
 
   const createConn = (startUs: number): Conn => {
@@ -304,9 +327,15 @@ export function generateTraffic(opts: GenerateOptions): GenerateSummary {
       heap.push(c);
     } else {
       usedTuples.delete(c.tupleKey);
+      recordTruth(c, true);
     }
   }
   writer.close();
+  if (truthFd >= 0) {
+    while (heap.size > 0) recordTruth(heap.pop(), false);
+    fs.writeSync(truthFd, truth);
+    fs.closeSync(truthFd);
+  }
   const durationS = (lastTs - T0_US) / 1e6;
   return {
     file: opts.out,
@@ -346,9 +375,10 @@ function parseArgs(argv: string[]): GenerateOptions {
     else if (a === '--snaplen') o.snaplen = Math.round(v());
     else if (a === '--ipv6-share') o.ipv6Share = Number(argv[++i]);
     else if (a === '--tail') o.tailS = v();
+    else if (a === '--truth') o.truthFile = argv[++i];
     else throw new Error(`unknown option ${a}`);
   }
-  if (!o.out) throw new Error('usage: generate-traffic --out FILE.pcap [--connections N] [--repeat N] [--seed N] [--rate CONN_PER_S] [--snaplen N]');
+  if (!o.out) throw new Error('usage: generate-traffic --out FILE.pcap [--connections N] [--repeat N] [--seed N] [--rate CONN_PER_S] [--snaplen N] [--tail S] [--truth FILE.csv]');
   return o;
 }
 
