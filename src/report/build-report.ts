@@ -536,6 +536,104 @@ function findingSize(f: Finding): number {
   return f.evidence.flowIds.length + f.evidence.moreFlows;
 }
 
+interface DirRow {
+  id: number;
+  orig_h: string;
+  resp_h: string;
+  resp_p: number;
+  orig_pkts: number;
+  resp_pkts: number;
+  orig_retransmissions: number;
+  resp_retransmissions: number;
+  orig_out_of_order: number;
+  resp_out_of_order: number;
+  orig_zero_windows: number;
+  resp_zero_windows: number;
+}
+
+function dirRows(db: Database, capId: number, where: string): DirRow[] {
+  return db
+    .prepare(
+      `SELECT id, orig_h, resp_h, resp_p, orig_pkts, resp_pkts, orig_retransmissions, resp_retransmissions,
+              orig_out_of_order, resp_out_of_order, orig_zero_windows, resp_zero_windows
+       FROM flows WHERE capture_id = ? AND (${where}) ORDER BY first_ts, id`,
+    )
+    .all(capId) as DirRow[];
+}
+
+/** Per sending side and service: segments sent twice, and holes filled late (loss before the capture point). */
+function retransmissions(db: Database, capId: number): Finding[] {
+  const rows = dirRows(db, capId, 'retransmissions > 0 OR orig_out_of_order > 0 OR resp_out_of_order > 0');
+  const out: Finding[] = [];
+  for (const side of ['orig', 'resp'] as const) {
+    const mine = rows.filter((r) => (side === 'orig' ? r.orig_retransmissions + r.orig_out_of_order : r.resp_retransmissions + r.resp_out_of_order) > 0);
+    for (const g of groupBy(mine, (r) => `${r.resp_h}|${r.resp_p}`).values()) {
+      const f = g[0];
+      const svc = hostPort(f.resp_h, f.resp_p);
+      const hosts = new Set(g.map((r) => r.orig_h));
+      let retrans = 0;
+      let ooo = 0;
+      let pkts = 0;
+      for (const r of g) {
+        retrans += side === 'orig' ? r.orig_retransmissions : r.resp_retransmissions;
+        ooo += side === 'orig' ? r.orig_out_of_order : r.resp_out_of_order;
+        pkts += side === 'orig' ? r.orig_pkts : r.resp_pkts;
+      }
+      const sender = side === 'resp' ? `server ${svc}` : hosts.size === 1 ? `client ${f.orig_h}` : `${hosts.size} clients of ${svc}`;
+      const receiver = side === 'resp' ? (hosts.size === 1 ? `client ${f.orig_h}` : `its ${hosts.size} clients`) : `server ${svc}`;
+      const pct = pkts > 0 ? (100 * retrans) / pkts : 0;
+      const details: string[] = [];
+      if (retrans > 0) details.push(`${plural(retrans, 'retransmitted segment')} (${pct.toFixed(1)} % of the ${pkts} packets it sent) on ${plural(g.length, 'connection')}.`);
+      if (ooo > 0) details.push(`${plural(ooo, 'segment')} arrived out of order: holes filled later, lost between ${sender} and the capture point.`);
+      out.push({
+        kind: 'retransmissions',
+        severity: retrans >= 10 && pct >= 2 ? 'warning' : 'info',
+        title:
+          retrans > 0
+            ? `${sender} retransmits to ${receiver}: ${retrans} segment${retrans === 1 ? '' : 's'} sent again${ooo > 0 ? `, ${ooo} out of order` : ''}`
+            : `segments from ${sender} to ${receiver} lost before the capture point: ${ooo} out of order`,
+        details,
+        implication:
+          `Segments from the ${side === 'orig' ? 'client' : 'server'} side are being lost on the way to the ${side === 'orig' ? 'server' : 'client'} side (or their ACKs are): ` +
+          `congestion or a full queue on the path, a lossy link, or an MTU problem. Throughput and latency suffer; it does not by itself leave sockets stuck. ` +
+          `Retransmissions seen on the wire were lost after the capture point; out-of-order segments were lost before it.`,
+        facts: { sender: side === 'orig' ? 'client' : 'server', service: svc, connections: g.length, retransmissions: retrans, outOfOrder: ooo, packets: pkts },
+        evidence: evidence(db, g.map((r) => r.id), null),
+      });
+    }
+  }
+  return out;
+}
+
+/** Receivers that advertised a zero window: their application stopped reading. */
+function zeroWindows(db: Database, capId: number): Finding[] {
+  const rows = dirRows(db, capId, 'orig_zero_windows > 0 OR resp_zero_windows > 0');
+  const out: Finding[] = [];
+  for (const side of ['orig', 'resp'] as const) {
+    const mine = rows.filter((r) => (side === 'orig' ? r.orig_zero_windows : r.resp_zero_windows) > 0);
+    for (const g of groupBy(mine, (r) => `${r.resp_h}|${r.resp_p}`).values()) {
+      const f = g[0];
+      const svc = hostPort(f.resp_h, f.resp_p);
+      const hosts = new Set(g.map((r) => r.orig_h));
+      const n = g.reduce((a, r) => a + (side === 'orig' ? r.orig_zero_windows : r.resp_zero_windows), 0);
+      const reader = side === 'resp' ? `server ${svc}` : hosts.size === 1 ? `client ${f.orig_h} (of ${svc})` : `${hosts.size} clients of ${svc}`;
+      out.push({
+        kind: 'zero_window',
+        severity: 'warning',
+        title: `${reader} stopped reading: zero window on ${plural(g.length, 'connection')} (${plural(n, 'advertisement')})`,
+        details: [`Its receive buffer filled up; the peer had to stop sending and probe the window.`],
+        implication:
+          `The application on the ${side === 'orig' ? 'client' : 'server'} side does not read from these sockets fast enough, or at all: ` +
+          `a blocked or overloaded consumer (stuck worker thread, full downstream queue, missing read loop). Look at what that process is doing ` +
+          `(thread dump, strace on the socket); the sender's writes block or buffer meanwhile.`,
+        facts: { reader: side === 'orig' ? 'client' : 'server', service: svc, connections: g.length, advertisements: n },
+        evidence: evidence(db, g.map((r) => r.id), null),
+      });
+    }
+  }
+  return out;
+}
+
 function damageFinding(c: CaptureInfo): Finding[] {
   if (!c.truncated && !c.damage) return [];
   return [
@@ -586,6 +684,8 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     ...unackedCloses(db, capId, endTs),
     ...refusedAndUnanswered(db, capId, endTs),
     ...resets(db, capId),
+    ...zeroWindows(db, capId),
+    ...retransmissions(db, capId),
     ...closerFingerprints(db, capId),
     ...timeWait(db, capId),
   ];

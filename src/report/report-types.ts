@@ -89,6 +89,8 @@ export interface Finding {
     | 'no_reply'
     | 'reset'
     | 'time_wait'
+    | 'retransmissions'
+    | 'zero_window'
     | 'closer_fingerprint'
     | 'capture_damage';
   severity: Severity;

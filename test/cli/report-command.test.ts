@@ -319,3 +319,32 @@ test('a report stays readable when there are many services: 10 findings per kind
   assert.equal(all.findings.filter((f) => f.kind === 'refused').reduce((a, f) => a + (f.facts.count as number), 0), 12 * t.connections.length);
   assert.deepEqual(all.summary.omitted, {});
 });
+
+test('lossy path: retransmissions attributed to the sending side, matching the sender kernel\'s count', () => {
+  const t = truth('lossy-path-retransmissions');
+  const flows = t.flows as unknown as { clientInfo: { retrans_total?: number } }[];
+  const { report } = analyze(t.name);
+  const rt = findings(report, 'retransmissions');
+  const byClient = rt.find((f) => f.facts.sender === 'client');
+  const clientKernel = flows.reduce((a, f) => a + (f.clientInfo.retrans_total ?? 0), 0);
+  assert.ok(clientKernel > 0);
+  assert.equal(byClient?.facts.retransmissions, clientKernel, 'upload: every retransmission the client kernel made crossed the capture point');
+  assert.equal(byClient?.severity, 'warning');
+  // The download's losses happened before the capture point: holes filled later, seen as out of order.
+  const byServer = rt.find((f) => f.facts.sender === 'server');
+  assert.ok(byServer && (byServer.facts.outOfOrder as number) > 0);
+  assert.match(byServer.title, /lost before the capture point/);
+});
+
+test('zero window: the server whose application stops reading is named', () => {
+  const t = truth('zero-window');
+  const { report, db } = analyze(t.name);
+  const zw = findings(report, 'zero_window');
+  assert.equal(zw.length, 1);
+  assert.equal(zw[0].facts.reader, 'server');
+  assert.equal(zw[0].facts.service, `${t.server}:${t.serverPort}`);
+  assert.equal(zw[0].facts.connections, t.connections.length);
+  assert.equal(zw[0].severity, 'warning');
+  assert.match(zw[0].title, /stopped reading/);
+  textLines(db);
+});
