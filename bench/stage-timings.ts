@@ -2,11 +2,13 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Decoder } from '../src/decode/decoder';
 import { readCapture } from '../src/source/read-capture';
+import { TcpEngine } from '../src/tcp/tcp-engine';
 
 /**
  * Where ingest time goes, stage by stage, in one process on one file:
  * plain 1 MiB reads, reads + sha256, readCapture with an empty handler, and
- * readCapture + decode. Usage: node dist/bench/stage-timings.js FILE [runs]
+ * readCapture + decode, and + the TCP engine (flow records built, not stored).
+ * Usage: node dist/bench/stage-timings.js FILE [runs]
  */
 
 async function time(label: string, runs: number, fn: () => Promise<number>): Promise<void> {
@@ -63,6 +65,18 @@ async function main(): Promise<void> {
       if (d.decode(raw)) tcp++;
     });
     return tcp;
+  });
+  await time('readCapture + decode + engine', runs, async () => {
+    const d = new Decoder();
+    let flows = 0;
+    const engine = new TcpEngine({ onFlow: () => flows++ });
+    let last = 0;
+    await readCapture(file, (raw) => {
+      last = raw.tsUs;
+      if (d.decode(raw)) engine.packet(d.pkt, raw.tsUs);
+    });
+    engine.finish(last);
+    return flows;
   });
 }
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 /**
  * Summarizes a V8 .cpuprofile (from `node --cpu-prof`): self time by
  * function (name, file:line), with percentages of the sampled total.
- * Usage: node dist/bench/summarize-profile.js FILE.cpuprofile [top=30]
+ * Usage: node dist/bench/summarize-profile.js FILE.cpuprofile... [--top 30]
+ * (one section per file: node --cpu-prof writes one profile per thread)
  */
 
 interface CallFrame {
@@ -58,17 +59,30 @@ export function selfTimes(profile: Profile): SelfTime[] {
 }
 
 if (require.main === module) {
-  const file = process.argv[2];
-  const top = Number(process.argv[3] ?? 30);
-  if (!file) {
-    process.stderr.write('usage: summarize-profile FILE.cpuprofile [top]\n');
+  const args = process.argv.slice(2);
+  let top = 30;
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--top') top = Number(args[++i]);
+    else files.push(args[i]);
+  }
+  if (files.length === 0 || !Number.isFinite(top)) {
+    process.stderr.write('usage: summarize-profile FILE.cpuprofile... [--top N]\n');
     process.exit(2);
   }
-  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
-  const rows = selfTimes(profile);
-  const totalMs = rows.reduce((a, r) => a + r.ms, 0);
-  process.stdout.write(`total sampled ${totalMs.toFixed(0)} ms\n  self ms    %  function (file:line)\n`);
-  for (const r of rows.slice(0, top)) {
-    process.stdout.write(`${r.ms.toFixed(1).padStart(9)} ${r.pct.toFixed(1).padStart(5)}  ${r.fn} (${r.where})\n`);
+  // One profile per thread (node --cpu-prof also profiles worker threads): biggest first.
+  const summaries = files
+    .map((file) => {
+      const rows = selfTimes(JSON.parse(fs.readFileSync(file, 'utf8')) as Profile);
+      return { file, rows, totalMs: rows.reduce((a, r) => a + r.ms, 0) };
+    })
+    .sort((a, b) => b.totalMs - a.totalMs);
+  for (const { file, rows, totalMs } of summaries) {
+    process.stdout.write(`${path.basename(file)}: total sampled ${totalMs.toFixed(0)} ms\n  self ms    %  function (file:line)\n`);
+    for (const r of rows.slice(0, top)) {
+      process.stdout.write(`${r.ms.toFixed(1).padStart(9)} ${r.pct.toFixed(1).padStart(5)}  ${r.fn} (${r.where})\n`);
+    }
+    process.stdout.write('\n');
+    if (summaries.length > 3 && file === summaries[0].file) top = Math.min(top, 5);
   }
 }
