@@ -5,6 +5,8 @@ import { CaptureError } from '../source/capture-error';
 import { TcpEngine } from '../tcp/tcp-engine';
 import type { FlowRecord } from '../tcp/flow-record';
 import type { FlowStore } from '../store/flow-store';
+import { InlineCaptureWriter, type CaptureWriter } from '../store/capture-writer';
+import { WorkerCaptureWriter } from '../store/worker-capture-writer';
 import { fileSha256 } from './file-digest';
 import { firstPacketTime } from './first-packet-time';
 
@@ -39,6 +41,12 @@ export interface IngestOptions {
   batchSize?: number;
   timeWaitUs?: number;
   idleTimeoutUs?: number;
+  /**
+   * Where the SQLite writes run: 'inline' (this thread, the caller's
+   * connection; default) or 'worker' (a worker thread with its own connection
+   * to the same file, overlapping writes with reading and decoding).
+   */
+  writer?: 'inline' | 'worker';
 }
 
 export type FileStatus = 'ingested' | 'duplicate' | 'unusable';
@@ -171,9 +179,10 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
   const batchSize = opts.batchSize ?? 2000;
   let batch: FlowRecord[] = [];
   let captureId = 0;
+  const writer: CaptureWriter = opts.writer === 'worker' ? await WorkerCaptureWriter.start(store.file) : new InlineCaptureWriter(store);
   const flush = () => {
     if (batch.length === 0) return;
-    store.writeFlows(captureId, batch, { fresh: true });
+    writer.writeFlows(batch);
     batch = [];
   };
   const engine = new TcpEngine({
@@ -188,9 +197,8 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     if (decoder.decode(p)) engine.packet(decoder.pkt, p.tsUs);
   };
 
-  store.beginTransaction();
   try {
-    captureId = store.beginCapture({
+    captureId = await writer.begin({
       source: planned.map((p) => p.path).join(', '),
       kind: 'file',
       sha256: planned.length === 1 ? planned[0].sha256 : null,
@@ -241,7 +249,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
       if (pl.path === '-') {
         const stored = store.findFile(r.sha256);
         if (stored) {
-          store.rollback();
+          await writer.abort();
           results.push({ path: '-', status: 'duplicate', sha256: r.sha256, captureId: stored.captureId, packets: 0, firstTsUs: null, lastTsUs: null, message: `-: already ingested as capture ${stored.captureId} (${stored.path})`, fatal: false });
           out.elapsedMs = Date.now() - started;
           return out;
@@ -249,7 +257,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
         stdinSha = r.sha256;
       }
       const sha = pl.sha256 ?? r.sha256;
-      store.addCaptureFile(captureId, seq++, {
+      writer.addCaptureFile(seq++, {
         path: pl.path,
         sha256: sha,
         format: formatOf(r),
@@ -278,7 +286,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     }
     if (seq === 0) {
       // Nothing readable: no capture row.
-      store.rollback();
+      await writer.abort();
       out.elapsedMs = Date.now() - started;
       return out;
     }
@@ -289,7 +297,8 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     out.flows = engine.totalFlows;
     out.truncated = damage.length > 0;
     out.anomalies = decoder.anomalies.toObject();
-    store.endCapture(captureId, {
+    if (opts.signal?.aborted) throw new IngestAborted();
+    await writer.finish({
       firstTsUs: out.firstTsUs,
       lastTsUs: out.lastTsUs,
       packets: out.packets,
@@ -302,12 +311,12 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
       linktypes: [...linktypes],
       sha256: stdinSha,
     });
-    if (opts.signal?.aborted) throw new IngestAborted();
-    store.commit();
     out.captureId = captureId;
   } catch (err) {
-    store.rollback();
+    await writer.abort().catch(() => undefined);
     throw err;
+  } finally {
+    await writer.close();
   }
   // Files are reported in the order they were read, then skipped ones.
   out.files.sort((a, b) => rank(a) - rank(b));

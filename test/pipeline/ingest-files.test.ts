@@ -82,3 +82,34 @@ test('two different captures given together are read in time order into one capt
     s.close();
   }
 });
+
+test('the worker-thread writer stores exactly what the inline writer stores, and rolls back on abort', async () => {
+  const files = [fixture('nginx-stale-reuse-reset.pcap'), fixture('server-never-closes.pcap')];
+  const a = FlowStore.open(tmpDb());
+  const b = FlowStore.open(tmpDb());
+  try {
+    const ra = await ingestFiles(a, files, { writer: 'inline', batchSize: 3 });
+    const rb = await ingestFiles(b, files, { writer: 'worker', batchSize: 3 });
+    assert.equal(rb.captureId, 1);
+    assert.equal(ra.flows, rb.flows);
+    assert.deepEqual(snapshot(b), snapshot(a));
+    const cap = (s: FlowStore) => s.db.prepare('SELECT source, kind, format, linktypes, packets, tcp_packets, bytes, flows, truncated, completed FROM captures').all();
+    assert.deepEqual(cap(b), cap(a));
+    const filesOf = (s: FlowStore) => s.db.prepare('SELECT seq, path, sha256, packets FROM capture_files ORDER BY seq').all();
+    assert.deepEqual(filesOf(b), filesOf(a));
+    // Aborted mid-way: the worker's transaction is rolled back.
+    const ctl = new AbortController();
+    await assert.rejects(
+      ingestFiles(b, [fixture('nginx-keepalive-closewait.pcap')], { writer: 'worker', batchSize: 1, signal: ctl.signal, onProgress: () => ctl.abort() }),
+      IngestAborted,
+    );
+    assert.equal((b.db.prepare('SELECT count(*) AS n FROM captures').get() as { n: number }).n, 1);
+    // Re-ingesting the same files through the worker adds nothing.
+    const again = await ingestFiles(b, files, { writer: 'worker' });
+    assert.equal(again.captureId, null);
+    assert.deepEqual(again.files.map((f) => f.status), ['duplicate', 'duplicate']);
+  } finally {
+    a.close();
+    b.close();
+  }
+});

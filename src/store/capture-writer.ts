@@ -1,0 +1,51 @@
+import type { FlowRecord } from '../tcp/flow-record';
+import type { CaptureFileInfo, CaptureMeta, CaptureSummary, FlowStore } from './flow-store';
+
+/**
+ * Writes ONE file capture as one transaction: begin, flows and files in any
+ * order, then finish (endCapture + COMMIT) or abort (ROLLBACK). Two
+ * implementations: in this thread (InlineCaptureWriter) and in a worker thread
+ * (WorkerCaptureWriter, so SQLite work runs on the second core while this
+ * thread reads, decodes and tracks TCP).
+ */
+export interface CaptureWriter {
+  /** BEGIN and insert the capture row; resolves to its id. */
+  begin(meta: CaptureMeta): Promise<number>;
+  /** Queue flows (fresh: the engine emits each flow once). May block briefly when the writer is behind. */
+  writeFlows(flows: FlowRecord[]): void;
+  addCaptureFile(seq: number, info: CaptureFileInfo): void;
+  /** endCapture + COMMIT; rejects (and rolls back) if any earlier write failed. */
+  finish(summary: CaptureSummary): Promise<void>;
+  /** ROLLBACK (safe to call at any point, also after a failure). */
+  abort(): Promise<void>;
+  /** Release resources (the worker). */
+  close(): Promise<void>;
+}
+
+/** The writer that uses the caller's own connection, in this thread. */
+export class InlineCaptureWriter implements CaptureWriter {
+  private captureId = 0;
+  constructor(private readonly store: FlowStore) {}
+
+  async begin(meta: CaptureMeta): Promise<number> {
+    this.store.beginTransaction();
+    this.captureId = this.store.beginCapture(meta);
+    return this.captureId;
+  }
+  writeFlows(flows: FlowRecord[]): void {
+    this.store.writeFlows(this.captureId, flows, { fresh: true });
+  }
+  addCaptureFile(seq: number, info: CaptureFileInfo): void {
+    this.store.addCaptureFile(this.captureId, seq, info);
+  }
+  async finish(summary: CaptureSummary): Promise<void> {
+    this.store.endCapture(this.captureId, summary);
+    this.store.commit();
+  }
+  async abort(): Promise<void> {
+    this.store.rollback();
+  }
+  async close(): Promise<void> {
+    // the store belongs to the caller
+  }
+}

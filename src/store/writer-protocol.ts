@@ -1,0 +1,24 @@
+import type { FlowRecord } from '../tcp/flow-record';
+import type { CaptureFileInfo, CaptureMeta, CaptureSummary } from './flow-store';
+
+/** Messages from the ingest thread to the writer worker, handled strictly in order. */
+export type WriterRequest =
+  | { t: 'begin'; meta: CaptureMeta }
+  | { t: 'flows'; flows: FlowRecord[] }
+  | { t: 'file'; seq: number; info: CaptureFileInfo }
+  | { t: 'finish'; summary: CaptureSummary }
+  | { t: 'abort' };
+
+/** Replies from the worker. `failed` is sent once, on the first error; later requests are ignored until abort. */
+export type WriterReply =
+  | { t: 'ready' }
+  | { t: 'begun'; captureId: number }
+  | { t: 'finished' }
+  | { t: 'aborted' }
+  | { t: 'failed'; message: string };
+
+export interface WriterWorkerData {
+  dbPath: string;
+  /** Int32Array over a SharedArrayBuffer: [0] = flow batches posted but not yet written. */
+  pending: SharedArrayBuffer;
+}
