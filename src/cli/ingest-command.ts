@@ -81,6 +81,10 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
     });
   } catch (e) {
     if (e instanceof IngestAborted) throw new CliError(`${files.join(', ')}: interrupted; ingest rolled back, ${flags.db} is unchanged`, 130);
+    const code = (e as { code?: string }).code;
+    if (code === 'SQLITE_BUSY' || /database is locked/.test((e as Error).message)) {
+      throw new CliError(`${flags.db}: database is busy (another process is writing to it, e.g. wirestate live); nothing was added, try again later`, 1);
+    }
     throw e;
   } finally {
     progress?.done();

@@ -2,3 +2,5 @@ export * from './flow-store';
 export * from './store-error';
 export * from './schema';
 export * from './migrate';
+export * from './capture-writer';
+export * from './worker-capture-writer';
