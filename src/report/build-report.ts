@@ -185,7 +185,7 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
       `Stuck since ${formatTs(since)} (newest ${formatTs(newestSince)}).` + (rate ? ` New ones appeared at about ${rate.text}.` : ''),
       client
         ? `The peer that closed: ${peerName}; it sent the FIN in all ${g.length}.`
-        : `The peers that closed: ${[...peers.entries()].map(([p, n]) => `${p} (${n})`).slice(0, 5).join(', ')}${peers.size > 5 ? `, +${peers.size - 5} more` : ''}.`,
+        : `The peers that closed: ${[...peers.entries()].sort((a, b) => b[1] - a[1]).map(([p, n]) => `${p} (${n})`).slice(0, 5).join(', ')}${peers.size > 5 ? `, +${peers.size - 5} more` : ''}.`,
       `Peer state at capture end: ${[...peerStates.entries()].map(([s, n]) => `${s} ${n}`).join(', ')}.`,
       `Severity ${severity}: ${why}.`,
     ];
@@ -226,7 +226,9 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
         stuckPort: client ? null : first.stuck_p,
         peerHost: client ? first.peer_h : null,
         peerPort: client ? first.peer_p : null,
-        peers: Object.fromEntries(peers),
+        // The 20 peers with the most stuck connections (all of them when fewer).
+        peers: Object.fromEntries([...peers.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)),
+        peerCount: peers.size,
         count: g.length,
         oldestStuckS: oldest,
         medianStuckS: med,
