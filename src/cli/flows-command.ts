@@ -98,6 +98,9 @@ function listFlows(opts: FlowsOptions): number {
     let rows = stmt.raw(true).all(...params) as Cell[][];
     if (opts.format === 'table' && !opts.wide) [columns, rows] = compact(columns, rows);
     process.stdout.write(renderRows(columns, rows, opts.format));
+    if (opts.format === 'table' && opts.limit > 0 && rows.length === opts.limit) {
+      process.stdout.write(`(stopped at --limit ${opts.limit}; --limit 0 lists all)\n`);
+    }
     return 0;
   } finally {
     store.close();

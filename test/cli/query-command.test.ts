@@ -95,7 +95,7 @@ test('flows lists without SQL: --state, --close-kind, --host, --port, --limit', 
   const none = JSON.parse(runCli(['flows', '--db', db, '--host', '192.0.2.1', '--format', 'json']).stdout) as unknown[];
   assert.equal(none.length, 0);
   const lim = runCli(['flows', '--db', db, '--limit', '2']);
-  assert.match(lim.stdout, /\(2 rows\)\n$/);
+  assert.match(lim.stdout, /\(2 rows\)\n\(stopped at --limit 2; --limit 0 lists all\)\n$/);
   const bad = runCli(['flows', '--db', db, '--state', 'sleepy']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /sleepy/);

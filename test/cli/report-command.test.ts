@@ -348,3 +348,18 @@ test('zero window: the server whose application stops reading is named', () => {
   assert.match(zw[0].title, /stopped reading/);
   textLines(db);
 });
+
+test('socket owners (as live capture records them) name the leaking process in the report', async () => {
+  const Database = (await import('better-sqlite3')).default;
+  const t = truth('nginx-keepalive-closewait') as ReturnType<typeof truth> & { ss: { client: { state: string; localPort: number; process: string | null }[] } };
+  const { db } = analyze(t.name);
+  // What `wirestate live` writes from /proc: here taken from ss -tanp at capture end.
+  const d = new Database(db);
+  const ins = d.prepare(`INSERT INTO socket_owners (flow_id, endpoint, pid, command) SELECT id, 'orig', 4242, ? FROM flows WHERE orig_p = ?`);
+  for (const s of t.ss.client) if (s.state === 'CLOSE_WAIT' && s.process) ins.run(s.process, s.localPort);
+  d.close();
+  const rep = JSON.parse(runCli(['report', '--db', db, '--format', 'json']).stdout) as Report;
+  const cw = findings(rep, 'close_wait')[0];
+  assert.deepEqual(cw.facts.owners, ['python3 (pid 4242)']);
+  assert.match(cw.details[0], /on client 10\.77\.1\.2 \(python3 \(pid 4242\)\)/);
+});
