@@ -113,7 +113,7 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
     const n = result.files.filter((f) => f.status === 'ingested').length;
     err.write(
       `ingested capture ${result.captureId} into ${flags.db}: ${n === 1 ? '1 file' : `${n} files`}, ${num(result.packets)} packets (${num(result.tcpPackets)} TCP), ` +
-        `${num(result.flows)} flows${span}${result.truncated ? ', TRUNCATED' : ''}; ${mb(result.bytes)} in ${(result.elapsedMs / 1000).toFixed(2)} s\n`,
+        `${num(result.flows)} flow${result.flows === 1 ? '' : 's'}${span}${result.truncated ? ', TRUNCATED' : ''}; ${mb(result.bytes)} in ${(result.elapsedMs / 1000).toFixed(2)} s\n`,
     );
   }
   if (result.captureId === null && result.files.every((f) => f.status === 'unusable')) exitCode = 1;
