@@ -363,14 +363,21 @@ function unackedCloses(db: Database, capId: number, endTs: number | null): Findi
   const out: Finding[] = [];
   for (const kind of ['fin_unacked', 'last_ack_unacked'] as const) {
     const rows = flowsOfKind(db, capId, kind);
-    for (const g of groupBy(rows, (r) => `${r.resp_h}|${r.resp_p}`).values()) {
+    // Grouped by service and by who sent the first FIN: the unacknowledged FIN's sender is named.
+    for (const g of groupBy(rows, (r) => `${r.resp_h}|${r.resp_p}|${r.first_fin_by}`).values()) {
       const f = g[0];
       const svc = hostPort(f.resp_h, f.resp_p);
       const byOrig = g.filter((r) => r.first_fin_by === 'orig').length;
+      const clients = new Set(g.map((r) => r.orig_h));
+      const clientName = clients.size === 1 ? `client ${f.orig_h}` : `${clients.size} clients`;
+      // fin_unacked: the first FIN's sender waits in FIN_WAIT_1; last_ack_unacked: the other side waits in LAST_ACK.
+      const waiterIsClient = kind === 'fin_unacked' ? f.first_fin_by === 'orig' : f.first_fin_by === 'resp';
+      const waiter = waiterIsClient ? clientName : `server ${svc}`;
+      const peer = waiterIsClient ? `server ${svc}` : clientName;
       const title =
         kind === 'fin_unacked'
-          ? `${plural(g.length, 'connection')} with ${svc} where the first FIN was never acknowledged`
-          : `${plural(g.length, 'connection')} with ${svc} stuck in LAST_ACK: the final FIN was never acknowledged`;
+          ? `${waiter} stuck in FIN_WAIT_1 on ${plural(g.length, 'connection')}: its FIN to ${peer} was never acknowledged`
+          : `${waiter} stuck in LAST_ACK on ${plural(g.length, 'connection')}: its FIN to ${peer} was never acknowledged`;
       const lastAck = db.prepare(`SELECT max(ts) AS t FROM transitions WHERE flow_id = ? AND to_state = 'LAST_ACK'`);
       const tl = {
         atTail: atCaptureEnd(g, (r) => (kind === 'fin_unacked' ? r.first_fin_ts : (lastAck.get(r.id) as { t: number | null }).t), endTs),
@@ -386,11 +393,12 @@ function unackedCloses(db: Database, capId: number, endTs: number | null): Findi
         details,
         implication:
           kind === 'fin_unacked'
-            ? `A FIN went out and no ACK for it came back before the capture ended: the peer is gone or unreachable, packets were lost, ` +
-              `or the capture saw only one direction. The sender sits in FIN_WAIT_1 and retransmits its FIN. Check the path and that the capture sees both directions.`
-            : `One side answered the FIN with its own FIN but never got the final ACK: it sits in LAST_ACK and retransmits. ` +
+            ? `The ${waiterIsClient ? 'client' : 'server'} closed and its FIN got no ACK before the capture ended: the ${waiterIsClient ? 'server' : 'client'} is gone or unreachable ` +
+              `(host down, route or firewall black hole), packets were lost, or the capture saw only one direction. The closer sits in FIN_WAIT_1 and retransmits its FIN ` +
+              `with backoff; its kernel gives up after net.ipv4.tcp_orphan_retries. Check the path and that the capture sees both directions.`
+            : `The ${waiterIsClient ? 'client' : 'server'} answered the peer's FIN with its own FIN but never got the final ACK: it sits in LAST_ACK and retransmits. ` +
               `The peer vanished (crash, NAT/firewall state dropped) or the capture missed the ACK.`,
-        facts: { service: svc, count: g.length, firstFinByClient: byOrig, firstFinByServer: g.length - byOrig, atCaptureEnd: tl.atTail },
+        facts: { service: svc, waiting: waiterIsClient ? 'client' : 'server', count: g.length, firstFinByClient: byOrig, firstFinByServer: g.length - byOrig, atCaptureEnd: tl.atTail },
         evidence: evidence(db, g.map((r) => r.id), f.id),
       });
     }

@@ -363,3 +363,22 @@ test('socket owners (as live capture records them) name the leaking process in t
   assert.deepEqual(cw.facts.owners, ['python3 (pid 4242)']);
   assert.match(cw.details[0], /on client 10\.77\.1\.2 \(python3 \(pid 4242\)\)/);
 });
+
+test('FIN never acknowledged and LAST_ACK never acknowledged (real black-holed paths): the waiting side is named', () => {
+  const fin = truth('fin-never-acked');
+  const r1 = analyze(fin.name).report;
+  const f1 = findings(r1, 'fin_unacked');
+  assert.equal(f1.reduce((a, f) => a + (f.facts.count as number), 0), fin.flows.filter((f) => f.closeKind === 'fin_unacked').length);
+  const byClient = fin.flows.filter((f) => f.closeKind === 'fin_unacked' && f.firstFinBy === 'client').length;
+  assert.equal(f1.filter((f) => f.facts.waiting === 'client').reduce((a, f) => a + (f.facts.count as number), 0), byClient);
+  assert.ok(f1.every((f) => f.severity === 'warning' && f.facts.atCaptureEnd === false), 'the FIN was retransmitted for seconds before the capture ended');
+  assert.match(f1[0].title, new RegExp(`client ${fin.client.replace(/\./g, '\\.')} stuck in FIN_WAIT_1`));
+
+  const la = truth('last-ack-never-acked');
+  const r2 = analyze(la.name).report;
+  const f2 = findings(r2, 'last_ack_unacked');
+  assert.equal(f2.reduce((a, f) => a + (f.facts.count as number), 0), la.flows.filter((f) => f.closeKind === 'last_ack_unacked').length);
+  const serverWaits = la.flows.filter((f) => f.serverState === 'LAST_ACK').length;
+  assert.equal(f2.filter((f) => f.facts.waiting === 'server').reduce((a, f) => a + (f.facts.count as number), 0), serverWaits);
+  assert.match(f2[0].title, new RegExp(`server ${la.server.replace(/\./g, '\\.')}:${la.serverPort} stuck in LAST_ACK`));
+});
