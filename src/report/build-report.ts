@@ -559,13 +559,14 @@ interface DirRow {
   resp_out_of_order: number;
   orig_zero_windows: number;
   resp_zero_windows: number;
+  close_kind: string;
 }
 
 function dirRows(db: Database, capId: number, where: string): DirRow[] {
   return db
     .prepare(
       `SELECT id, orig_h, resp_h, resp_p, orig_pkts, resp_pkts, orig_retransmissions, resp_retransmissions,
-              orig_out_of_order, resp_out_of_order, orig_zero_windows, resp_zero_windows
+              orig_out_of_order, resp_out_of_order, orig_zero_windows, resp_zero_windows, close_kind
        FROM flows WHERE capture_id = ? AND (${where}) ORDER BY first_ts, id`,
     )
     .all(capId) as DirRow[];
@@ -595,9 +596,14 @@ function retransmissions(db: Database, capId: number): Finding[] {
       const details: string[] = [];
       if (retrans > 0) details.push(`${plural(retrans, 'retransmitted segment')} (${pct.toFixed(1)} % of the ${pkts} packets it sent) on ${plural(g.length, 'connection')}.`);
       if (ooo > 0) details.push(`${plural(ooo, 'segment')} arrived out of order: holes filled later, lost between ${sender} and the capture point.`);
+      // Connections whose close was never acknowledged retransmit their FIN: reported above already.
+      const unackedClose = g.filter((r) => r.close_kind === 'fin_unacked' || r.close_kind === 'last_ack_unacked').length;
+      if (unackedClose > 0) {
+        details.push(`${unackedClose === g.length ? 'All' : unackedClose} of these connections never got their FIN acknowledged: those retransmissions include the FIN's (see that finding).`);
+      }
       out.push({
         kind: 'retransmissions',
-        severity: retrans >= 10 && pct >= 2 ? 'warning' : 'info',
+        severity: retrans >= 10 && pct >= 2 && unackedClose < g.length ? 'warning' : 'info',
         title:
           retrans > 0
             ? `${sender} retransmits to ${receiver}: ${retrans} segment${retrans === 1 ? '' : 's'} sent again${ooo > 0 ? `, ${ooo} out of order` : ''}`
