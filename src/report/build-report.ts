@@ -596,14 +596,21 @@ function retransmissions(db: Database, capId: number): Finding[] {
       const details: string[] = [];
       if (retrans > 0) details.push(`${plural(retrans, 'retransmitted segment')} (${pct.toFixed(1)} % of the ${pkts} packets it sent) on ${plural(g.length, 'connection')}.`);
       if (ooo > 0) details.push(`${plural(ooo, 'segment')} arrived out of order: holes filled later, lost between ${sender} and the capture point.`);
-      // Connections whose close was never acknowledged retransmit their FIN: reported above already.
+      // Connections whose close (or SYN) was never answered retransmit their FIN (SYN): reported in their own finding.
       const unackedClose = g.filter((r) => r.close_kind === 'fin_unacked' || r.close_kind === 'last_ack_unacked').length;
+      const unansweredSyn = g.filter((r) => r.close_kind === 'no_reply').length;
       if (unackedClose > 0) {
         details.push(`${unackedClose === g.length ? 'All' : unackedClose} of these connections never got their FIN acknowledged: those retransmissions include the FIN's (see that finding).`);
       }
+      if (unansweredSyn > 0) {
+        details.push(`${unansweredSyn === g.length ? 'All' : unansweredSyn} of these are connection attempts never answered: those retransmissions are SYNs (see that finding).`);
+      }
+      const explained = unackedClose + unansweredSyn;
+      // Nothing beyond what the refused/unanswered/unacknowledged findings already say: no separate finding.
+      if (explained === g.length && ooo === 0) continue;
       out.push({
         kind: 'retransmissions',
-        severity: retrans >= 10 && pct >= 2 && unackedClose < g.length ? 'warning' : 'info',
+        severity: retrans >= 10 && pct >= 2 && explained < g.length ? 'warning' : 'info',
         title:
           retrans > 0
             ? `${sender} retransmits to ${receiver}: ${retrans} segment${retrans === 1 ? '' : 's'} sent again${ooo > 0 ? `, ${ooo} out of order` : ''}`

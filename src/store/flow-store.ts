@@ -246,6 +246,13 @@ export class FlowStore {
     if (zw > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_zero_window', zw);
     if (f.missedBytes > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_missed_bytes', f.missedBytes);
     if (f.midstream) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_midstream_pickup', 1);
+    // What the engine itself flagged on this flow (rst_out_of_window, fin_implied_by_ack, ...).
+    if (f.anomalies) {
+      for (const name in f.anomalies) {
+        const n = f.anomalies[name];
+        if (n > 0) this.insertFlowAnomaly.run(captureId, flowId, name, n);
+      }
+    }
     const pt = this.pendingTransitions;
     const ts = f.transitions;
     for (let i = 0; i < ts.length; i++) {

@@ -128,6 +128,12 @@ test('writeFlows upserts by (capture, uid) and replaces transitions and owners',
   // Per-flow anomalies are replaced with the flow, not added up.
   assert.deepEqual(s.db.prepare('SELECT name, count FROM anomalies WHERE flow_id = ?').all(id1), [{ name: 'tcp_retransmission', count: 2 }]);
   assert.equal((s.db.prepare('SELECT count(*) n FROM anomalies').get() as { n: number }).n, 2);
+  // The engine's own per-flow anomalies are stored by name.
+  s.writeFlows(cap, [{ ...closed, anomalies: { rst_out_of_window: 3, fin_implied_by_ack: 1 } }]);
+  assert.deepEqual(
+    s.db.prepare('SELECT name, count FROM anomalies WHERE flow_id = ? ORDER BY name').all(id1),
+    [{ name: 'fin_implied_by_ack', count: 1 }, { name: 'rst_out_of_window', count: 3 }, { name: 'tcp_retransmission', count: 2 }],
+  );
   assert.equal((s.db.prepare('SELECT count(*) n FROM flows').get() as { n: number }).n, 2);
 
   // The file-ingest fast path (plain INSERT) still updates a flow that exists.
