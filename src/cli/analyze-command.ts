@@ -24,8 +24,8 @@ export function registerAnalyze(program: Command): void {
           if (exitCode !== 0) return exitCode;
           throw new CliError('nothing to report: no capture was read', 1);
         }
-        printReport(store.db, flags.db, flags, id);
-        return exitCode;
+        const severe = printReport(store.db, flags.db, flags, id);
+        return exitCode !== 0 ? exitCode : severe;
       } finally {
         store.close();
       }

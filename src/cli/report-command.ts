@@ -13,6 +13,7 @@ export interface ReportFlags {
   warnAge?: number;
   critAge?: number;
   all?: boolean;
+  failOn?: 'warning' | 'critical';
 }
 
 function nonNegative(what: string) {
@@ -37,11 +38,17 @@ export function addReportOptions(cmd: Command): Command {
     .option('--warn-count <n>', 'warning above this many CLOSE_WAIT connections in one group (default 100)', nonNegative('--warn-count'))
     .option('--warn-age <seconds>', 'warning when the oldest CLOSE_WAIT is stuck longer (default 300)', nonNegative('--warn-age'))
     .option('--crit-age <seconds>', 'critical when the oldest CLOSE_WAIT is stuck longer (default 1800)', nonNegative('--crit-age'))
-    .option('--all', 'every finding (default: the 10 largest of each kind)');
+    .option('--all', 'every finding (default: the 10 largest of each kind)')
+    .addOption(
+      new Option('--fail-on <severity>', 'exit 3 when the report is at least this severe (for cron / monitoring)').choices(['warning', 'critical']),
+    );
 }
 
-/** Build and print the report for one capture of an open database. */
-export function printReport(db: Database, dbPath: string, flags: ReportFlags, captureId?: number): void {
+/** Exit status of `--fail-on`: the report is at least that severe. */
+export const EXIT_SEVERE = 3;
+
+/** Build and print the report for one capture of an open database; returns the exit code --fail-on asks for. */
+export function printReport(db: Database, dbPath: string, flags: ReportFlags, captureId?: number): number {
   const id = flags.capture ?? captureId;
   if (id !== undefined && db.prepare('SELECT 1 FROM captures WHERE id = ?').get(id) === undefined) {
     throw new CliError(`${dbPath}: no capture with id ${id} (list them with: wirestate query "SELECT id, source FROM captures")`, 2);
@@ -56,6 +63,10 @@ export function printReport(db: Database, dbPath: string, flags: ReportFlags, ca
     thresholds: { warnCount: flags.warnCount, warnAgeS: flags.warnAge, critAgeS: flags.critAge },
   });
   process.stdout.write(flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
+  const sev = report.summary.severity;
+  if (flags.failOn === 'critical' && sev === 'critical') return EXIT_SEVERE;
+  if (flags.failOn === 'warning' && (sev === 'warning' || sev === 'critical')) return EXIT_SEVERE;
+  return 0;
 }
 
 export function registerReport(program: Command): void {
@@ -68,7 +79,7 @@ export function registerReport(program: Command): void {
     action((flags: ReportFlags) => {
       const store = openStoreForReading(flags.db);
       try {
-        printReport(store.db, flags.db, flags);
+        return printReport(store.db, flags.db, flags);
       } finally {
         store.close();
       }

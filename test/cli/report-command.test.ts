@@ -382,3 +382,14 @@ test('FIN never acknowledged and LAST_ACK never acknowledged (real black-holed p
   assert.equal(f2.filter((f) => f.facts.waiting === 'server').reduce((a, f) => a + (f.facts.count as number), 0), serverWaits);
   assert.match(f2[0].title, new RegExp(`server ${la.server.replace(/\./g, '\\.')}:${la.serverPort} stuck in LAST_ACK`));
 });
+
+test('--fail-on turns the severity into an exit status for cron and monitoring', () => {
+  const { db } = analyze('nginx-keepalive-closewait');
+  assert.equal(runCli(['report', '--db', db, '--fail-on', 'warning']).code, 0, 'info only');
+  assert.equal(runCli(['report', '--db', db, '--fail-on', 'warning', '--warn-age', '1']).code, 3);
+  assert.equal(runCli(['report', '--db', db, '--fail-on', 'critical', '--warn-age', '1']).code, 0);
+  assert.equal(runCli(['report', '--db', db, '--fail-on', 'critical', '--crit-age', '1']).code, 3);
+  const r = runCli(['analyze', fixture('nginx-stale-reuse-reset.pcap'), '--db', path.join(tmpDir(), 'x.db'), '-q', '--fail-on', 'warning']);
+  assert.equal(r.code, 3);
+  assert.match(r.stdout, /VERDICT \(WARNING\)/);
+});
