@@ -15,7 +15,14 @@ export function idleFingerprint(closer: string, idleS: readonly number[]): IdleF
   const med = n % 2 === 1 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
   const tol = Math.max(1, med * 0.05);
   let matching = 0;
-  for (const x of s) if (Math.abs(x - med) <= tol) matching++;
+  let matchMin = Infinity;
+  let matchMax = -Infinity;
+  for (const x of s) {
+    if (Math.abs(x - med) > tol) continue;
+    matching++;
+    if (x < matchMin) matchMin = x;
+    if (x > matchMax) matchMax = x;
+  }
   return {
     closer,
     total: n,
@@ -24,15 +31,28 @@ export function idleFingerprint(closer: string, idleS: readonly number[]): IdleF
     maxS: s[n - 1],
     matching,
     toleranceS: tol,
+    matchMinS: matchMin,
+    matchMaxS: matchMax,
     timer: n >= MIN_FOR_TIMER && med >= 1 && matching / n >= 0.8,
   };
 }
 
-/** "server 10.0.0.5:80 closes after 65.0 s idle (±3.3 s) in 18 of 18 cases"; `closer` is the subject. */
+/**
+ * "server 10.0.0.5:80 closes after 65.0 s idle in 18 of 18 cases (65.000–65.024 s)";
+ * `closer` is the subject. The range is the observed spread of the matching
+ * closes, shown to the millisecond when it is under a second wide.
+ */
 export function describeIdle(fp: IdleFingerprint): string {
   const verb = /clients$/.test(fp.closer) ? 'close' : 'closes';
   if (fp.medianS < 1 && fp.matching / fp.total >= 0.8) {
     return `${fp.closer} ${verb} right after the last data (median idle ${formatDuration(fp.medianS)}) in ${fp.matching} of ${fp.total} cases`;
   }
-  return `${fp.closer} ${verb} after ${formatDuration(fp.medianS)} idle (±${formatDuration(fp.toleranceS)}) in ${fp.matching} of ${fp.total} cases`;
+  return `${fp.closer} ${verb} after ${formatDuration(fp.medianS)} idle in ${fp.matching} of ${fp.total} cases (${idleRange(fp)})`;
+}
+
+function idleRange(fp: IdleFingerprint): string {
+  const lo = fp.matchMinS;
+  const hi = fp.matchMaxS;
+  if (hi - lo < 1 && hi < 120) return `${lo.toFixed(3)}–${hi.toFixed(3)} s`;
+  return `${formatDuration(lo)} – ${formatDuration(hi)}`;
 }

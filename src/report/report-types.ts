@@ -75,6 +75,9 @@ export interface IdleFingerprint {
   /** Connections whose idle time is within toleranceS of the median. */
   matching: number;
   toleranceS: number;
+  /** Smallest and largest idle time among the matching connections. */
+  matchMinS: number;
+  matchMaxS: number;
   /** True when most closes happen after the same idle time (≥ 80 %, median ≥ 1 s): a timer, not the application. */
   timer: boolean;
 }
