@@ -8,6 +8,7 @@ import { processSegment } from './process-segment';
 import { ROLE_NONE, TcpFlow } from './tcp-flow';
 import {
   ST_CLOSED,
+  ST_CLOSE_WAIT,
   ST_ESTABLISHED,
   ST_SYN_SENT,
   ST_TIME_WAIT,
@@ -37,6 +38,15 @@ export interface EngineOptions {
   attemptTimeoutUs?: number;
 }
 
+export interface SnapshotOptions {
+  /**
+   * Only flows that changed since the previous snapshot (a packet, or a
+   * TIME_WAIT that expired); a flow created since then counts as changed.
+   * Default false: every active flow.
+   */
+  changedOnly?: boolean;
+}
+
 const SYN_ONLY_MASK = TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN;
 
 function isOver(state: number): boolean {
@@ -54,6 +64,8 @@ function isOver(state: number): boolean {
  * Expiry is checked through a deadline heap (TIME_WAIT and linger) and a
  * sweep over the active list every min(attemptTimeout/4, 60 s) of packet
  * time (idle and unanswered-attempt timeouts); nothing scans per packet.
+ * Without packets (live capture on a quiet wire), advance(nowUs) runs the
+ * same expiry.
  */
 export class TcpEngine {
   private readonly onFlow: (flow: FlowRecord) => void;
@@ -112,7 +124,31 @@ export class TcpEngine {
       fromOrig = this.createdFromOrig;
     }
     processSegment(flow, pkt, tsUs, fromOrig);
+    flow.dirty = true;
     this.schedule(flow);
+  }
+
+  /**
+   * Let time pass to nowUs without a packet: the same expiry a packet at
+   * nowUs would run (TIME_WAIT past 2*MSL, both-CLOSED linger, idle and
+   * unanswered-attempt timeouts), emitting the flows that are over. Live
+   * capture calls it at every flush so finished flows leave memory and reach
+   * the database even when the wire is silent. A nowUs earlier than what the
+   * engine has already seen does nothing harmful (nothing is due yet).
+   */
+  advance(nowUs: number): void {
+    if (nowUs >= this.heap.peekDeadline()) this.runTimers(nowUs);
+    if (nowUs >= this.nextSweepUs) this.sweepIdle(nowUs);
+  }
+
+  /** Endpoints in CLOSE_WAIT among the active flows now (a scan, no allocation). */
+  closeWaitEndpoints(): number {
+    let n = 0;
+    for (let f = this.listHead; f !== null; f = f.listNext) {
+      if (f.orig.state === ST_CLOSE_WAIT) n++;
+      if (f.resp.state === ST_CLOSE_WAIT) n++;
+    }
+    return n;
   }
 
   /** End of input at time endUs: expire due TIME_WAITs, emit every remaining flow (creation order). */
@@ -130,16 +166,26 @@ export class TcpEngine {
   }
 
   /**
-   * Live use: records of all active flows as of nowUs, without removing them
-   * (finished=false). A TIME_WAIT older than 2*MSL at nowUs is reported
-   * CLOSED ('2MSL expired' at since + 2*MSL); the flow is emitted by the next
-   * packet or finish().
+   * Live use: records of the active flows as of nowUs, without removing them
+   * (finished=false), in creation order. A TIME_WAIT older than 2*MSL at
+   * nowUs is reported CLOSED ('2MSL expired' at since + 2*MSL); the flow is
+   * emitted by the next advance(), packet or finish().
+   *
+   * Every snapshot clears the flows' "changed" marks; with
+   * `{ changedOnly: true }` only flows changed since the previous snapshot
+   * are built, so a flush costs what changed, not what is held (e.g. 60 s of
+   * TIME_WAIT flows). The full snapshot stays the default.
    */
-  snapshot(nowUs: number): FlowRecord[] {
+  snapshot(nowUs: number, opts: SnapshotOptions = {}): FlowRecord[] {
+    const changedOnly = opts.changedOnly === true;
     const out: FlowRecord[] = [];
     for (let f = this.listHead; f !== null; f = f.listNext) {
-      this.expireTimeWait(f, nowUs);
-      this.schedule(f);
+      if (f.orig.state === ST_TIME_WAIT || f.resp.state === ST_TIME_WAIT) {
+        this.expireTimeWait(f, nowUs);
+        this.schedule(f);
+      }
+      if (changedOnly && !f.dirty) continue;
+      f.dirty = false;
       out.push(buildFlowRecord(f, false));
     }
     return out;
@@ -251,9 +297,11 @@ export class TcpEngine {
     const tw = this.timeWaitUs;
     if (f.orig.state === ST_TIME_WAIT && f.orig.timeWaitStartUs + tw <= nowUs) {
       f.setState(true, ST_CLOSED, f.orig.timeWaitStartUs + tw, '2MSL expired');
+      f.dirty = true;
     }
     if (f.resp.state === ST_TIME_WAIT && f.resp.timeWaitStartUs + tw <= nowUs) {
       f.setState(false, ST_CLOSED, f.resp.timeWaitStartUs + tw, '2MSL expired');
+      f.dirty = true;
     }
   }
 

@@ -74,6 +74,8 @@ export class TcpFlow implements KeyedFlow {
   /** Deadline of this flow's one valid timer entry (tcp-engine.ts). */
   timerDeadline = Number.POSITIVE_INFINITY;
   removed = false;
+  /** Changed (packet or timer state change) since the last engine snapshot; a new flow starts changed (tcp-engine.ts). */
+  dirty = true;
   /** Intrusive list of active flows in creation order (tcp-engine.ts). */
   listPrev: TcpFlow | null = null;
   listNext: TcpFlow | null = null;

@@ -1,0 +1,157 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { T0, Wire } from './wire';
+
+const C = 1000; // client ISN
+const S = 5000; // server ISN
+
+/** Client-initiated close: the client ends in TIME_WAIT (since the server's FIN+ACK), the server CLOSED. */
+function closeToTimeWait(w: Wire): number {
+  w.handshake(C, S, 0);
+  w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1 });
+  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2 });
+  const twSince = w.t;
+  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2 });
+  return twSince;
+}
+
+test('advance(): a flow in TIME_WAIT is emitted after 2MSL (and the closed linger) with no further packets', () => {
+  const w = new Wire();
+  const twSince = closeToTimeWait(w);
+  assert.equal(w.engine.activeFlows, 1);
+  w.engine.advance(twSince + 60_000_000 - 1);
+  assert.equal(w.flows.length, 0, 'not before 2MSL');
+  assert.equal(w.engine.activeFlows, 1);
+  // At 2MSL the client's TIME_WAIT ends; both sides CLOSED, the flow lingers the default 2 s like any closed flow.
+  w.engine.advance(twSince + 60_000_000);
+  assert.equal(w.flows.length, 0, 'closed linger');
+  assert.equal(w.engine.snapshot(twSince + 60_000_000)[0].origState, 'CLOSED');
+  w.engine.advance(twSince + 62_000_000);
+  assert.equal(w.flows.length, 1, 'emitted without a packet');
+  assert.equal(w.engine.activeFlows, 0);
+  const f = w.flows[0];
+  assert.equal(f.finished, true);
+  assert.equal(f.origState, 'CLOSED');
+  assert.equal(f.respState, 'CLOSED');
+  const last = f.transitions[f.transitions.length - 1];
+  assert.equal(last.cause, '2MSL expired');
+  assert.equal(last.tsUs, twSince + 60_000_000);
+  assert.equal(f.closeKind, 'normal');
+  w.finish();
+  assert.equal(w.flows.length, 1, 'not emitted twice');
+});
+
+test('advance(): a short configured 2MSL is honoured the same way', () => {
+  const w = new Wire({ timeWaitUs: 5_000_000, closedLingerUs: 0 });
+  const twSince = closeToTimeWait(w);
+  w.engine.advance(twSince + 4_999_999);
+  assert.equal(w.flows.length, 0);
+  w.engine.advance(twSince + 5_000_000);
+  assert.equal(w.flows.length, 1);
+  assert.equal(w.flows[0].transitions.at(-1)?.tsUs, twSince + 5_000_000);
+});
+
+test('advance(): flows closed by RST leave after the linger, silent established flows after the idle timeout', () => {
+  const w = new Wire({ idleTimeoutUs: 10_000_000, closedLingerUs: 2_000_000 });
+  w.cport = 40001;
+  w.handshake(C, S, 0);
+  w.seg({ from: 's', flags: 'R', seq: S + 1, atMs: 10 });
+  const rstAt = w.t;
+  w.cport = 40002;
+  w.handshake(C, S, 20);
+  w.seg({ from: 'c', flags: 'PA', seq: C + 1, ack: S + 1, len: 10, atMs: 30 });
+  const idleFrom = w.t;
+  assert.equal(w.engine.activeFlows, 2);
+
+  w.engine.advance(rstAt + 1_999_999);
+  assert.equal(w.flows.length, 0, 'the RST flow lingers 2 s');
+  w.engine.advance(rstAt + 2_000_000);
+  assert.deepEqual(w.flows.map((f) => f.origP), [40001]);
+  assert.equal(w.flows[0].closeKind, 'reset');
+
+  w.engine.advance(idleFrom + 9_000_000);
+  assert.equal(w.flows.length, 1, 'not idle long enough yet');
+  // The idle sweep runs every min(attemptTimeout/4, 60 s): 2.5 s here, so it is due by then.
+  w.engine.advance(idleFrom + 12_500_000);
+  assert.deepEqual(w.flows.map((f) => f.origP), [40001, 40002]);
+  const idle = w.flows[1];
+  assert.equal(idle.origState, 'ESTABLISHED');
+  assert.equal(idle.respState, 'ESTABLISHED');
+  assert.equal(idle.closeKind, 'open');
+  assert.equal(w.engine.activeFlows, 0);
+});
+
+test('advance() with a time the engine has passed already changes nothing', () => {
+  const w = new Wire();
+  closeToTimeWait(w);
+  w.engine.advance(T0);
+  w.engine.advance(0);
+  assert.equal(w.flows.length, 0);
+  assert.equal(w.engine.activeFlows, 1);
+});
+
+test('snapshot({ changedOnly }): an untouched flow is not returned again, a flow that received a packet is', () => {
+  const w = new Wire();
+  w.cport = 41001;
+  w.handshake(C, S, 0);
+  w.cport = 41002;
+  w.handshake(C, S, 10);
+
+  const first = w.engine.snapshot(w.t, { changedOnly: true });
+  assert.deepEqual(first.map((f) => f.origP), [41001, 41002], 'new flows count as changed');
+  assert.ok(first.every((f) => !f.finished));
+  assert.deepEqual(w.engine.snapshot(w.t, { changedOnly: true }), [], 'nothing changed since');
+
+  w.cport = 41001;
+  w.seg({ from: 'c', flags: 'PA', seq: C + 1, ack: S + 1, len: 50 });
+  const second = w.engine.snapshot(w.t, { changedOnly: true });
+  assert.deepEqual(second.map((f) => f.origP), [41001]);
+  assert.equal(second[0].orig.bytes, 50, 'the record is current');
+
+  // The full snapshot is still there, and it clears the changed marks too.
+  w.seg({ from: 's', flags: 'A', seq: S + 1, ack: C + 51 });
+  assert.deepEqual(w.engine.snapshot(w.t).map((f) => f.origP), [41001, 41002]);
+  assert.deepEqual(w.engine.snapshot(w.t, { changedOnly: true }), []);
+
+  // A flow created after a snapshot is returned by the next one.
+  w.cport = 41003;
+  w.handshake(C, S);
+  assert.deepEqual(w.engine.snapshot(w.t, { changedOnly: true }).map((f) => f.origP), [41003]);
+});
+
+test('snapshot({ changedOnly }): a TIME_WAIT that expires by the snapshot time counts as a change', () => {
+  const w = new Wire();
+  const twSince = closeToTimeWait(w);
+  const a = w.engine.snapshot(w.t, { changedOnly: true });
+  assert.equal(a.length, 1);
+  assert.equal(a[0].origState, 'TIME_WAIT');
+  assert.deepEqual(w.engine.snapshot(twSince + 30_000_000, { changedOnly: true }), [], 'still in TIME_WAIT: unchanged');
+  const b = w.engine.snapshot(twSince + 61_000_000, { changedOnly: true });
+  assert.equal(b.length, 1);
+  assert.equal(b[0].origState, 'CLOSED');
+  assert.equal(b[0].finished, false, 'a snapshot never finishes a flow');
+  // advance() then emits it, once the 2 s closed linger has passed too.
+  w.engine.advance(twSince + 61_000_000);
+  assert.equal(w.flows.length, 0);
+  w.engine.advance(twSince + 62_000_000);
+  assert.equal(w.flows.length, 1);
+  assert.equal(w.flows[0].finished, true);
+});
+
+test('closeWaitEndpoints() counts the endpoints in CLOSE_WAIT right now', () => {
+  const w = new Wire();
+  assert.equal(w.engine.closeWaitEndpoints(), 0);
+  for (const port of [42001, 42002]) {
+    w.cport = port;
+    w.handshake(C, S);
+    w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 1 });
+    w.seg({ from: 'c', flags: 'A', seq: C + 1, ack: S + 2 });
+  }
+  assert.equal(w.engine.closeWaitEndpoints(), 2);
+  // One of them closes its side: LAST_ACK, no longer CLOSE_WAIT.
+  w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 2 });
+  assert.equal(w.engine.closeWaitEndpoints(), 1);
+  const snap = w.engine.snapshot(w.t);
+  const cw = snap.filter((f) => f.origState === 'CLOSE_WAIT' || f.respState === 'CLOSE_WAIT');
+  assert.equal(cw.length, 1);
+});
