@@ -316,8 +316,10 @@ function resetAfterHalfClose(db: Database, capId: number): Finding[] {
     ].filter((x) => x !== '');
     const implication = client
       ? `Stale pooled connections reused: the client at ${f.orig_h} kept connections the server had already closed and sent a new request on them; ` +
-        `the server's kernel answered with RST. The application sees "connection reset by peer" (ECONNRESET, "Remote end closed connection without response") ` +
-        `on a request the server never processed. Same root cause as CLOSE_WAIT: the client's pool does not notice the server's FIN. ` +
+        `the server's kernel answered with RST. The request was never processed. On Linux the application does not see "connection reset": ` +
+        `reading the response returns end-of-file ("Remote end closed connection without response", "connection closed by peer", "unexpected EOF") ` +
+        `and its next write fails with EPIPE ("broken pipe"), because the RST hits a socket that had already received the FIN (CLOSE_WAIT). ` +
+        `Same root cause as CLOSE_WAIT: the client's pool does not notice the server's FIN. ` +
         `Evict idle connections before the server's keep-alive timeout${fp && fp.timer ? ` (about ${formatDuration(fp.medianS)})` : ''}, validate before reuse, and retry idempotent requests on a reset of a reused connection.`
       : `The server at ${hostPort(f.resp_h, f.resp_p)} wrote into connections its clients had already closed and drew RSTs: ` +
         `it keeps serving half-closed connections instead of closing them on end-of-file.`;
