@@ -39,6 +39,17 @@ export interface CaptureSummary {
 }
 
 /** One input file of a (possibly multi-file) file capture; its hash makes ingest idempotent. */
+/** How far a running (live) capture has got: written at every flush. */
+export interface CaptureProgress {
+  /** End of observation so far (live: the flush time, this host's clock). */
+  lastTsUs: number;
+  packets: number;
+  tcpPackets: number;
+  bytes: number;
+  /** First packet, once there was one (the capture row starts with the start time). */
+  firstTsUs?: number | null;
+}
+
 export interface CaptureFileInfo {
   path: string;
   sha256: string;
@@ -77,6 +88,7 @@ export class FlowStore {
   private readonly deleteFlowAnomalies: Database.Statement;
   private readonly insertFlowAnomaly: Database.Statement;
   private readonly insertOwner: Database.Statement;
+  private updateProgress: Database.Statement | null = null;
   private readonly writeFlowsTx: (captureId: number, flows: readonly FlowRecord[], fresh: boolean) => void;
 
   private constructor(db: Database.Database, file: string) {
@@ -306,6 +318,31 @@ export class FlowStore {
       }
     });
     tx();
+  }
+
+  /**
+   * A running capture's progress: captures.last_ts (so the capture_end view,
+   * and with it close_wait.stuck_s and the report's "stuck for", keep
+   * growing while stuck connections are silent) and the packet counts.
+   * The row stays `completed = 0`; a completed capture is never changed.
+   * Returns false when there was no running capture with that id.
+   */
+  updateCaptureProgress(captureId: number, p: CaptureProgress): boolean {
+    if (this.updateProgress === null) {
+      this.updateProgress = this.db.prepare(
+        `UPDATE captures SET last_ts = ?, packets = ?, tcp_packets = ?, bytes = ?, first_ts = COALESCE(?, first_ts)
+         WHERE id = ? AND completed = 0`,
+      );
+    }
+    const r = this.updateProgress.run(
+      usToSec(p.lastTsUs),
+      p.packets,
+      p.tcpPackets,
+      p.bytes,
+      usToSecOrNull(p.firstTsUs),
+      captureId,
+    );
+    return r.changes === 1;
   }
 
   /** Record one input file of a file capture. */

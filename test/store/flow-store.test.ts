@@ -251,3 +251,41 @@ test('findFile finds a file by content hash', () => {
   assert.throws(() => s.addCaptureFile(cap, 1, { path: 'b.pcap', sha256: 'deadbeef', format: 'pcap', size: 10, packets: 1, firstTsUs: T0, lastTsUs: T0, truncated: false, damage: null }), /UNIQUE/);
   s.close();
 });
+
+test('updateCaptureProgress: a running live capture’s end moves with the flushes, so close_wait.stuck_s grows while the flow is silent', () => {
+  const file = tmpDb();
+  const s = FlowStore.open(file);
+  const cap = s.beginCapture({ source: 'live:eth0', kind: 'live', startedTsUs: T0 - 1_000_000 });
+  s.writeFlows(cap, [closeWaitFlow(1)]);
+  const stuck = () => (s.db.prepare('SELECT stuck_s FROM close_wait WHERE capture_id = ?').get(cap) as { stuck_s: number }).stuck_s;
+  // Before any progress the end falls back to the newest flow's last packet: stuck for 0 s.
+  assert.ok(Math.abs(stuck()) < 1e-6);
+
+  assert.equal(s.updateCaptureProgress(cap, { lastTsUs: T0 + 75_000_400, packets: 7, tcpPackets: 7, bytes: 900, firstTsUs: T0 }), true);
+  assert.ok(Math.abs(stuck() - 10) < 1e-6, `stuck_s ${stuck()}`);
+  // The flow is not rewritten (nothing happened on it); the next flush moves only the capture's end.
+  assert.equal(s.updateCaptureProgress(cap, { lastTsUs: T0 + 95_000_400, packets: 8, tcpPackets: 8, bytes: 960 }), true);
+  assert.ok(Math.abs(stuck() - 30) < 1e-6, `stuck_s ${stuck()}`);
+
+  // Another connection (a reader, as report/query are) sees the same while the capture is running.
+  const reader = new Database(file, { readonly: true });
+  try {
+    const row = reader.prepare('SELECT c.completed, c.packets, c.tcp_packets, c.bytes, c.first_ts, e.end_ts FROM captures c JOIN capture_end e ON e.capture_id = c.id').get() as Record<string, number>;
+    assert.equal(row.completed, 0, 'still running');
+    assert.equal(row.packets, 8);
+    assert.equal(row.tcp_packets, 8);
+    assert.equal(row.bytes, 960);
+    assert.equal(row.first_ts, T0 / 1e6, 'first packet kept from the earlier progress');
+    assert.equal(row.end_ts, (T0 + 95_000_400) / 1e6);
+  } finally {
+    reader.close();
+  }
+
+  // A completed capture is never changed by a late progress report.
+  s.endCapture(cap, summary(T0 + 100_000_400));
+  assert.equal(s.updateCaptureProgress(cap, { lastTsUs: T0 + 999_000_000, packets: 1, tcpPackets: 1, bytes: 1 }), false);
+  const end = s.db.prepare('SELECT last_ts, packets, completed FROM captures WHERE id = ?').get(cap) as Record<string, number>;
+  assert.deepEqual(end, { last_ts: (T0 + 100_000_400) / 1e6, packets: 10, completed: 1 });
+  assert.equal(s.updateCaptureProgress(cap + 1, { lastTsUs: T0, packets: 1, tcpPackets: 1, bytes: 1 }), false, 'no such capture');
+  s.close();
+});
