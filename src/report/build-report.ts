@@ -659,16 +659,34 @@ function zeroWindows(db: Database, capId: number): Finding[] {
   return out;
 }
 
+/** The reader's wording for a last record cut short by the end of the file (tcpdump killed), as opposed to broken framing. */
+const CUT_SHORT = /truncated at end of file|cut short/;
+
 function damageFinding(c: CaptureInfo): Finding[] {
   if (!c.truncated && !c.damage) return [];
+  const cutShort = c.damage === null || CUT_SHORT.test(c.damage);
+  const nothing = (c.packets ?? 0) === 0;
+  const details = [
+    nothing
+      ? 'No packet could be read before the damage: the database holds nothing from this capture.'
+      : cutShort
+        ? 'Every packet before the cut is in the database; only the last, partial record is missing.'
+        : 'Reading stopped at the damage: flows read before it are in the database; everything after it in the file was not read.',
+  ];
   return [
     {
       kind: 'capture_damage',
       severity: 'warning',
-      title: `The capture is damaged or truncated: ${c.damage ?? 'ends in a truncated record'}`,
-      details: ['Flows read before the damage are in the database; connections after it are missing or incomplete.'],
-      implication: 'Counts and states near the end of the capture may be incomplete. Usually tcpdump was killed while writing; capture again for a full picture.',
-      facts: { damage: c.damage },
+      title: cutShort
+        ? `The capture ends in a truncated record: ${c.damage ?? 'the last record is cut short'}`
+        : `The capture file is corrupt: ${c.damage}`,
+      details,
+      implication: cutShort
+        ? 'tcpdump was stopped while writing (killed, disk full) or the file was copied while still being written. ' +
+          'States at the very end of the capture may be missing their last packet.'
+        : 'The file is broken at that byte (a damaged copy or transfer, files glued together, or a writer bug), not just cut short: ' +
+          'connections after that point are missing or incomplete. Get the original file again if it is intact, or capture again.',
+      facts: { damage: c.damage, cutShort, packetsRead: c.packets },
       evidence: { flowIds: [], moreFlows: 0, sample: null },
     },
   ];

@@ -50,7 +50,7 @@ export function renderText(r: Report): string {
   for (const s of sources) out.push(...wrap(s, WIDTH, '    ', '  source: '));
   out.push(
     ...wrap(
-      `${formatTs(tsOf(c.firstTs))} to ${formatTs(tsOf(c.lastTs))}` +
+      (c.firstTs === null || c.lastTs === null ? 'no packet timestamps' : `${formatTs(tsOf(c.firstTs))} to ${formatTs(tsOf(c.lastTs))}`) +
         (c.durationS !== null ? ` (${formatDuration(c.durationS)})` : '') +
         `, ${c.packets ?? '?'} packets (${c.tcpPackets ?? '?'} TCP), ${c.flows} flows` +
         (c.drops ? `, ${c.drops} dropped by the kernel` : ''),

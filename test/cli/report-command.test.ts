@@ -198,6 +198,9 @@ test('analyze on damaged captures: the report still comes, says the capture is d
   assert.equal(dmg.length, 1);
   assert.equal(dmg[0].severity, 'warning');
   assert.match(dmg[0].title, /cut\.pcap/);
+  // Cut short at the end (tcpdump killed) is told apart from a corrupt file.
+  assert.match(dmg[0].title, /^The capture ends in a truncated record/);
+  assert.match(dmg[0].implication, /tcpdump was stopped/);
   assert.equal(rep1.capture.truncated, true);
   // Everything before the cut is diagnosed exactly as a clean file of the same packets.
   const prefix = path.join(dir, 'prefix.pcap');
@@ -214,8 +217,21 @@ test('analyze on damaged captures: the report still comes, says the capture is d
   const r2 = runCli(['analyze', broken, '--db', path.join(dir, 'b.db')]);
   assert.equal(r2.code, 1);
   assert.match(r2.stderr, /^wirestate: error: .*broken\.pcap.* at byte \d+/m);
-  assert.match(r2.stdout, /The capture is damaged or truncated/);
+  assert.match(r2.stdout, /The capture file is corrupt: .*broken\.pcap/);
+  assert.doesNotMatch(r2.stdout, /tcpdump was stopped/, 'broken framing mid-file is not a killed tcpdump');
+  assert.match(r2.stdout, /everything after it in the file was not read/);
   for (const l of r2.stdout.split('\n')) assert.ok(l.length <= 80, l);
+
+  // Broken at the very first record: nothing read, and the report says so instead of '? to ?'.
+  const first = path.join(dir, 'first.pcap');
+  const b0 = Buffer.from(p.buf);
+  b0.writeUInt32LE(0x7fffffff, p.records[0].off + 8);
+  fs.writeFileSync(first, b0);
+  const r3 = runCli(['analyze', first, '--db', path.join(dir, 'f.db')]);
+  assert.equal(r3.code, 1);
+  assert.doesNotMatch(r3.stdout, /\? to \?/);
+  assert.match(r3.stdout, /no packet timestamps/);
+  assert.match(r3.stdout.replace(/\s+/g, ' '), /No packet could be read before the damage/);
 });
 
 test('analyze several rotated files, then report by capture id', async () => {
