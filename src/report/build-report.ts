@@ -607,6 +607,15 @@ function retransmissions(db: Database, capId: number): Finding[] {
       if (unansweredSyn > 0) {
         details.push(`${unansweredSyn === g.length ? 'All' : unansweredSyn} of these are connection attempts never answered: those retransmissions are SYNs (see that finding).`);
       }
+      // A receiver that advertised a zero window had a full buffer: the kernel prunes (drops) segments it has no room for,
+      // and the sender retransmits them. That is the receiver's doing, not the path's.
+      const zeroWin = g.filter((r) => (side === 'orig' ? r.resp_zero_windows : r.orig_zero_windows) > 0).length;
+      if (zeroWin > 0 && retrans > 0) {
+        details.push(
+          `${zeroWin === g.length ? 'All' : zeroWin} of these connections also had ${receiver} advertise a zero window: ` +
+            `a receiver with a full buffer drops segments it has no room for, so these retransmissions may come from the stalled reader rather than the path (see the zero-window finding).`,
+        );
+      }
       const explained = unackedClose + unansweredSyn;
       // Nothing beyond what the refused/unanswered/unacknowledged findings already say: no separate finding.
       if (explained === g.length && ooo === 0) continue;
@@ -619,7 +628,11 @@ function retransmissions(db: Database, capId: number): Finding[] {
             : `segments from ${sender} to ${receiver} lost before the capture point: ${ooo} out of order`,
         details,
         implication:
-          `Segments from the ${side === 'orig' ? 'client' : 'server'} side are being lost on the way to the ${side === 'orig' ? 'server' : 'client'} side (or their ACKs are): ` +
+          zeroWin === g.length && retrans > 0 && ooo === 0
+            ? `The receiver's buffer was full (zero window) on every one of these connections: it most likely dropped these segments itself, ` +
+              `so look at the reader first (see the zero-window finding). If retransmissions continue once it reads again, the path is losing segments too ` +
+              `(congestion, a full queue, a lossy link).`
+            : `Segments from the ${side === 'orig' ? 'client' : 'server'} side are being lost on the way to the ${side === 'orig' ? 'server' : 'client'} side (or their ACKs are): ` +
           `congestion or a full queue on the path, a lossy link, or an MTU problem. Throughput and latency suffer; it does not by itself leave sockets stuck. ` +
           `Retransmissions seen on the wire were lost after the capture point; out-of-order segments were lost before it.`,
         facts: { sender: side === 'orig' ? 'client' : 'server', service: svc, connections: g.length, retransmissions: retrans, outOfOrder: ooo, packets: pkts },

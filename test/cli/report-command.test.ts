@@ -368,6 +368,15 @@ test('zero window: the server whose application stops reading is named', () => {
   assert.equal(zw[0].facts.connections, t.connections.length);
   assert.equal(zw[0].severity, 'warning');
   assert.match(zw[0].title, /stopped reading/);
+  // The client's retransmissions here are the segments the full receiver pruned (fixture README; retrans_total per
+  // connection in clientInfo), not path loss: the report must point at the reader, not at the network.
+  const kernelRetrans = (t.flows as unknown as { clientInfo: { retrans_total: number } | null }[]).reduce((a, f) => a + (f.clientInfo?.retrans_total ?? 0), 0);
+  const rt = findings(report, 'retransmissions').filter((f) => f.facts.sender === 'client');
+  assert.equal(rt.length, 1);
+  assert.equal(rt[0].facts.retransmissions, kernelRetrans);
+  assert.ok(rt[0].details.some((d) => /advertise a zero window/.test(d)), rt[0].details.join(' | '));
+  assert.match(rt[0].implication, /^The receiver's buffer was full/);
+  assert.doesNotMatch(rt[0].implication, /lossy link, or an MTU problem/);
   textLines(db);
 });
 
