@@ -76,22 +76,17 @@ function nowUs(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
 }
 
-function countCloseWait(flows: FlowRecord[]): number {
-  let n = 0;
-  for (const f of flows) {
-    if (f.origState === 'CLOSE_WAIT') n++;
-    if (f.respState === 'CLOSE_WAIT') n++;
-  }
-  return n;
-}
-
 /**
  * libpcap → RawPacket → Decoder → TcpEngine → FlowStore, while the capture
  * runs: finished flows are written right after the burst of packets that
- * finished them, active flows are re-written (only those that changed) every
- * `flushEveryMs`, socket owners are re-read at those flushes only. `stop()`
- * ends it cleanly: last packets, engine.finish, final flush, capture row
- * closed. No printing here; the CLI shows `status()` and the summary.
+ * finished them; every `flushEveryMs` the engine's timers are advanced to
+ * the wall clock (TIME_WAIT/idle expiry on a silent wire), the active flows
+ * that changed since the previous flush are re-written, and the capture row's
+ * last_ts and counts move to now (so "stuck for" grows in the database while
+ * stuck connections are silent); socket owners are re-read at those flushes
+ * only. `stop()` ends it cleanly: last packets, engine.finish, final flush,
+ * capture row closed. No printing here; the CLI shows `status()` and the
+ * summary.
  */
 export class LivePipeline {
   readonly done: Promise<LiveSummary>;
@@ -124,8 +119,12 @@ export class LivePipeline {
   private queue: FlowRecord[] = [];
   private queueHead = 0;
   private drainScheduled = false;
-  /** uid → what was last written for an active flow, to skip unchanged ones. */
-  private readonly written = new Map<number, string>();
+  /**
+   * Active flows written at the last flush without a socket owner, by uid:
+   * if the next owner refresh finds their socket (it appeared between the
+   * refresh and the snapshot) they are written again even if unchanged.
+   */
+  private ownerRetry = new Map<number, FlowRecord>();
   private flushTimer: NodeJS.Timeout | null = null;
   private durationTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -195,7 +194,7 @@ export class LivePipeline {
   }
 
   private onFlow(f: FlowRecord): void {
-    this.written.delete(f.uid);
+    this.ownerRetry.delete(f.uid);
     this.enqueue(f);
   }
 
@@ -247,7 +246,8 @@ export class LivePipeline {
   /**
    * Periodic flush, in two event-loop turns so that packets waiting in
    * libpcap's ring are taken in between: re-read socket owners, then
-   * snapshot the active flows and queue those that changed.
+   * advance the engine's timers, snapshot the active flows that changed and
+   * record the capture's progress.
    */
   private flush(): void {
     const t0 = performance.now();
@@ -259,16 +259,30 @@ export class LivePipeline {
 
   private snapshotStep(): void {
     const t0 = performance.now();
-    const snap = this.engine.snapshot(nowUs());
-    this.closeWait = countCloseWait(snap);
+    // Live timestamps are this host's clock: expire what is due by now even if no packet came.
+    const now = this.lastObservedUs();
+    this.engine.advance(now);
+    const snap = this.engine.snapshot(now, { changedOnly: true });
+    this.closeWait = this.engine.closeWaitEndpoints();
     const owners = this.owners;
+    const retry = this.ownerRetry;
+    this.ownerRetry = new Map();
     for (const f of snap) {
-      const ownerSig = owners ? owners.ownersOf(f).map((o) => `${o.endpoint}${o.pid}`).join(',') : '';
-      const sig = `${f.lastTsUs}|${f.origState}|${f.respState}|${ownerSig}`;
-      if (this.written.get(f.uid) === sig) continue;
-      this.written.set(f.uid, sig);
+      retry.delete(f.uid);
       this.enqueue(f);
+      if (owners !== null && owners.ownersOf(f).length === 0) this.ownerRetry.set(f.uid, f);
     }
+    if (owners !== null) {
+      // Unchanged since the last flush, so that record is still current; its socket owner is known now.
+      for (const f of retry.values()) if (owners.ownersOf(f).length > 0) this.enqueue(f);
+    }
+    this.store.updateCaptureProgress(this.captureId, {
+      lastTsUs: now,
+      packets: this.packets,
+      tcpPackets: this.tcpPackets,
+      bytes: this.bytes,
+      firstTsUs: this.firstTsUs,
+    });
     this.flushes++;
     this.notePause(performance.now() - t0);
     this.reportProgress();
@@ -368,8 +382,8 @@ export class LivePipeline {
     const drops = this.capture.stats().dropped;
     // Owners while the sockets are still there, then the active flows as they are now.
     this.owners?.refresh();
-    const snap = this.engine.snapshot(endUs);
-    this.closeWait = countCloseWait(snap);
+    this.engine.advance(endUs);
+    this.closeWait = this.engine.closeWaitEndpoints();
     this.drainAll();
     this.engine.finish(endUs);
     this.drainAll();
