@@ -381,10 +381,30 @@ function unackedCloses(db: Database, capId: number, endTs: number | null): Findi
           ? `${waiter} stuck in FIN_WAIT_1 on ${plural(g.length, 'connection')}: its FIN to ${peer} was never acknowledged`
           : `${waiter} stuck in LAST_ACK on ${plural(g.length, 'connection')}: its FIN to ${peer} was never acknowledged`;
       const lastAck = db.prepare(`SELECT max(ts) AS t FROM transitions WHERE flow_id = ? AND to_state = 'LAST_ACK'`);
-      const tl = {
-        atTail: atCaptureEnd(g, (r) => (kind === 'fin_unacked' ? r.first_fin_ts : (lastAck.get(r.id) as { t: number | null }).t), endTs),
-      };
-      const details = [`First FIN sent by the client in ${byOrig}, by the server in ${g.length - byOrig}.`];
+      const retr = db.prepare('SELECT orig_retransmissions AS o, resp_retransmissions AS r FROM flows WHERE id = ?');
+      // When the unacknowledged FIN left: the first FIN (FIN_WAIT_1), or the answer to the peer's FIN (LAST_ACK).
+      const finTs = (r: FlowRow): number | null => (kind === 'fin_unacked' ? r.first_fin_ts : (lastAck.get(r.id) as { t: number | null }).t);
+      const tl = { atTail: atCaptureEnd(g, finTs, endTs) };
+      let oldestFin = Infinity;
+      let resent = 0;
+      for (const r of g) {
+        const t = finTs(r);
+        if (t !== null && t < oldestFin) oldestFin = t;
+        const x = retr.get(r.id) as { o: number; r: number };
+        resent += waiterIsClient ? x.o : x.r;
+      }
+      const details: string[] = [];
+      if (endTs !== null && Number.isFinite(oldestFin)) {
+        details.push(
+          `${g.length === 1 ? 'The FIN was' : 'The oldest FIN was'} sent at ${formatTs(oldestFin)}, ${formatDuration(endTs - oldestFin)} before the capture ended, and never acknowledged.`,
+        );
+      }
+      if (resent > 0) {
+        details.push(`The ${waiterIsClient ? 'client' : 'server'} retransmitted ${plural(resent, 'segment')} on ${g.length === 1 ? 'this connection' : 'these connections'} (the FIN, with backoff).`);
+      }
+      if (kind === 'last_ack_unacked') {
+        details.push(`The ${waiterIsClient ? 'server' : 'client'} sent the first FIN; ${waiterIsClient ? 'the client' : 'the server'} answered with its own.`);
+      }
       if (tl.atTail) {
         details.push(`The capture ended within ${formatDuration(TAIL_S)} of that FIN: the ACK may simply have come after the capture stopped.`);
       }
@@ -400,7 +420,17 @@ function unackedCloses(db: Database, capId: number, endTs: number | null): Findi
               `with backoff; its kernel gives up after net.ipv4.tcp_orphan_retries. Check the path and that the capture sees both directions.`
             : `The ${waiterIsClient ? 'client' : 'server'} answered the peer's FIN with its own FIN but never got the final ACK: it sits in LAST_ACK and retransmits. ` +
               `The peer vanished (crash, NAT/firewall state dropped) or the capture missed the ACK.`,
-        facts: { service: svc, waiting: waiterIsClient ? 'client' : 'server', count: g.length, firstFinByClient: byOrig, firstFinByServer: g.length - byOrig, atCaptureEnd: tl.atTail },
+        facts: {
+          service: svc,
+          waiting: waiterIsClient ? 'client' : 'server',
+          count: g.length,
+          firstFinByClient: byOrig,
+          firstFinByServer: g.length - byOrig,
+          atCaptureEnd: tl.atTail,
+          oldestFin: Number.isFinite(oldestFin) ? isoTs(oldestFin) : null,
+          unackedForS: endTs !== null && Number.isFinite(oldestFin) ? endTs - oldestFin : null,
+          waiterRetransmissions: resent,
+        },
         evidence: evidence(db, g.map((r) => r.id), f.id),
       });
     }

@@ -404,6 +404,15 @@ test('FIN never acknowledged and LAST_ACK never acknowledged (real black-holed p
   assert.equal(f1.filter((f) => f.facts.waiting === 'client').reduce((a, f) => a + (f.facts.count as number), 0), byClient);
   assert.ok(f1.every((f) => f.severity === 'warning' && f.facts.atCaptureEnd === false), 'the FIN was retransmitted for seconds before the capture ended');
   assert.match(f1[0].title, new RegExp(`client ${fin.client.replace(/\./g, '\\.')} stuck in FIN_WAIT_1`));
+  // What the wire shows: each FIN sent again and again (ss-to-json's own count of FIN segments), and for how long.
+  type Wire = { wire: { clientFin: number; serverFin: number } };
+  const finResent = (fin.flows as unknown as Wire[]).reduce((a, f) => a + f.wire.clientFin - 1, 0);
+  assert.ok(finResent > 0);
+  assert.equal(f1[0].facts.waiterRetransmissions, finResent);
+  assert.ok(f1[0].details.some((d) => d === `The client retransmitted ${finResent} segments on these connections (the FIN, with backoff).`), f1[0].details.join(' | '));
+  assert.ok(!f1[0].details.some((d) => /by the server in 0/.test(d)), 'no empty counts');
+  const age = f1[0].facts.unackedForS as number;
+  assert.ok(age > 3 && age < fin.capture.lastTcpTs - fin.capture.firstTcpTs, `FIN unacknowledged for ${age} s`);
 
   const la = truth('last-ack-never-acked');
   const r2 = analyze(la.name).report;
@@ -412,6 +421,9 @@ test('FIN never acknowledged and LAST_ACK never acknowledged (real black-holed p
   const serverWaits = la.flows.filter((f) => f.serverState === 'LAST_ACK').length;
   assert.equal(f2.filter((f) => f.facts.waiting === 'server').reduce((a, f) => a + (f.facts.count as number), 0), serverWaits);
   assert.match(f2[0].title, new RegExp(`server ${la.server.replace(/\./g, '\\.')}:${la.serverPort} stuck in LAST_ACK`));
+  const lastAckResent = (la.flows as unknown as Wire[]).reduce((a, f) => a + f.wire.serverFin - 1, 0);
+  assert.equal(f2[0].facts.waiterRetransmissions, lastAckResent);
+  assert.ok(f2[0].details.some((d) => /^The client sent the first FIN; the server answered with its own\.$/.test(d)), f2[0].details.join(' | '));
 });
 
 test('--fail-on turns the severity into an exit status for cron and monitoring', () => {
