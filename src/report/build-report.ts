@@ -311,7 +311,11 @@ function resetAfterHalfClose(db: Database, capId: number): Finding[] {
     const closerName = client ? `server ${hostPort(f.resp_h, f.resp_p)}` : 'its clients';
     const details = [
       `${plural(g.length, 'connection')} where ${closerName} sent FIN, ${halfName} later wrote into the half-closed connection and drew an RST.`,
-      gaps.length > 0 ? `Reset came ${formatDuration(gaps[0])} to ${formatDuration(gaps[gaps.length - 1])} after the FIN (median ${formatDuration(median(gaps))}).` : '',
+      gaps.length === 0
+        ? ''
+        : formatDuration(gaps[0]) === formatDuration(gaps[gaps.length - 1])
+          ? `Reset came ${formatDuration(gaps[0])} after the FIN${gaps.length > 1 ? ' in each' : ''}.`
+          : `Reset came ${formatDuration(gaps[0])} to ${formatDuration(gaps[gaps.length - 1])} after the FIN (median ${formatDuration(median(gaps))}).`,
       fp ? `${describeIdle(fp)}.` : '',
     ].filter((x) => x !== '');
     const implication = client
@@ -457,9 +461,13 @@ function refusedAndUnanswered(db: Database, capId: number, endTs: number | null)
             : `${plural(g.length, 'connection attempt')} to ${svc} never answered (SYN without reply)`,
         details: [
           `From ${plural(clients.size, 'client')}: ${[...clients].slice(0, 5).join(', ')}${clients.size > 5 ? ', …' : ''}.`,
-          kind === 'no_reply' ? `${plural(syns, 'packet')} sent by the clients (SYN retransmissions included).` : '',
-          atTail ? `The capture ended within ${formatDuration(TAIL_S)} of these SYNs: the answer may simply have come after the capture stopped.` : '',
-          `First at ${formatTs(g[0].first_ts)}, last at ${formatTs(g[g.length - 1].first_ts)}.`,
+          kind === 'no_reply'
+            ? g.length === 1
+              ? `The SYN was sent ${plural(syns, 'time')} (${syns - 1} retransmission${syns - 1 === 1 ? '' : 's'}), never answered.`
+              : `${plural(syns, 'SYN')} sent by the ${clients.size === 1 ? 'client' : 'clients'} (retransmissions included), none answered.`
+            : '',
+          atTail ? `The capture ended within ${formatDuration(TAIL_S)} of ${g.length === 1 ? 'this SYN' : 'these SYNs'}: the answer may simply have come after the capture stopped.` : '',
+          g.length === 1 ? `At ${formatTs(g[0].first_ts)}.` : `First at ${formatTs(g[0].first_ts)}, last at ${formatTs(g[g.length - 1].first_ts)}.`,
         ].filter((x) => x !== ''),
         implication:
           kind === 'refused'
@@ -565,7 +573,7 @@ function closerFingerprints(db: Database, capId: number): Finding[] {
         : fp.total < MIN_FOR_TIMER && fp.medianS >= 1
           ? `Too few closes (${fp.total}) to tell an idle timer from the application's own decision.`
           : fp.medianS < 1
-          ? `The ${server ? 'server' : 'client'} closes right after the last data: an application-driven close, not an idle timer.`
+          ? `The ${server ? 'server' : 'client'} closes within a second of the last data (median ${formatDuration(fp.medianS)}): the application decides to close, not an idle timer.`
           : `Idle times before the FIN vary: closes are driven by the application, not by one fixed timer.`,
       facts: { role: server ? 'server' : 'client', idleBeforeFin: fp },
       evidence: evidence(db, g.map((r) => r.id), null),

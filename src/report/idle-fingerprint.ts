@@ -37,22 +37,30 @@ export function idleFingerprint(closer: string, idleS: readonly number[]): IdleF
   };
 }
 
+/** "in 18 of 18 cases", or "in the one case seen". */
+function cases(fp: IdleFingerprint): string {
+  return fp.total === 1 ? 'in the one case seen' : `in ${fp.matching} of ${fp.total} cases`;
+}
+
 /**
  * "server 10.0.0.5:80 closes after 65.0 s idle in 18 of 18 cases (65.000–65.024 s)";
  * `closer` is the subject. The range is the observed spread of the matching
- * closes, shown to the millisecond when it is under a second wide.
+ * closes, shown to the millisecond when it is under a second wide. A close
+ * within a second of the last data is not an idle timer and says so.
  */
 export function describeIdle(fp: IdleFingerprint): string {
   const verb = /clients$/.test(fp.closer) ? 'close' : 'closes';
   if (fp.medianS < 1 && fp.matching / fp.total >= 0.8) {
-    return `${fp.closer} ${verb} right after the last data (median idle ${formatDuration(fp.medianS)}) in ${fp.matching} of ${fp.total} cases`;
+    return `${fp.closer} ${verb} ${formatDuration(fp.medianS)} after the last data${fp.total === 1 ? '' : ' (median)'} ${cases(fp)}: no idle timer`;
   }
-  return `${fp.closer} ${verb} after ${formatDuration(fp.medianS)} idle in ${fp.matching} of ${fp.total} cases (${idleRange(fp)})`;
+  const range = idleRange(fp);
+  return `${fp.closer} ${verb} after ${formatDuration(fp.medianS)} idle ${cases(fp)}${range ? ` (${range})` : ''}`;
 }
 
+/** The observed spread of the matching closes; empty when there is nothing to spread (one value). */
 function idleRange(fp: IdleFingerprint): string {
   const lo = fp.matchMinS;
   const hi = fp.matchMaxS;
-  if (hi - lo < 1 && hi < 120) return `${lo.toFixed(3)}–${hi.toFixed(3)} s`;
+  if (hi - lo < 1 && hi < 120) return lo.toFixed(3) === hi.toFixed(3) ? (fp.total === 1 ? '' : `all ${lo.toFixed(3)} s`) : `${lo.toFixed(3)}–${hi.toFixed(3)} s`;
   return `${formatDuration(lo)} – ${formatDuration(hi)}`;
 }

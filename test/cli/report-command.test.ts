@@ -436,3 +436,40 @@ test('--fail-on turns the severity into an exit status for cron and monitoring',
   assert.equal(r.code, 3);
   assert.match(r.stdout, /VERDICT \(WARNING\)/);
 });
+
+test('sub-second idle times are shown in milliseconds and single cases without a range (client-closes-first, ipv6, syn-no-answer)', () => {
+  const cc = truth('client-closes-first');
+  const { report, db } = analyze(cc.name);
+  const q = runCli(['query', '--db', db, '--format', 'json', 'SELECT idle_before_fin AS s FROM flows WHERE first_fin_by = ? ORDER BY s'.replace('?', "'orig'")]);
+  const idles = (JSON.parse(q.stdout) as { s: number }[]).map((r) => r.s);
+  assert.equal(idles.length, cc.flows.filter((f) => f.firstFinBy === 'client').length);
+  const med = idles[(idles.length - 1) / 2];
+  assert.ok(med < 0.01, `the client closes right after the response (${med} s)`);
+  const fp = findings(report, 'closer_fingerprint');
+  assert.equal(fp.length, 1);
+  // e.g. "0.3 ms after the last data", never "median idle 0.0 s".
+  assert.ok(fp[0].title.includes(`${(med * 1000).toFixed(1)} ms after the last data (median) in 3 of 3 cases: no idle timer`), fp[0].title);
+  assert.ok(!fp[0].details.join(' ').includes('0.0 s'), fp[0].details.join(' | '));
+
+  const v6 = truth('ipv6-nginx-keepalive-closewait');
+  const r6 = analyze(v6.name).report;
+  const rst = findings(r6, 'reset_after_half_close')[0];
+  assert.equal(rst.facts.count, 1);
+  assert.ok(rst.details.some((d) => /^Reset came \d+\.\d s after the FIN\.$/.test(d)), rst.details.join(' | '));
+  assert.ok(rst.details.some((d) => /closes after 3\.0 s idle in the one case seen\.$/.test(d)), rst.details.join(' | '));
+  const own = findings(r6, 'closer_fingerprint').find((f) => f.facts.role === 'client');
+  assert.ok(own && /^client fd77::9:2 \(to \[fd77::9:1\]:80\) closes \d+ ms after the last data in the one case seen: no idle timer$/.test(own.title), own?.title);
+
+  const syn = truth('syn-no-answer');
+  const rs = analyze(syn.name).report;
+  const nr = findings(rs, 'no_reply');
+  assert.equal(nr.length, syn.serverPorts.length);
+  const wire = (syn.flows as unknown as { wire: { clientSyn: number } }[]).map((f) => f.wire.clientSyn);
+  for (const f of nr) {
+    assert.equal(f.facts.count, 1);
+    assert.ok(wire.includes(f.facts.packets as number));
+    const n = f.facts.packets as number;
+    assert.ok(f.details.includes(`The SYN was sent ${n} times (${n - 1} retransmissions), never answered.`), f.details.join(' | '));
+    assert.ok(!f.details.some((d) => /^First at/.test(d)), 'one attempt has no first/last');
+  }
+});
