@@ -29,12 +29,13 @@ function renderFinding(f: Finding, n: number): string[] {
     out.push(`    Sample flow ${s.flowId}: ${s.orig} -> ${s.resp}`);
     out.push(`      history ${s.history}, conn_state ${s.connState}, close ${s.closeKind}`);
     if (s.midstream) out.push('      (capture started mid-connection: client/server guessed from the ports)');
-    const t0 = s.timeline.length > 0 ? tsOf(s.timeline[0].ts) : null;
-    if (t0 !== null) out.push(`      first transition at ${formatTs(t0, true)}`);
+    // The same microseconds as the offsets below (and as tcpdump -tttt), so a packet can be found by its time.
+    if (s.timeline.length > 0 && s.timeline[0].ts) out.push(`      first transition at ${s.timeline[0].ts.replace('T', ' ').replace('Z', ' UTC')}`);
     for (const t of s.timeline) {
-      const off = `+${t.offsetS.toFixed(3)}s`.padStart(12);
+      // Microseconds, as tcpdump prints them: a handshake on a LAN takes less than a millisecond.
+      const off = `+${t.offsetS.toFixed(6)}s`.padStart(12);
       const who = t.endpoint === 'orig' ? 'client' : 'server';
-      out.push(...wrap(`${off} ${who.padEnd(6)} ${t.from} -> ${t.to} (${t.cause})`, WIDTH, ' '.repeat(27), '      '));
+      out.push(...wrap(`${off} ${who.padEnd(6)} ${t.from} -> ${t.to}: ${t.cause}`, WIDTH, ' '.repeat(27), '      '));
     }
   }
   return out;

@@ -309,6 +309,7 @@ test('every real fixture: text report fits 80 columns and says what the JSON say
     const { report, db } = analyze(t.name);
     const text = textLines(db).join('\n');
     const flat = text.replace(/\s+/g, ' ');
+    assert.doesNotMatch(text, /\d\n\s+(s|ms|min|%)\b/, `${t.name}: a number split from its unit`);
     assert.ok(flat.includes(report.summary.verdict), `${t.name}: verdict`);
     for (const f of report.findings) {
       assert.ok(flat.includes(f.title), `${t.name}: title ${f.title}`);
@@ -472,4 +473,23 @@ test('sub-second idle times are shown in milliseconds and single cases without a
     assert.ok(f.details.includes(`The SYN was sent ${n} times (${n - 1} retransmissions), never answered.`), f.details.join(' | '));
     assert.ok(!f.details.some((d) => /^First at/.test(d)), 'one attempt has no first/last');
   }
+});
+
+test('text report: numbers stay with their units, timeline times in microseconds like tcpdump, causes without nested parentheses', () => {
+  const t = truth('connection-refused');
+  const { report, db } = analyze(t.name);
+  const text = textLines(db, ['--all']).join('\n');
+  // e.g. "(median idle 0.0\n s)" was split across lines.
+  assert.doesNotMatch(text, /\d\n\s+(s|ms|min)\b/);
+  assert.doesNotMatch(text, /\([^()\n]*\([^()\n]*\)\)/, 'no "(recv RST (refused))"');
+  const sample = report.findings.find((f) => f.kind === 'refused')!.evidence.sample!;
+  const first = sample.timeline[0].ts; // ISO with microseconds
+  assert.ok(text.includes(`first transition at ${first.slice(0, 10)} ${first.slice(11, 26)} UTC`), first);
+  for (const step of sample.timeline) {
+    assert.ok(text.includes(`+${step.offsetS.toFixed(6)}s ${step.endpoint === 'orig' ? 'client' : 'server'} ${step.from} -> ${step.to}: ${step.cause}`), step.cause);
+  }
+  // The refusal's RST came within a millisecond of the SYN: visible, not "+0.000s".
+  const rst = sample.timeline.find((s) => s.endpoint === 'resp')!;
+  assert.ok(rst.offsetS > 0 && rst.offsetS < 0.001, String(rst.offsetS));
+  assert.ok(text.includes(`+${rst.offsetS.toFixed(6)}s server`));
 });
