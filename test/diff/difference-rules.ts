@@ -1,0 +1,115 @@
+import type { ComparedRow } from './compare-flows';
+
+/**
+ * Where wirestate and tshark/tcptrace count the same thing differently by
+ * definition. Each rule names the check it applies to and a condition that
+ * must hold *exactly* on the numbers of that connection (not just "they
+ * differ"), so a rule cannot hide a real bug: if the engine's figure moves,
+ * the condition stops holding and the row is reported as unexplained.
+ *
+ * Every rule was written for a disagreement actually seen on a fixture or a
+ * generated capture (named in `seenOn`); the differential test also fails if
+ * a rule no longer explains anything, so stale rules do not pile up.
+ */
+export interface DifferenceRule {
+  id: string;
+  /** 'tshark retransmits' style key: tool + check with the direction folded. */
+  appliesTo: string[];
+  seenOn: string;
+  reason: string;
+  holds(row: ComparedRow): boolean;
+}
+
+const n = (v: string | number): number => (typeof v === 'number' ? v : Number(v));
+
+export const DIFFERENCE_RULES: DifferenceRule[] = [
+  {
+    id: 'hole-filled-after-loss-before-capture',
+    appliesTo: ['tshark retransmits', 'tshark out_of_order'],
+    seenOn: 'lossy-path-retransmissions.pcap (download: segments dropped before the capture point)',
+    reason:
+      'A segment that fills a hole (its bytes were never seen before in the capture, below the highest sequence seen) ' +
+      "is out-of-order for wirestate: the capture never saw those bytes twice (the original was lost between the sender " +
+      "and the capture point, which is what the report's out-of-order finding says). tshark decides by timing: when it " +
+      'comes later than its out-of-order threshold (the iRTT or 3 ms) it flags tcp.analysis.retransmission, and a segment ' +
+      'repeating bytes already seen that arrives quickly is flagged out-of-order. Both count every such segment once: ' +
+      'the figures agree after moving the hole-filling retransmissions and the repeating out-of-order segments ' +
+      '(classified from the frames\' own sequence ranges) to the other column.',
+    holds(r) {
+      const d = r.ctx.tsharkDir;
+      if (d === null) return false;
+      const moved = d.retransFillingHole - d.outOfOrderRepeating;
+      if (moved === 0) return false;
+      if (r.check.endsWith('.retransmits')) return n(r.ours) === d.retransmissions - moved;
+      return n(r.ours) === d.outOfOrder + moved;
+    },
+  },
+  {
+    id: 'zero-window-probe-is-not-keepalive',
+    appliesTo: ['tshark keepalives'],
+    seenOn: 'zero-window.pcap (Linux zero-window probes while the reader stalls)',
+    reason:
+      "Linux probes a zero window with a segment at SND.UNA - 1 and no payload (tcp_xmit_probe_skb), the same shape as a " +
+      "keep-alive. wirestate does not count such a probe as a keep-alive when the peer's last advertised window was 0; " +
+      "tshark flags it tcp.analysis.keep_alive (its zero-window-probe rule only knows the 1-byte-at-SND.NXT form). The " +
+      "figures agree once the keep-alive-flagged frames sent while the peer's last window was 0 are left out.",
+    holds(r) {
+      const d = r.ctx.tsharkDir;
+      return d !== null && d.keepAlivesAtPeerZeroWindow > 0 && n(r.ours) === d.keepAlives - d.keepAlivesAtPeerZeroWindow;
+    },
+  },
+  {
+    id: 'tcptrace-zeroes-wscale-on-non-syn-answer',
+    appliesTo: ['tcptrace wscale'],
+    seenOn: 'connection-refused.pcap, generated refusals (SYN with wscale answered by RST)',
+    reason:
+      "When the only answer to a SYN is an RST, no SYN came back to say whether scaling is agreed. wirestate reports the " +
+      "window scale the SYN offered (as it does for an unanswered SYN, where tcptrace agrees); tcptrace sets it to 0 as soon " +
+      'as the peer sends any segment without having offered the option. The value compared is the SYN\'s option in tshark.',
+    holds(r) {
+      const d = r.ctx.tsharkDir;
+      const p = r.ctx.tsharkPeer;
+      return d !== null && n(r.theirs) === 0 && n(r.ours) === d.wscale && p !== null && !p.synSeen && p.rstPkts > 0;
+    },
+  },
+  {
+    id: 'no-ipv4-reassembly',
+    appliesTo: ['tshark missed_bytes', 'tcptrace unique_bytes'],
+    seenOn: 'formats/ipv4-tcp-fragments.pcap (TCP segments split into IPv4 fragments)',
+    reason:
+      "wirestate's decoder does not reassemble IPv4 fragments: it reads the TCP header in the first fragment, and the " +
+      "payload in later fragments is never seen, so the peer's ACK of it counts as missed bytes (the byte count, from the " +
+      "sequence space, still agrees with tshark, which reassembles). tcptrace does not reassemble either and counts only " +
+      "the first fragment's payload as sent, so its unique bytes are lower than both. The missed bytes must be fewer than " +
+    'the payload of the segments tshark reassembled.',
+    holds(r) {
+      const t = r.ctx.tshark;
+      if (t === null) return false;
+      let reassembled = 0;
+      let payload = 0;
+      for (const d of t.dirs.values()) {
+        reassembled += d.reassembled;
+        payload += d.reassembledPayload;
+      }
+      if (reassembled === 0) return false;
+      if (r.tool === 'tcptrace') {
+        const d = r.ctx.tsharkDir;
+        return d !== null && d.reassembled > 0 && n(r.ours) === d.seqSpan && n(r.theirs) < d.seqSpan;
+      }
+      // Only bytes of reassembled segments can have been missed this way.
+      return n(r.theirs) === 0 && n(r.ours) > 0 && n(r.ours) < payload;
+    },
+  },
+];
+
+/** Sets row.reason when a rule explains the row; returns the rule's id or null. */
+export function explainDifference(row: ComparedRow): string | null {
+  const key = `${row.tool} ${row.check.replace(/^(orig|resp)\./, '')}`;
+  for (const rule of DIFFERENCE_RULES) {
+    if (rule.appliesTo.includes(key) && rule.holds(row)) {
+      row.reason = rule.id;
+      return rule.id;
+    }
+  }
+  return null;
+}
