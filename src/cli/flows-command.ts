@@ -1,11 +1,22 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, action } from './cli-error';
-import { openStoreForReading } from './open-store';
+import { openStoreForReading, prepareStatement, readRows } from './open-store';
 import { ROW_FORMATS, renderRows, type Cell, type RowFormat } from '../report/render-rows';
 
-const STATES = ['syn-sent', 'syn-received', 'established', 'fin-wait-1', 'fin-wait-2', 'closing', 'time-wait', 'close-wait', 'last-ack', 'closed', 'unknown'];
+/** TcpState names as the report and the database print them; also accepted as ss spells them (close-wait). */
+const STATES = ['SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSING', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSED', 'UNKNOWN'];
 const CLOSE_KINDS = ['normal', 'close_wait', 'fin_unacked', 'last_ack_unacked', 'reset_after_half_close', 'reset', 'refused', 'no_reply', 'open'];
+
+/** Accept any case and '-' or '_' ("close-wait", "CLOSE_WAIT", "Close_Wait"); return the spelling stored in the database. */
+function oneOf(what: string, names: readonly string[]) {
+  return (v: string): string => {
+    const key = v.trim().toLowerCase().replace(/-/g, '_');
+    const hit = names.find((n) => n.toLowerCase() === key);
+    if (hit === undefined) throw new InvalidArgumentError(`'${v}' is not ${what}; one of: ${names.join(', ')}`);
+    return hit;
+  };
+}
 
 interface FlowsOptions {
   db: string;
@@ -32,14 +43,26 @@ export function registerFlows(program: Command): void {
     .command('flows')
     .description('list flows without writing SQL (filters combine with AND)')
     .option('--db <path>', 'database file', 'wirestate.db')
-    .addOption(new Option('--state <state>', 'either endpoint in this RFC 9293 state at capture end').choices(STATES))
-    .addOption(new Option('--close-kind <kind>', 'how the connection ended').choices(CLOSE_KINDS))
+    .option('--state <state>', `either endpoint in this RFC 9293 state at capture end: ${STATES.join(', ')} (any case, - or _)`, oneOf('a TCP state', STATES))
+    .option('--close-kind <kind>', `how the connection ended: ${CLOSE_KINDS.join(', ')}`, oneOf('a close kind', CLOSE_KINDS))
     .option('--host <addr>', 'either endpoint has this address')
     .option('--port <port>', 'either endpoint has this port', intArg(0, 65535))
     .option('--capture <id>', 'only this capture', intArg(1, Number.MAX_SAFE_INTEGER))
     .option('--limit <n>', 'at most this many rows (0 = all)', intArg(0, Number.MAX_SAFE_INTEGER), 100)
     .addOption(new Option('--format <format>', 'output format').choices(ROW_FORMATS as string[]).default('table'))
     .option('--wide', 'table format: every column (json/csv/ndjson always have every column)')
+    .addHelpText(
+      'after',
+      `
+Columns: orig = the endpoint that sent the SYN (the client; guessed from the
+ports when the capture started mid-connection), resp = the responder (the
+server), as in Zeek's conn.log. orig_state/resp_state = each side's TCP state
+at capture end; in_state_s = seconds the newer of the two states had lasted
+then; fin_by = who sent the first FIN; idle_s = seconds without data before it.
+Examples:
+  wirestate flows --state CLOSE_WAIT
+  wirestate flows --close-kind reset_after_half_close --port 80 --format csv`,
+    )
     .action(action((opts: FlowsOptions) => listFlows(opts)));
 }
 
@@ -54,9 +77,8 @@ function listFlows(opts: FlowsOptions): number {
   const where: string[] = [];
   const params: (string | number)[] = [];
   if (opts.state) {
-    const s = opts.state.toUpperCase().replace(/-/g, '_');
     where.push('(f.orig_state = ? OR f.resp_state = ?)');
-    params.push(s, s);
+    params.push(opts.state, opts.state);
   }
   if (opts.closeKind) {
     where.push('f.close_kind = ?');
@@ -85,20 +107,17 @@ function listFlows(opts: FlowsOptions): number {
     FROM flows f JOIN capture_end e ON e.capture_id = f.capture_id
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY f.capture_id, f.first_ts, f.id
-    ${opts.limit > 0 ? `LIMIT ${opts.limit}` : ''}`;
+    ${opts.limit > 0 ? `LIMIT ${opts.limit + 1}` : ''}`;
   const store = openStoreForReading(opts.db);
   try {
-    let stmt;
-    try {
-      stmt = store.db.prepare(sql);
-    } catch (err) {
-      throw new CliError(`${opts.db}: ${(err as Error).message}`, 2);
-    }
-    let columns = stmt.columns().map((c) => c.name);
-    let rows = stmt.raw(true).all(...params) as Cell[][];
+    let { columns, rows } = readRows<Cell>(prepareStatement(store, sql, opts.db), params, opts.db);
+    // One row more than asked tells whether --limit really cut the list.
+    const cut = opts.limit > 0 && rows.length > opts.limit;
+    if (cut) rows = rows.slice(0, opts.limit);
     if (opts.format === 'table' && !opts.wide) [columns, rows] = compact(columns, rows);
-    process.stdout.write(renderRows(columns, rows, opts.format));
-    if (opts.format === 'table' && opts.limit > 0 && rows.length === opts.limit) {
+    const style = opts.format === 'table' && !opts.wide ? { nullText: '-', decimals: { in_state_s: 3, idle_s: 3 } } : {};
+    process.stdout.write(renderRows(columns, rows, opts.format, style));
+    if (opts.format === 'table' && cut) {
       process.stdout.write(`(stopped at --limit ${opts.limit}; --limit 0 lists all)\n`);
     }
     return 0;
@@ -116,7 +135,7 @@ function compact(columns: string[], rows: Cell[][]): [string[], Cell[][]] {
     'id', 'orig_h', 'orig_p', 'resp_h', 'resp_p', 'orig_state', 'resp_state', 'orig_for_s', 'resp_for_s', 'close_kind', 'first_fin_by', 'idle_before_fin',
   ].map(ix);
   return [
-    ['id', 'orig', 'resp', 'orig_state', 'resp_state', 'for_s', 'close_kind', 'fin_by', 'idle_s'],
+    ['id', 'orig', 'resp', 'orig_state', 'resp_state', 'in_state_s', 'close_kind', 'fin_by', 'idle_s'],
     rows.map((r) => [
       r[id],
       ep(r[oh], r[op]),

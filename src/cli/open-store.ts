@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import { FlowStore } from '../store/flow-store';
 import { StoreError } from '../store/store-error';
 import { CliError } from './cli-error';
@@ -19,5 +20,25 @@ export function openStoreForWriting(dbPath: string): FlowStore {
   } catch (err) {
     if (err instanceof StoreError) throw new CliError(err.message, 2);
     throw err;
+  }
+}
+
+/** Prepare one SQL statement; SQLite's complaint becomes a one-line error (exit 2) starting with `label`. */
+export function prepareStatement(store: FlowStore, sql: string, label: string): Statement {
+  try {
+    return store.db.prepare(sql);
+  } catch (err) {
+    throw new CliError(`${label}: ${(err as Error).message}`, 2);
+  }
+}
+
+/** Run a prepared row-returning statement: column names and rows as arrays (what query and flows print). */
+export function readRows<C>(stmt: Statement, params: readonly unknown[], label: string): { columns: string[]; rows: C[][] } {
+  try {
+    const columns = stmt.columns().map((c) => c.name);
+    const rows = stmt.raw(true).all(...params) as C[][];
+    return { columns, rows };
+  } catch (err) {
+    throw new CliError(`${label}: ${(err as Error).message}`, 2);
   }
 }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { CliError, action } from './cli-error';
-import { openStoreForReading } from './open-store';
+import { openStoreForReading, prepareStatement, readRows } from './open-store';
 import { ROW_FORMATS, renderRows, type Cell, type RowFormat } from '../report/render-rows';
 
 interface QueryOptions {
@@ -29,26 +29,14 @@ Example:
 function runQuery(sql: string, opts: QueryOptions): number {
   const store = openStoreForReading(opts.db);
   try {
-    let stmt;
-    try {
-      stmt = store.db.prepare(sql);
-    } catch (err) {
-      throw new CliError(`SQL error: ${(err as Error).message}`, 2);
-    }
+    const stmt = prepareStatement(store, sql, 'SQL error');
     if (!stmt.readonly) {
       throw new CliError('refused: query runs read-only statements only (SELECT, WITH, read-only PRAGMA); this one would modify the database', 2);
     }
     if (!stmt.reader) {
       throw new CliError('refused: query runs statements that return rows only (SELECT, WITH, read-only PRAGMA)', 2);
     }
-    let rows: Cell[][];
-    let columns: string[];
-    try {
-      columns = stmt.columns().map((c) => c.name);
-      rows = stmt.raw(true).all() as Cell[][];
-    } catch (err) {
-      throw new CliError(`SQL error: ${(err as Error).message}`, 2);
-    }
+    const { columns, rows } = readRows<Cell>(stmt, [], 'SQL error');
     process.stdout.write(renderRows(columns, rows, opts.format));
     return 0;
   } finally {

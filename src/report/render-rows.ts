@@ -5,9 +5,16 @@ export const ROW_FORMATS: readonly RowFormat[] = ['table', 'json', 'csv', 'ndjso
 
 export type Cell = string | number | bigint | null | Buffer | boolean;
 
-function cellText(v: Cell): string {
-  if (v === null || v === undefined) return 'NULL';
+/** Table-only presentation: how NULL reads, and numeric columns shown with a fixed number of decimals. */
+export interface TableStyle {
+  nullText?: string;
+  decimals?: Record<string, number>;
+}
+
+function cellText(v: Cell, style: TableStyle, decimals: number | undefined): string {
+  if (v === null || v === undefined) return style.nullText ?? 'NULL';
   if (Buffer.isBuffer(v)) return `x'${v.toString('hex')}'`;
+  if (decimals !== undefined && typeof v === 'number') return v.toFixed(decimals);
   return String(v);
 }
 
@@ -30,7 +37,7 @@ function toObject(columns: readonly string[], row: readonly Cell[]): Record<stri
 }
 
 /** Render all rows at once (table needs every width before the first line). */
-export function renderRows(columns: readonly string[], rows: readonly (readonly Cell[])[], format: RowFormat): string {
+export function renderRows(columns: readonly string[], rows: readonly (readonly Cell[])[], format: RowFormat, style: TableStyle = {}): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(rows.map((r) => toObject(columns, r)), null, 2)}\n`;
@@ -39,12 +46,12 @@ export function renderRows(columns: readonly string[], rows: readonly (readonly 
     case 'csv':
       return [columns.map((c) => csvField(c)).join(','), ...rows.map((r) => r.map(csvField).join(','))].map((l) => `${l}\r\n`).join('');
     case 'table':
-      return renderTable(columns, rows);
+      return renderTable(columns, rows, style);
   }
 }
 
-function renderTable(columns: readonly string[], rows: readonly (readonly Cell[])[]): string {
-  const text = rows.map((r) => r.map(cellText));
+function renderTable(columns: readonly string[], rows: readonly (readonly Cell[])[], style: TableStyle): string {
+  const text = rows.map((r) => r.map((v, i) => cellText(v, style, style.decimals?.[columns[i]])));
   const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || typeof r[i] === 'number' || typeof r[i] === 'bigint'));
   const widths = columns.map((c) => c.length);
   for (const r of text) for (let i = 0; i < r.length; i++) if (r[i].length > widths[i]) widths[i] = r[i].length;

@@ -100,3 +100,33 @@ test('flows lists without SQL: --state, --close-kind, --host, --port, --limit', 
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /sleepy/);
 });
+
+test('flows: state names as the report prints them (CLOSE_WAIT) or as ss does (close-wait); readable table; --limit note only when rows were left out', () => {
+  const stuck = t.flows.filter((f) => f.clientState === 'CLOSE_WAIT').map((f) => f.clientPort).sort((a, b) => a - b);
+  for (const spelling of ['CLOSE_WAIT', 'close-wait', 'Close_Wait']) {
+    const r = runCli(['flows', '--db', db, '--state', spelling, '--format', 'json']);
+    assert.equal(r.code, 0, `${spelling}: ${r.stderr}`);
+    assert.deepEqual((JSON.parse(r.stdout) as { orig_p: number }[]).map((x) => x.orig_p).sort((a, b) => a - b), stuck, spelling);
+  }
+  const ck = runCli(['flows', '--db', db, '--close-kind', 'RESET-AFTER-HALF-CLOSE', '--format', 'json']);
+  assert.equal(ck.code, 0, ck.stderr);
+  assert.equal((JSON.parse(ck.stdout) as unknown[]).length, t.flows.filter((f) => f.closeKind === 'reset_after_half_close').length);
+
+  const table = runCli(['flows', '--db', db]);
+  assert.equal(table.code, 0, table.stderr);
+  const lines = table.stdout.trimEnd().split('\n');
+  assert.match(lines[0], /^id +orig +resp +orig_state +resp_state +in_state_s +close_kind +fin_by +idle_s$/);
+  for (const l of lines.slice(2, -1)) {
+    assert.doesNotMatch(l, /NULL/, 'open flows show - for no FIN, not SQL NULL');
+    // Seconds always with three decimals, so the column lines up ("3.000", not "3").
+    const cells = l.trim().split(/ +/);
+    assert.match(cells[5], /^\d+\.\d{3}$/, l);
+    assert.match(cells[8], /^(\d+\.\d{3}|-)$/, l);
+  }
+  // Exactly as many rows as --limit: nothing was left out, so no note.
+  const n = t.connections.length;
+  const exact = runCli(['flows', '--db', db, '--limit', String(n)]);
+  assert.match(exact.stdout, new RegExp(`\\(${n} rows\\)\\n$`));
+  const cut = runCli(['flows', '--db', db, '--limit', String(n - 1)]);
+  assert.match(cut.stdout, /\(stopped at --limit \d+; --limit 0 lists all\)\n$/);
+});
