@@ -13,7 +13,83 @@ function flowList(f: Finding): string {
   return f.evidence.moreFlows > 0 ? `${ids} (+${f.evidence.moreFlows} more)` : ids;
 }
 
-function renderFinding(f: Finding, n: number): string[] {
+/** Quote an argument for a POSIX shell only when it needs it. */
+function shellArg(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command that lists this finding's flows, for the reader to type next
+ * (`flows` with the matching filter; the database and capture when they are
+ * not the defaults). Null when no filter would select these flows.
+ */
+export function nextCommand(f: Finding, r: Report): string[] | null {
+  const facts = f.facts as Record<string, unknown>;
+  const args: string[] = [];
+  const port = (svc: unknown): string | null => {
+    const m = typeof svc === 'string' ? /:(\d+)$/.exec(svc) : null;
+    return m ? m[1] : null;
+  };
+  switch (f.kind) {
+    case 'close_wait':
+      args.push('--state', 'CLOSE_WAIT', '--host', String(facts.stuckHost));
+      if (facts.stuckPort !== null && facts.stuckPort !== undefined) args.push('--port', String(facts.stuckPort));
+      else if (facts.peerPort !== null && facts.peerPort !== undefined) args.push('--port', String(facts.peerPort));
+      break;
+    case 'reset_after_half_close':
+      args.push('--close-kind', f.kind, '--host', String(facts.serviceHost), '--port', String(facts.servicePort));
+      break;
+    case 'fin_unacked':
+    case 'last_ack_unacked':
+    case 'refused':
+    case 'no_reply':
+    case 'reset': {
+      args.push('--close-kind', f.kind);
+      const p = port(facts.service);
+      if (p) args.push('--port', p);
+      break;
+    }
+    case 'time_wait':
+      args.push('--state', 'TIME_WAIT');
+      if (facts.port !== null && facts.port !== undefined) args.push('--port', String(facts.port));
+      break;
+    default:
+      return null;
+  }
+  if (r.database && r.database !== 'wirestate.db') args.unshift('--db', r.database);
+  if (r.captures > 1) args.push('--capture', String(r.capture.id));
+  // Each option with its value, so a line break never separates them.
+  const parts = ['wirestate flows'];
+  for (let i = 0; i < args.length; i += 2) parts.push(`${args[i]} ${shellArg(args[i + 1])}`);
+  return parts;
+}
+
+/**
+ * A command on as many lines as 80 columns need, continued with a trailing
+ * backslash so it still pastes into a shell; an option and its value stay together.
+ */
+export function commandLines(parts: readonly string[], indent: string): string[] {
+  const lines: string[] = [];
+  let line = indent;
+  for (const p of parts) {
+    if (line.trim() !== '' && line.length + 1 + p.length + 2 > WIDTH) {
+      lines.push(`${line} \\`);
+      line = `${indent}  ${p}`;
+    } else {
+      line = line.trim() === '' ? line + p : `${line} ${p}`;
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** "10.0.0.1:80" / "[fd00::1]:80" → tcpdump's "host 10.0.0.1 and tcp port 80". */
+function tcpdumpFilter(endpoint: string): string | null {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(endpoint);
+  return m ? `host ${m[1]} and tcp port ${m[2]}` : null;
+}
+
+function renderFinding(f: Finding, n: number, r: Report): string[] {
   const out: string[] = [];
   const head = `[${n}] ${f.severity.toUpperCase()}  `;
   out.push(...wrap(f.title, WIDTH, ' '.repeat(4), head));
@@ -23,6 +99,8 @@ function renderFinding(f: Finding, n: number): string[] {
   if (f.evidence.flowIds.length > 0) {
     const order = f.kind === 'close_wait' ? ' (longest stuck first)' : '';
     out.push(...wrap(`Evidence: flow${f.evidence.flowIds.length > 1 ? 's' : ''}${order} ${flowList(f)}`, WIDTH, '      ', '    '));
+    const next = nextCommand(f, r);
+    if (next) out.push('    List them:', ...commandLines(next, '      '));
   }
   const s = f.evidence.sample;
   if (s) {
@@ -36,6 +114,12 @@ function renderFinding(f: Finding, n: number): string[] {
       const off = `+${t.offsetS.toFixed(6)}s`.padStart(12);
       const who = t.endpoint === 'orig' ? 'client' : 'server';
       out.push(...wrap(`${off} ${who.padEnd(6)} ${t.from} -> ${t.to}: ${t.cause}`, WIDTH, ' '.repeat(27), '      '));
+    }
+    // Every packet of the sample, straight from the capture file (one file, not standard input).
+    const files = r.capture.files.map((x) => x.path);
+    const filter = tcpdumpFilter(s.orig);
+    if (filter && files.length === 1 && files[0] !== '-') {
+      out.push('    Its packets:', ...commandLines(['tcpdump -nr', shellArg(files[0]), shellArg(filter)], '      '));
     }
   }
   return out;
@@ -84,7 +168,7 @@ export function renderText(r: Report): string {
   } else {
     out.push('FINDINGS');
     r.findings.forEach((f, i) => {
-      out.push(...renderFinding(f, i + 1));
+      out.push(...renderFinding(f, i + 1, r));
       out.push('');
     });
   }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fixture } from '../helpers/paths';
+import { spawnSync } from 'node:child_process';
+import { fixture, repoRoot } from '../helpers/paths';
 import { runCli, tmpDir, truth } from './run-cli';
 import type { Finding, Report } from '../../src/report/report-types';
 
@@ -492,4 +493,59 @@ test('text report: numbers stay with their units, timeline times in microseconds
   const rst = sample.timeline.find((s) => s.endpoint === 'resp')!;
   assert.ok(rst.offsetS > 0 && rst.offsetS < 0.001, String(rst.offsetS));
   assert.ok(text.includes(`+${rst.offsetS.toFixed(6)}s server`));
+});
+
+/** The commands a text report suggests: continuation lines joined, arguments split as a POSIX shell would (single quotes only). */
+function suggested(text: string, label: string): string[][] {
+  const out: string[][] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() !== label) continue;
+    let cmd = '';
+    let j = i + 1;
+    for (; lines[j].endsWith(' \\'); j++) cmd += `${lines[j].slice(0, -2).trim()} `;
+    cmd += lines[j].trim();
+    const args: string[] = [];
+    for (const m of cmd.matchAll(/'([^']*)'|(\S+)/g)) args.push(m[1] ?? m[2]);
+    out.push(args);
+  }
+  return out;
+}
+
+test('every real fixture: the report says what to type next, and those commands list exactly the evidence', () => {
+  const { realFixtures } = require('./run-cli') as typeof import('./run-cli');
+  const haveTcpdump = spawnSync('tcpdump', ['--version']).status === 0;
+  let listed = 0;
+  let dumped = 0;
+  for (const t of realFixtures()) {
+    const { report, db } = analyze(t.name, ['--all']);
+    const text = textLines(db, ['--all']).join('\n');
+    const cmds = suggested(text, 'List them:');
+    const withList = report.findings.filter((f) => ['close_wait', 'reset_after_half_close', 'fin_unacked', 'last_ack_unacked', 'refused', 'no_reply', 'reset', 'time_wait'].includes(f.kind));
+    assert.equal(cmds.length, withList.length, `${t.name}: one command per finding with flows`);
+    withList.forEach((f, i) => {
+      const [prog, ...args] = cmds[i];
+      assert.equal(prog, 'wirestate');
+      const r = runCli([...args, '--format', 'json', '--limit', '0']);
+      assert.equal(r.code, 0, `${t.name}: ${args.join(' ')}: ${r.stderr}`);
+      const ids = (JSON.parse(r.stdout) as { id: number }[]).map((x) => x.id).sort((a, b) => a - b);
+      assert.equal(ids.length, f.evidence.flowIds.length + f.evidence.moreFlows, `${t.name} ${f.kind}: ${args.join(' ')}`);
+      for (const id of f.evidence.flowIds) assert.ok(ids.includes(id), `${t.name} ${f.kind}: flow ${id} listed`);
+      listed++;
+    });
+    // The sample's packets: tcpdump with the suggested filter shows exactly that connection (ss-to-json's wire count).
+    for (const [prog, ...args] of suggested(text, 'Its packets:')) {
+      assert.equal(prog, 'tcpdump');
+      if (!haveTcpdump) continue;
+      const port = Number(/tcp port (\d+)/.exec(args[args.length - 1])![1]);
+      const flow = (t.flows as unknown as { clientPort: number; wire: { packets: number } }[]).find((x) => x.clientPort === port);
+      assert.ok(flow, `${t.name}: the filter names a client port of the fixture (${port})`);
+      const out = spawnSync('tcpdump', [...args.map((a) => (a.endsWith('.pcap') ? path.resolve(repoRoot, a) : a))], { encoding: 'utf8' });
+      assert.equal(out.status, 0, out.stderr);
+      assert.equal(out.stdout.trim().split('\n').length, flow.wire.packets, `${t.name}: tcpdump ${args.join(' ')}`);
+      dumped++;
+    }
+  }
+  assert.ok(listed >= 15, `${listed} commands checked`);
+  if (haveTcpdump) assert.ok(dumped >= 8, `${dumped} tcpdump filters checked`);
 });
