@@ -6,6 +6,11 @@ import { CaptureError } from '../source/capture-error';
 
 const PRECISION: Record<string, string> = { us: 'microseconds (10^-6)', ns: 'nanoseconds (10^-9)' };
 
+/** "2026-11-27 05:19:15.926306 UTC": capinfos' layout, and the same words as the report's and ingest's times. */
+function utcText(us: number): string {
+  return isoMicros(us).replace('T', ' ').replace(/Z$/, ' UTC');
+}
+
 function durationText(s: CaptureStats): string {
   if (s.firstTsUs === null || s.lastTsUs === null) return 'n/a';
   return `${((s.lastTsUs - s.firstTsUs) / 1e6).toFixed(6)} s`;
@@ -34,8 +39,8 @@ export function renderStats(s: CaptureStats): string {
     ['Not IP / IP not TCP', `${d.nonIp} / ${d.nonTcp}`],
     ['IP fragments', `${d.fragments} (${d.laterFragments} later fragments skipped)`],
     ['Skipped (link type)', String(d.skippedLinktype)],
-    ['First packet', s.firstTsUs === null ? 'n/a' : isoMicros(s.firstTsUs)],
-    ['Last packet', s.lastTsUs === null ? 'n/a' : isoMicros(s.lastTsUs)],
+    ['First packet', s.firstTsUs === null ? 'n/a' : utcText(s.firstTsUs)],
+    ['Last packet', s.lastTsUs === null ? 'n/a' : utcText(s.lastTsUs)],
     ['Duration', durationText(s)],
     [i.gzip ? 'Bytes (decompressed)' : 'Bytes', String(s.bytes)],
     ['SHA256', s.sha256],

@@ -73,7 +73,7 @@ test(
   },
 );
 
-test('text output names format, link types, counts and ISO 8601 µs timestamps', () => {
+test('text output names format, link types, counts and µs UTC timestamps laid out as capinfos prints them', () => {
   const r = run(['stats', fixture('formats', 'eth-ipv4.pcap.gz'), fixture('formats', 'sll2-any.pcap')]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr, '');
@@ -85,7 +85,15 @@ test('text output names format, link types, counts and ISO 8601 µs timestamps',
   assert.match(blocks[0], /^Link types: +1 \(ETHERNET\)$/m);
   const n = pcapRecordOffsets(readFileSync(fixture('formats', 'eth-ipv4.pcap'))).length;
   assert.match(blocks[0], new RegExp(`^Packets: +${n}$`, 'm'));
-  assert.match(blocks[0], /^First packet: +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/m);
+  // Same layout as capinfos ("2026-11-27 05:19:15.926306") and the report's "... UTC" times, not ISO's T/Z.
+  assert.match(blocks[0], /^First packet: +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} UTC$/m);
+  if (haveCapinfos) {
+    const ci = spawnSync('capinfos', ['-a', '-e', fixture('formats', 'eth-ipv4.pcap')], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+    const first = /First packet time:\s+(\S+ \S+)/.exec(ci.stdout)![1];
+    const last = /Last packet time:\s+(\S+ \S+)/.exec(ci.stdout)![1];
+    assert.match(blocks[0], new RegExp(`^First packet: +${first.replace(/\./g, '\\.')} UTC$`, 'm'));
+    assert.match(blocks[0], new RegExp(`^Last packet: +${last.replace(/\./g, '\\.')} UTC$`, 'm'));
+  }
   assert.match(blocks[0], /^Damage: +none$/m);
   assert.match(blocks[1], /^Link types: +276 \(LINUX_SLL2\)$/m);
 });
