@@ -102,7 +102,10 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
       if (f.fatal) exitCode = 1;
       err.write(`wirestate: ${f.fatal ? 'error' : 'warning'}: ${f.message} (${f.fatal ? 'reading stopped there; ' : ''}everything before it was stored)\n`);
     } else if (f.status === 'duplicate' && !flags.quiet) {
-      err.write(`wirestate: ${f.message}; nothing added\n`);
+      // "x.pcap: already ingested as capture 3 (x.pcap)": the earlier path only when it differs.
+      const msg = (f.message ?? '').endsWith(` (${f.path})`) ? (f.message ?? '').slice(0, -(f.path.length + 3)) : f.message;
+      const db = flags.db === 'wirestate.db' ? '' : ` --db ${flags.db}`;
+      err.write(`wirestate: ${msg}; nothing added${f.captureId !== null ? ` (see it: wirestate report --capture ${f.captureId}${db})` : ''}\n`);
     }
   }
   if (!flags.quiet && result.captureId !== null) {

@@ -40,7 +40,9 @@ test('re-ingesting the same file adds nothing and says so', () => {
   for (const f of [file, copy]) {
     const r = runCli(['ingest', f, '--db', db]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /already ingested as capture 1 .*nothing added/);
+    // One line: the earlier path only when it differs (not "x.pcap: ... capture 1 (x.pcap)"), and the command that shows it.
+    const earlier = f === file ? '' : ` (${file})`;
+    assert.equal(r.stderr, `wirestate: ${f}: already ingested as capture 1${earlier}; nothing added (see it: wirestate report --capture 1 --db ${db})\n`);
   }
   assert.equal(n(db, 'SELECT count(*) FROM captures'), 1);
   assert.equal(n(db, 'SELECT count(*) FROM flows'), flows);
