@@ -81,6 +81,17 @@ export class TcpEngine {
   private created = 0;
   private nextSweepUs = Number.NEGATIVE_INFINITY;
   private createdFromOrig = true;
+  /**
+   * Flows marked changed since the last snapshot, so a changed-only snapshot
+   * costs what changed rather than a walk over every held flow. Kept only
+   * once snapshot() was called (file ingest never does, so it holds nothing);
+   * slots are reused, entries of flows emitted meanwhile are skipped.
+   */
+  private changeLog: (TcpFlow | null)[] = [];
+  private changeCount = 0;
+  private trackChanges = false;
+  /** Endpoints in CLOSE_WAIT among the held flows, kept per packet / emission. */
+  private closeWaitCount = 0;
 
   constructor(opts: EngineOptions) {
     this.onFlow = opts.onFlow;
@@ -123,8 +134,10 @@ export class TcpEngine {
       flow = this.create(pkt, tsUs, hash);
       fromOrig = this.createdFromOrig;
     }
+    const cwBefore = (flow.orig.state === ST_CLOSE_WAIT ? 1 : 0) + (flow.resp.state === ST_CLOSE_WAIT ? 1 : 0);
     processSegment(flow, pkt, tsUs, fromOrig);
-    flow.dirty = true;
+    this.closeWaitCount += (flow.orig.state === ST_CLOSE_WAIT ? 1 : 0) + (flow.resp.state === ST_CLOSE_WAIT ? 1 : 0) - cwBefore;
+    if (!flow.dirty) this.markChanged(flow);
     this.schedule(flow);
   }
 
@@ -141,14 +154,9 @@ export class TcpEngine {
     if (nowUs >= this.nextSweepUs) this.sweepIdle(nowUs);
   }
 
-  /** Endpoints in CLOSE_WAIT among the active flows now (a scan, no allocation). */
+  /** Endpoints in CLOSE_WAIT among the active flows now (a counter, no walk). */
   closeWaitEndpoints(): number {
-    let n = 0;
-    for (let f = this.listHead; f !== null; f = f.listNext) {
-      if (f.orig.state === ST_CLOSE_WAIT) n++;
-      if (f.resp.state === ST_CLOSE_WAIT) n++;
-    }
-    return n;
+    return this.closeWaitCount;
   }
 
   /** End of input at time endUs: expire due TIME_WAITs, emit every remaining flow (creation order). */
@@ -162,23 +170,44 @@ export class TcpEngine {
     }
     this.heap.clear();
     this.table.clear();
+    this.closeWaitCount = 0;
     this.listHead = this.listTail = null;
+    for (let i = 0; i < this.changeCount; i++) this.changeLog[i] = null;
+    this.changeCount = 0;
   }
 
   /**
    * Live use: records of the active flows as of nowUs, without removing them
-   * (finished=false), in creation order. A TIME_WAIT older than 2*MSL at
-   * nowUs is reported CLOSED ('2MSL expired' at since + 2*MSL); the flow is
-   * emitted by the next advance(), packet or finish().
+   * (finished=false). The full snapshot (default) walks every active flow in
+   * creation order; a TIME_WAIT older than 2*MSL at nowUs is reported CLOSED
+   * ('2MSL expired' at since + 2*MSL) and the flow is emitted by the next
+   * advance(), packet or finish().
    *
-   * Every snapshot clears the flows' "changed" marks; with
-   * `{ changedOnly: true }` only flows changed since the previous snapshot
-   * are built, so a flush costs what changed, not what is held (e.g. 60 s of
-   * TIME_WAIT flows). The full snapshot stays the default.
+   * Every snapshot clears the flows' "changed" marks. With
+   * `{ changedOnly: true }` only the flows changed since the previous
+   * snapshot are built (a packet, a new flow, or a TIME_WAIT expired by
+   * advance()), in the order they changed, without walking the others: a
+   * live flush costs what changed, not what is held (e.g. 60 s of TIME_WAIT
+   * flows). Call advance(nowUs) first so timer-driven changes are in it.
    */
   snapshot(nowUs: number, opts: SnapshotOptions = {}): FlowRecord[] {
-    const changedOnly = opts.changedOnly === true;
     const out: FlowRecord[] = [];
+    if (opts.changedOnly === true && this.trackChanges) {
+      const log = this.changeLog;
+      for (let i = 0; i < this.changeCount; i++) {
+        const f = log[i] as TcpFlow;
+        log[i] = null;
+        if (f.removed || !f.dirty) continue;
+        this.expireTimeWait(f, nowUs);
+        this.schedule(f);
+        f.dirty = false;
+        out.push(buildFlowRecord(f, false));
+      }
+      this.changeCount = 0;
+      return out;
+    }
+    // Full walk; also the first snapshot of either kind (every flow not yet snapshotted counts as changed).
+    const changedOnly = opts.changedOnly === true;
     for (let f = this.listHead; f !== null; f = f.listNext) {
       if (f.orig.state === ST_TIME_WAIT || f.resp.state === ST_TIME_WAIT) {
         this.expireTimeWait(f, nowUs);
@@ -188,6 +217,9 @@ export class TcpEngine {
       f.dirty = false;
       out.push(buildFlowRecord(f, false));
     }
+    for (let i = 0; i < this.changeCount; i++) this.changeLog[i] = null;
+    this.changeCount = 0;
+    this.trackChanges = true;
     return out;
   }
 
@@ -216,6 +248,8 @@ export class TcpEngine {
 
   private create(pkt: DecodedPacket, tsUs: number, hash: number): TcpFlow {
     const f = new TcpFlow();
+    f.dirty = false;
+    this.markChanged(f);
     f.uid = ++this.created;
     f.firstTsUs = tsUs;
     f.lastTsUs = tsUs;
@@ -297,17 +331,27 @@ export class TcpEngine {
     const tw = this.timeWaitUs;
     if (f.orig.state === ST_TIME_WAIT && f.orig.timeWaitStartUs + tw <= nowUs) {
       f.setState(true, ST_CLOSED, f.orig.timeWaitStartUs + tw, '2MSL expired');
-      f.dirty = true;
+      if (!f.dirty) this.markChanged(f);
     }
     if (f.resp.state === ST_TIME_WAIT && f.resp.timeWaitStartUs + tw <= nowUs) {
       f.setState(false, ST_CLOSED, f.resp.timeWaitStartUs + tw, '2MSL expired');
-      f.dirty = true;
+      if (!f.dirty) this.markChanged(f);
     }
+  }
+
+  /** Mark a flow changed since the last snapshot (and log it once snapshots are being taken). */
+  private markChanged(f: TcpFlow): void {
+    f.dirty = true;
+    if (!this.trackChanges) return;
+    if (this.changeCount < this.changeLog.length) this.changeLog[this.changeCount] = f;
+    else this.changeLog.push(f);
+    this.changeCount++;
   }
 
   private emit(f: TcpFlow): void {
     if (f.removed) return;
     f.removed = true;
+    this.closeWaitCount -= (f.orig.state === ST_CLOSE_WAIT ? 1 : 0) + (f.resp.state === ST_CLOSE_WAIT ? 1 : 0);
     this.table.remove(f);
     if (f.listPrev !== null) f.listPrev.listNext = f.listNext;
     else this.listHead = f.listNext;

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { T0, Wire } from './wire';
+import { fixturesDir } from '../helpers/paths';
+import { readCapture } from '../../src/source/read-capture';
+import { Decoder } from '../../src/decode/decoder';
+import { TcpEngine } from '../../src/tcp/tcp-engine';
+import type { FlowRecord } from '../../src/tcp/flow-record';
 
 const C = 1000; // client ISN
 const S = 5000; // server ISN
@@ -119,27 +126,30 @@ test('snapshot({ changedOnly }): an untouched flow is not returned again, a flow
   assert.deepEqual(w.engine.snapshot(w.t, { changedOnly: true }).map((f) => f.origP), [41003]);
 });
 
-test('snapshot({ changedOnly }): a TIME_WAIT that expires by the snapshot time counts as a change', () => {
+test('snapshot({ changedOnly }): a TIME_WAIT expired by advance() counts as a change', () => {
   const w = new Wire();
   const twSince = closeToTimeWait(w);
   const a = w.engine.snapshot(w.t, { changedOnly: true });
   assert.equal(a.length, 1);
   assert.equal(a[0].origState, 'TIME_WAIT');
+  w.engine.advance(twSince + 30_000_000);
   assert.deepEqual(w.engine.snapshot(twSince + 30_000_000, { changedOnly: true }), [], 'still in TIME_WAIT: unchanged');
+  // At 2MSL + 1 s the TIME_WAIT is over; the flow lingers CLOSED (2 s) before it is emitted.
+  w.engine.advance(twSince + 61_000_000);
+  assert.equal(w.flows.length, 0);
   const b = w.engine.snapshot(twSince + 61_000_000, { changedOnly: true });
   assert.equal(b.length, 1);
   assert.equal(b[0].origState, 'CLOSED');
+  assert.equal(b[0].transitions.at(-1)?.cause, '2MSL expired');
   assert.equal(b[0].finished, false, 'a snapshot never finishes a flow');
-  // advance() then emits it, once the 2 s closed linger has passed too.
-  w.engine.advance(twSince + 61_000_000);
-  assert.equal(w.flows.length, 0);
+  assert.deepEqual(w.engine.snapshot(twSince + 61_500_000, { changedOnly: true }), []);
   w.engine.advance(twSince + 62_000_000);
   assert.equal(w.flows.length, 1);
   assert.equal(w.flows[0].finished, true);
 });
 
 test('closeWaitEndpoints() counts the endpoints in CLOSE_WAIT right now', () => {
-  const w = new Wire();
+  const w = new Wire({ idleTimeoutUs: 10_000_000 });
   assert.equal(w.engine.closeWaitEndpoints(), 0);
   for (const port of [42001, 42002]) {
     w.cport = port;
@@ -154,4 +164,74 @@ test('closeWaitEndpoints() counts the endpoints in CLOSE_WAIT right now', () => 
   const snap = w.engine.snapshot(w.t);
   const cw = snap.filter((f) => f.origState === 'CLOSE_WAIT' || f.respState === 'CLOSE_WAIT');
   assert.equal(cw.length, 1);
+  // The stuck one is dropped by the idle timeout (emitted as it is, still CLOSE_WAIT): no longer held, no longer counted.
+  w.engine.advance(w.t + 20_000_000);
+  assert.equal(w.engine.activeFlows, 0);
+  assert.equal(w.flows.filter((f) => f.origState === 'CLOSE_WAIT').length, 1);
+  assert.equal(w.engine.closeWaitEndpoints(), 0);
+});
+
+test('snapshot({ changedOnly }) among many flows: exactly the touched ones, each once; a flow that finished meanwhile is not returned', () => {
+  const w = new Wire();
+  for (let i = 0; i < 500; i++) {
+    w.cport = 43000 + i;
+    w.handshake(C, S);
+  }
+  assert.equal(w.engine.snapshot(w.t, { changedOnly: true }).length, 500);
+  const touched = [43007, 43100, 43499, 43250];
+  for (const p of touched) {
+    w.cport = p;
+    w.seg({ from: 'c', flags: 'PA', seq: C + 1, ack: S + 1, len: 10 });
+    w.seg({ from: 's', flags: 'A', seq: S + 1, ack: C + 11 }); // twice changed, reported once
+  }
+  // One more is reset: both CLOSED, emitted after the linger by advance().
+  w.cport = 43300;
+  w.seg({ from: 's', flags: 'R', seq: S + 1 });
+  w.engine.advance(w.t + 2_000_000);
+  assert.deepEqual(w.flows.map((f) => f.origP), [43300]);
+  const snap = w.engine.snapshot(w.t + 2_000_000, { changedOnly: true });
+  assert.deepEqual(snap.map((f) => f.origP), touched, 'in the order they changed');
+  assert.ok(snap.every((f) => f.orig.bytes === 10));
+  assert.equal(w.engine.snapshot(w.t + 2_000_000).length, 499, 'the full snapshot still has every active flow');
+});
+
+test('every real fixture: changed-only snapshots plus emitted flows rebuild exactly what a full snapshot shows, and the CLOSE_WAIT counter agrees', async () => {
+  const pcaps = fs.readdirSync(fixturesDir).filter((n) => n.endsWith('.pcap')).sort();
+  assert.ok(pcaps.length >= 10, `fixtures found: ${pcaps.join(', ')}`);
+  const key = (f: FlowRecord) => JSON.stringify(f);
+  for (const name of pcaps) {
+    // Two engines fed the same packets: A is flushed the live way, B is the reference (full snapshots).
+    const shadow = new Map<number, string>();
+    const emittedA: FlowRecord[] = [];
+    const emittedB: FlowRecord[] = [];
+    const a = new TcpEngine({ onFlow: (f) => { shadow.delete(f.uid); emittedA.push(f); }, timeWaitUs: 3_000_000 });
+    const b = new TcpEngine({ onFlow: (f) => emittedB.push(f), timeWaitUs: 3_000_000 });
+    const decoder = new Decoder();
+    let n = 0;
+    let lastTs = 0;
+    let checks = 0;
+    const check = (ts: number) => {
+      a.advance(ts);
+      b.advance(ts);
+      for (const f of a.snapshot(ts, { changedOnly: true })) shadow.set(f.uid, key(f));
+      const full = b.snapshot(ts);
+      assert.deepEqual(new Map(full.map((f) => [f.uid, key(f)])), shadow, `${name}: active flows at packet ${n}`);
+      const cw = full.reduce((s, f) => s + (f.origState === 'CLOSE_WAIT' ? 1 : 0) + (f.respState === 'CLOSE_WAIT' ? 1 : 0), 0);
+      assert.equal(a.closeWaitEndpoints(), cw, `${name}: CLOSE_WAIT endpoints at packet ${n}`);
+      checks++;
+    };
+    await readCapture(path.join(fixturesDir, name), (raw) => {
+      if (!decoder.decode(raw)) return;
+      a.packet(decoder.pkt, raw.tsUs);
+      b.packet(decoder.pkt, raw.tsUs);
+      lastTs = raw.tsUs;
+      if (++n % 7 === 0) check(raw.tsUs);
+    });
+    check(lastTs + 1_000_000);
+    check(lastTs + 10_000_000); // past every 2MSL (3 s here) and linger, with no packet
+    assert.deepEqual(emittedA.map(key), emittedB.map(key), `${name}: same flows emitted`);
+    assert.ok(checks > 1, name);
+    a.finish(lastTs + 10_000_000);
+    assert.equal(a.closeWaitEndpoints(), 0);
+  }
 });
