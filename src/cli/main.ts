@@ -19,7 +19,18 @@ export function buildProgram(): Command {
     .name('wirestate')
     .description('Reconstruct the TCP state of every endpoint in a capture and explain stuck CLOSE_WAIT sockets.')
     .version(pkg.version)
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Start here:
+  wirestate analyze capture.pcap       read it into ./wirestate.db and diagnose
+  wirestate flows --state CLOSE_WAIT   the stuck connections, one per line
+  wirestate query "SELECT * FROM close_wait"
+Flow roles: orig = the side that sent the SYN (client), resp = the responder
+(server), as in Zeek. States are RFC 9293 names (CLOSE_WAIT, FIN_WAIT_2, ...).
+Run wirestate <command> --help for each command's options.`,
+    );
   registerAnalyze(program);
   registerIngest(program);
   registerReport(program);

@@ -20,8 +20,10 @@ export function registerQuery(program: Command): void {
       `
 Tables: captures, capture_files, flows, transitions, anomalies, socket_owners.
 Views: close_wait, incomplete_closes, time_wait, capture_end.
-Example:
-  wirestate query "SELECT stuck_h, count(*), max(stuck_s) FROM close_wait GROUP BY stuck_h"`,
+Examples:
+  wirestate query "SELECT stuck_h, count(*), max(stuck_s) FROM close_wait
+                   GROUP BY stuck_h"
+  wirestate query --format csv "SELECT * FROM transitions WHERE flow_id = 2"`,
     )
     .action(action((sql: string, opts: QueryOptions) => runQuery(sql, opts)));
 }
