@@ -131,7 +131,7 @@ export function renderText(r: Report): string {
   const c = r.capture;
   out.push(`wirestate report: capture ${c.id} of ${r.captures}${r.database ? ` in ${r.database}` : ''}`);
   if (!c.completed) out.push('  (still running: states as of the last snapshot written)');
-  const sources = c.files.length > 0 ? c.files.map((f) => f.path) : [c.source];
+  const sources = (c.files.length > 0 ? c.files.map((f) => f.path) : [c.source]).map((x) => (x === '-' ? '- (standard input)' : x));
   for (const s of sources) out.push(...wrap(s, WIDTH, '    ', '  source: '));
   out.push(
     ...wrap(

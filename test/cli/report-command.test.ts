@@ -549,3 +549,11 @@ test('every real fixture: the report says what to type next, and those commands 
   assert.ok(listed >= 15, `${listed} commands checked`);
   if (haveTcpdump) assert.ok(dumped >= 8, `${dumped} tcpdump filters checked`);
 });
+
+test('a capture read from standard input is named as such in the report', () => {
+  const db = path.join(tmpDir(), 'w.db');
+  const r = runCli(['analyze', '-', '--db', db, '-q'], { input: fs.readFileSync(fixture('server-never-closes.pcap')) });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^  source: - \(standard input\)$/m);
+  assert.doesNotMatch(r.stdout, /tcpdump -nr -/, 'no tcpdump hint for a file that is not there');
+});
