@@ -182,7 +182,8 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
     const details = [
       `${plural(g.length, 'connection')} in CLOSE_WAIT on ${stuckName}${own.length ? ` (${own.join(', ')})` : ''}, ` +
         `oldest stuck ${formatDuration(oldest)}, median ${formatDuration(med)}.`,
-      `Stuck since ${formatTs(since)} (newest ${formatTs(newestSince)}).` + (rate ? ` New ones appeared at about ${rate.text}.` : ''),
+      `Stuck since ${formatTs(since)} (newest ${formatTs(newestSince)}).` +
+        (rate ? ` They appeared over ${formatDuration(newestSince - since)} of the capture, about ${rate.text}.` : ''),
       client
         ? `The peer that closed: ${peerName}; it sent the FIN in all ${g.length}.`
         : `The peers that closed: ${[...peers.entries()].sort((a, b) => b[1] - a[1]).map(([p, n]) => `${p} (${n})`).slice(0, 5).join(', ')}${peers.size > 5 ? `, +${peers.size - 5} more` : ''}.`,
@@ -818,6 +819,13 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     verdict = `No endpoint holds a connection in CLOSE_WAIT at the end of this capture.`;
     const other = findings.find((f) => f.severity !== 'info' && f.kind !== 'capture_damage');
     if (other) verdict += ` But: ${other.title}.`;
+  }
+  // Whatever the verdict, it stands on a damaged file: say so where it is read first.
+  const dmg = findings.find((f) => f.kind === 'capture_damage');
+  if (dmg) {
+    verdict += (dmg.facts as { cutShort: boolean }).cutShort
+      ? ' The capture ends in a truncated record (see below).'
+      : ' The capture file is corrupt: connections after the damage are missing (see below).';
   }
   return roundFloats({
     database: opts.database ?? '',

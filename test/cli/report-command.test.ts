@@ -54,6 +54,10 @@ test('nginx keep-alive: the pooled client is named as the CLOSE_WAIT leaker, ngi
   assert.equal(report.summary.finWait2CloseWaitPairs, stuck.length);
   // Short capture, far below the default thresholds.
   assert.equal(f.severity, 'info');
+  // The pile-up rate is stated over the span it was measured on (seconds here), not as a bare rate.
+  const spanS = (Date.parse(f.facts.newestSince as string) - Date.parse(f.facts.since as string)) / 1000;
+  assert.ok(spanS > 1 && spanS < 10, String(spanS));
+  assert.ok(f.details.some((d) => d.includes(`They appeared over ${spanS.toFixed(1)} s of the capture, about `)), f.details.join(' | '));
   assert.match(report.summary.verdict, new RegExp(`client ${t.client.replace(/\./g, '\\.')} leaks connections`));
 
   // The fingerprint finding names nginx's port and the 65 s in plain words.
@@ -202,6 +206,7 @@ test('analyze on damaged captures: the report still comes, says the capture is d
   // Cut short at the end (tcpdump killed) is told apart from a corrupt file.
   assert.match(dmg[0].title, /^The capture ends in a truncated record/);
   assert.match(dmg[0].implication, /tcpdump was stopped/);
+  assert.match(rep1.summary.verdict, /The capture ends in a truncated record \(see below\)\.$/);
   assert.equal(rep1.capture.truncated, true);
   // Everything before the cut is diagnosed exactly as a clean file of the same packets.
   const prefix = path.join(dir, 'prefix.pcap');
@@ -221,6 +226,7 @@ test('analyze on damaged captures: the report still comes, says the capture is d
   assert.match(r2.stdout, /The capture file is corrupt: .*broken\.pcap/);
   assert.doesNotMatch(r2.stdout, /tcpdump was stopped/, 'broken framing mid-file is not a killed tcpdump');
   assert.match(r2.stdout, /everything after it in the file was not read/);
+  assert.match(r2.stdout.replace(/\s+/g, ' '), /VERDICT \(WARNING\) .*The capture file is corrupt: connections after the damage are missing \(see below\)\./);
   for (const l of r2.stdout.split('\n')) assert.ok(l.length <= 80, l);
 
   // Broken at the very first record: nothing read, and the report says so instead of '? to ?'.
