@@ -86,7 +86,7 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   const synRepeat = syn && x.synSent && seq === x.isn;
   let keepalive = false;
   const bytesBefore = x.bytes;
-  if (!rst) keepalive = accountSequence(flow, fromOrig, x, syn, fin, seq, len, y.windowKnown && y.window === 0);
+  if (!rst) keepalive = accountSequence(flow, fromOrig, x, syn, fin, seq, len, y.windowKnown && y.window === 0, !y.ackSeen || seqGe(y.highestAck, x.dataEnd));
   if (len > 0 && !rst && !keepalive) {
     flow.lastPayloadTsUs = tsUs;
     // New payload from the peer of the first FIN's sender: written into the half-closed connection.
@@ -109,7 +109,10 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
 /**
  * Returns true when the segment is a probe (seq = next - 1 with 0 or 1
  * byte): a keep-alive, or a zero-window probe when the peer's last
- * advertised window is 0 (those are not counted as keep-alives).
+ * advertised window is 0 (those are not counted as keep-alives). A 1-byte
+ * segment at next - 1 is a probe only when the peer has acknowledged that
+ * byte (`peerAckedAll`, or no ACK of the peer seen at all); otherwise it is
+ * the retransmission of a 1-byte segment still unacknowledged.
  */
 function accountSequence(
   flow: TcpFlow,
@@ -120,6 +123,7 @@ function accountSequence(
   seq: number,
   len: number,
   peerWindowZero: boolean,
+  peerAckedAll: boolean,
 ): boolean {
   if (!x.seqInit) {
     initSeq(x, syn ? seq : (seq - 1) >>> 0);
@@ -147,7 +151,7 @@ function accountSequence(
       x.dataEnd = dataEndSeg;
     } else if (fillHoles(x, dataStart, dataEndSeg)) {
       x.outOfOrder++;
-    } else if (len === 1 && !syn && !fin && dataStart === ((x.dataEnd - 1) >>> 0)) {
+    } else if (len === 1 && !syn && !fin && peerAckedAll && dataStart === ((x.dataEnd - 1) >>> 0)) {
       if (!peerWindowZero) x.keepalives++;
       keepalive = true;
     } else {
