@@ -72,7 +72,7 @@ export function registerLive(program: Command): void {
     .option('-c, --count <n>', 'stop after this many packets')
     .option('-s, --snaplen <bytes>', 'bytes kept per packet (max 65535)', '65535')
     .option('-B, --buffer-size <KiB>', 'kernel capture buffer, as tcpdump -B (each packet takes a ~64 KiB slot with cap)', '32768')
-    .option('--flush-every <seconds>', 'write active flows and re-read socket owners this often', '2')
+    .option('--flush-every <seconds>', 'this often: write the active flows that changed, move the capture end to now, finish flows whose TIME_WAIT/idle time ran out, re-read socket owners', '2')
     .option('-w, --write <file.pcap>', 'also write every captured packet to this pcap file')
     .option('--no-owners', 'do not look up the processes holding local sockets (/proc)')
     .option('-q, --quiet', 'print nothing but errors')
