@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { CliError, action } from './cli-error';
 import { openStoreForWriting } from './open-store';
 import { ingestFiles, IngestAborted, type IngestProgress, type IngestResult } from '../pipeline/ingest-files';
-import { formatDuration, formatTs } from '../report/format-time';
+import { formatDuration, formatSpan } from '../report/format-time';
 import type { FlowStore } from '../store/flow-store';
 
 export interface IngestFlags {
@@ -24,10 +24,6 @@ function mb(bytes: number): string {
   if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
   if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
   return `${(bytes / 1e9).toFixed(2)} GB`;
-}
-
-function sameDay(aUs: number, bUs: number): boolean {
-  return Math.floor(aUs / 86_400e6) === Math.floor(bUs / 86_400e6);
 }
 
 function num(n: number): string {
@@ -111,7 +107,7 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
   if (!flags.quiet && result.captureId !== null) {
     const span =
       result.firstTsUs !== null && result.lastTsUs !== null
-        ? `, ${formatTs(result.firstTsUs / 1e6)} to ${sameDay(result.firstTsUs, result.lastTsUs) ? formatTs(result.lastTsUs / 1e6).slice(11) : formatTs(result.lastTsUs / 1e6)} (${formatDuration((result.lastTsUs - result.firstTsUs) / 1e6)})`
+        ? `, ${formatSpan(result.firstTsUs / 1e6, result.lastTsUs / 1e6)} (${formatDuration((result.lastTsUs - result.firstTsUs) / 1e6)})`
         : '';
     const n = result.files.filter((f) => f.status === 'ingested').length;
     err.write(

@@ -203,7 +203,9 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
         `and make sure every code path closes or releases its connection. ` +
         `CLOSE_WAIT never times out in the kernel: these sockets stay until the process closes them or exits.`;
       if (fw2 > 0) {
-        implication += ` The server side is in FIN_WAIT_2 for ${fw2} of them; Linux drops such orphaned sockets after net.ipv4.tcp_fin_timeout (60 s), so ss on the server may no longer list them.`;
+        implication +=
+          ` The server side is in FIN_WAIT_2 for ${fw2} of them; if the server close()d them (nginx does; shutdown() alone does not), ` +
+          `they are orphaned and Linux drops them after net.ipv4.tcp_fin_timeout (60 s), so ss on the server may no longer list them.`;
       }
     } else {
       implication =

@@ -22,6 +22,13 @@ export function formatTs(tsS: number | null, ms = false): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, ms ? 23 : 19)} UTC`;
 }
 
+/** "2026-11-27 05:19:15 to 05:20:28 UTC": the date once when both ends share it (report header, ingest summary). */
+export function formatSpan(aS: number | null, bS: number | null): string {
+  const x = formatTs(aS);
+  const y = formatTs(bS);
+  return x.slice(0, 10) === y.slice(0, 10) && x !== '?' ? `${x.slice(0, -4)} to ${y.slice(11)}` : `${x} to ${y}`;
+}
+
 /** Unix seconds → ISO 8601 with microseconds, for JSON. */
 export function isoTs(tsS: number | null): string | null {
   if (tsS === null || !Number.isFinite(tsS)) return null;

@@ -1,4 +1,4 @@
-import { formatDuration, formatTs } from './format-time';
+import { formatDuration, formatSpan } from './format-time';
 import type { Finding, Report } from './report-types';
 import { wrap } from './text-wrap';
 
@@ -135,7 +135,7 @@ export function renderText(r: Report): string {
   for (const s of sources) out.push(...wrap(s, WIDTH, '    ', '  source: '));
   out.push(
     ...wrap(
-      (c.firstTs === null || c.lastTs === null ? 'no packet timestamps' : `${formatTs(tsOf(c.firstTs))} to ${formatTs(tsOf(c.lastTs))}`) +
+      (c.firstTs === null || c.lastTs === null ? 'no packet timestamps' : formatSpan(tsOf(c.firstTs), tsOf(c.lastTs))) +
         (c.durationS !== null ? ` (${formatDuration(c.durationS)})` : '') +
         `, ${c.packets ?? '?'} packets (${c.tcpPackets ?? '?'} TCP), ${c.flows} flows` +
         (c.drops ? `, ${c.drops} dropped by the kernel` : ''),

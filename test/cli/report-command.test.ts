@@ -563,3 +563,16 @@ test('a capture read from standard input is named as such in the report', () => 
   assert.match(r.stdout, /^  source: - \(standard input\)$/m);
   assert.doesNotMatch(r.stdout, /tcpdump -nr -/, 'no tcpdump hint for a file that is not there');
 });
+
+test('ingest summary and report header give the capture span in the same words', () => {
+  const db = path.join(tmpDir(), 'w.db');
+  const t = truth('nginx-keepalive-closewait');
+  const r = runCli(['analyze', fixture(`${t.name}.pcap`), '--db', db]);
+  assert.equal(r.code, 0, r.stderr);
+  const span = /, (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d to \d\d:\d\d:\d\d UTC \(\d+\.\d s\))/.exec(r.stderr);
+  assert.ok(span, r.stderr);
+  assert.match(r.stdout.split('\n')[2], new RegExp(`^  ${span[1].replace(/[().]/g, '\\$&')}, ${t.capture.packets} packets`));
+  // The span covers the TCP packets of the ground truth.
+  const first = new Date(Math.floor(t.capture.firstTcpTs) * 1000).toISOString();
+  assert.ok(span[1].slice(0, 19) <= `${first.slice(0, 10)} ${first.slice(11, 19)}`, `${span[1]} starts no later than the first TCP packet ${first}`);
+});
