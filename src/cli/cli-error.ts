@@ -11,6 +11,15 @@ export class CliError extends Error {
 }
 
 /**
+ * A file that cannot be opened has no byte offset worth naming: "x.pcap: no
+ * such file at byte 0" reads as if byte 0 were damaged. Drop it there; every
+ * message about a file's content keeps its offset.
+ */
+export function fileMessage(message: string): string {
+  return message.replace(/: (no such file|permission denied|is a directory[^:]*|cannot read \([^)]*\)) at byte 0$/, ': $1');
+}
+
+/**
  * Print an error as one line on stderr (no stack trace unless WIRESTATE_DEBUG
  * is set) and return the exit code to use.
  */
@@ -21,7 +30,7 @@ export function reportError(err: unknown): number {
     return err.exitCode;
   }
   if (err instanceof CaptureError) {
-    process.stderr.write(`wirestate: ${err.message}\n`);
+    process.stderr.write(`wirestate: ${fileMessage(err.message)}\n`);
     return 1;
   }
   const msg = err instanceof Error ? err.message : String(err);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { CliError, action } from './cli-error';
+import { CliError, action, fileMessage } from './cli-error';
 import { openStoreForWriting } from './open-store';
 import { ingestFiles, IngestAborted, type IngestProgress, type IngestResult } from '../pipeline/ingest-files';
 import { formatDuration, formatSpan } from '../report/format-time';
@@ -93,7 +93,7 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
     if (f.captureId !== null) captureIds.add(f.captureId);
     if (f.status === 'unusable') {
       exitCode = 1;
-      err.write(`wirestate: ${f.message}\n`);
+      err.write(`wirestate: ${fileMessage(f.message ?? f.path)}\n`);
     } else if (f.status === 'ingested' && f.message) {
       if (f.fatal) exitCode = 1;
       err.write(`wirestate: ${f.fatal ? 'error' : 'warning'}: ${f.message} (${f.fatal ? 'reading stopped there; ' : ''}everything before it was stored)\n`);

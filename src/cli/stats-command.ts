@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action } from './cli-error';
+import { action, fileMessage } from './cli-error';
 import { CaptureStats, captureStats, isoMicros } from '../decode/capture-stats';
 import { isSupportedLinktype, linktypeName } from '../decode/linktypes';
 import { CaptureError } from '../source/capture-error';
@@ -123,7 +123,7 @@ export function registerStats(program: Command): void {
           } catch (err) {
             if (!(err instanceof CaptureError)) throw err;
             failed++;
-            process.stderr.write(`wirestate: ${err.message}\n`);
+            process.stderr.write(`wirestate: ${fileMessage(err.message)}\n`);
             if (opts.json) json.push({ file, error: { code: err.code, offset: err.offset, message: err.message } });
             continue;
           }

@@ -131,7 +131,18 @@ test('unusable input: one line naming the file, exit 1, no capture row', () => {
   assert.equal(n(db, 'SELECT count(*) FROM captures'), 0);
   const missing = runCli(['ingest', path.join(dir, 'gone.pcap'), '--db', db]);
   assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /gone\.pcap: no such file/);
+  // No "at byte 0" for a file that could not even be opened: nothing in it is damaged.
+  assert.equal(missing.stderr, `wirestate: ${path.join(dir, 'gone.pcap')}: no such file\n`);
+  const isDir = runCli(['ingest', dir, '--db', db]);
+  assert.equal(isDir.code, 1);
+  assert.match(isDir.stderr, /^wirestate: .*: is a directory[^\n]*\n$/);
+  assert.doesNotMatch(isDir.stderr, /at byte/);
+  for (const bad of [path.join(dir, 'gone.pcap'), dir]) {
+    const st = runCli(['stats', bad]);
+    assert.equal(st.code, 1);
+    assert.equal(st.stderr.split('\n').length, 2, st.stderr);
+    assert.doesNotMatch(st.stderr, /at byte 0/, st.stderr);
+  }
 });
 
 test('standard input is ingested, and is idempotent too', () => {
