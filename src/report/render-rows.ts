@@ -15,6 +15,8 @@ function cellText(v: Cell, style: TableStyle, decimals: number | undefined): str
   if (v === null || v === undefined) return style.nullText ?? 'NULL';
   if (Buffer.isBuffer(v)) return `x'${v.toString('hex')}'`;
   if (decimals !== undefined && typeof v === 'number') return v.toFixed(decimals);
+  // Times in the database are microseconds: a difference like 2.9650399684906006 is float noise past the 6th decimal.
+  if (typeof v === 'number' && !Number.isInteger(v) && Math.abs(v) < 1e15) return String(Number(v.toFixed(6)));
   return String(v);
 }
 

@@ -130,3 +130,18 @@ test('flows: state names as the report prints them (CLOSE_WAIT) or as ss does (c
   const cut = runCli(['flows', '--db', db, '--limit', String(n - 1)]);
   assert.match(cut.stdout, /\(stopped at --limit \d+; --limit 0 lists all\)\n$/);
 });
+
+test('query table: seconds computed by subtraction shown to the microsecond, not with float noise; JSON keeps the value', () => {
+  const sql = 'SELECT flow_id, stuck_s, since_ts FROM close_wait ORDER BY flow_id';
+  const json = JSON.parse(runCli(['query', '--db', db, '--format', 'json', sql]).stdout) as { flow_id: number; stuck_s: number; since_ts: number }[];
+  assert.equal(json.length, t.flows.filter((f) => f.clientState === 'CLOSE_WAIT').length);
+  const table = runCli(['query', '--db', db, sql]).stdout.trimEnd().split('\n').slice(2, -1);
+  assert.equal(table.length, json.length);
+  table.forEach((line, i) => {
+    const [id, stuck, since] = line.trim().split(/ +/);
+    assert.equal(Number(id), json[i].flow_id);
+    assert.match(stuck, /^\d+(\.\d{1,6})?$/, line);
+    assert.ok(Math.abs(Number(stuck) - json[i].stuck_s) < 1e-6, line);
+    assert.equal(Number(since), Number(json[i].since_ts.toFixed(6)));
+  });
+});
