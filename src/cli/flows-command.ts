@@ -67,10 +67,14 @@ Examples:
 }
 
 /** Addresses are stored in canonical text (RFC 5952 for IPv6): accept any spelling. */
-function canonicalHost(h: string): string {
+function canonicalHost(given: string): string {
+  // The report writes IPv6 endpoints as [addr]:port; accept the address pasted with its brackets.
+  const h = /^\[([^\]]+)\]$/.exec(given)?.[1] ?? given;
   if (isIPv6(h)) return new URL(`http://[${h}]/`).hostname.slice(1, -1);
   if (isIPv4(h)) return h.split('.').map((x) => String(Number(x))).join('.');
-  throw new CliError(`--host ${h}: not an IPv4 or IPv6 address`, 2);
+  const hp = /^\[?([^\]]*?)\]?:(\d+)$/.exec(given);
+  if (hp && (isIPv4(hp[1]) || isIPv6(hp[1]))) throw new CliError(`--host ${given}: give the address and the port apart: --host ${hp[1]} --port ${hp[2]}`, 2);
+  throw new CliError(`--host ${given}: not an IPv4 or IPv6 address`, 2);
 }
 
 function listFlows(opts: FlowsOptions): number {

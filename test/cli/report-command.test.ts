@@ -576,3 +576,16 @@ test('ingest summary and report header give the capture span in the same words',
   const first = new Date(Math.floor(t.capture.firstTcpTs) * 1000).toISOString();
   assert.ok(span[1].slice(0, 19) <= `${first.slice(0, 10)} ${first.slice(11, 19)}`, `${span[1]} starts no later than the first TCP packet ${first}`);
 });
+
+test('flows --host takes an IPv6 address as the report writes it, and says how to split host:port', () => {
+  const t = truth('ipv6-nginx-keepalive-closewait');
+  const { db } = analyze(t.name);
+  for (const h of [t.server, `[${t.server}]`, t.server.toUpperCase()]) {
+    const r = runCli(['flows', '--db', db, '--host', h, '--format', 'json']);
+    assert.equal(r.code, 0, `${h}: ${r.stderr}`);
+    assert.equal((JSON.parse(r.stdout) as unknown[]).length, t.connections.length, h);
+  }
+  const hp = runCli(['flows', '--db', db, '--host', `[${t.server}]:${t.serverPort}`]);
+  assert.equal(hp.code, 2);
+  assert.equal(hp.stderr, `wirestate: --host [${t.server}]:${t.serverPort}: give the address and the port apart: --host ${t.server} --port ${t.serverPort}\n`);
+});
