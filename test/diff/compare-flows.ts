@@ -1,6 +1,6 @@
 import type { DirectionStats, FlowRecord } from '../../src/tcp/flow-record';
 import type { TcptraceConn, TcptraceDir, TcptraceResult } from './tcptrace-long';
-import { pairValue } from './tcptrace-long';
+import { finCount, mergeTcptrace, pairValue } from './tcptrace-long';
 import type { TsharkConn, TsharkDir, TsharkResult } from './tshark-tcp';
 import { tupleKey } from './tool-run';
 
@@ -41,6 +41,8 @@ export interface RowContext {
   tsharkPeer: TsharkDir | null;
   tcptrace: TcptraceConn | null;
   tcptraceDir: TcptraceDir | null;
+  /** A later tcptrace record of the same connection, merged before comparing (see tcptraceRows). */
+  split?: { gapUs: number; finsBefore: number; partFirstUs: number };
 }
 
 export interface ComparedRow extends CheckRow {
@@ -207,10 +209,43 @@ function tcptraceRows(rows: Rows, flows: FlowRecord[], tt: TcptraceResult, tsByF
     (c) => tupleKey(c.a.host, c.a.port, c.b.host, c.b.port),
     (c) => c.firstTsUs,
   );
+  // tcptrace starts a new record for packets that come long after a FIN on the same 4-tuple
+  // (no SYN): fold such records back into the flow they belong to and report the split itself.
+  const splitsByFlow = new Map<number, NonNullable<RowContext['split']>[]>();
+  const leftover: TcptraceConn[] = [];
+  const flowIndexByKey = new Map<string, number[]>();
+  flows.forEach((f, i) => {
+    const k = flowKey(f);
+    const l = flowIndexByKey.get(k);
+    if (l === undefined) flowIndexByKey.set(k, [i]);
+    else l.push(i);
+  });
+  for (const b of [...m.unmatched].sort((x, y) => x.firstTsUs - y.firstTsUs)) {
+    const cands = flowIndexByKey.get(tupleKey(b.a.host, b.a.port, b.b.host, b.b.port)) ?? [];
+    const i = cands.find((j) => {
+      const a = m.byFlow[j];
+      return a !== null && flows[j].firstTsUs < b.firstTsUs && b.firstTsUs <= flows[j].lastTsUs && a.lastTsUs <= b.firstTsUs;
+    });
+    const a = i === undefined ? null : m.byFlow[i];
+    if (i === undefined || a === null) {
+      leftover.push(b);
+      continue;
+    }
+    const info = { gapUs: b.firstTsUs - a.lastTsUs, finsBefore: finCount(a), partFirstUs: b.firstTsUs };
+    m.byFlow[i] = mergeTcptrace(a, b);
+    const l = splitsByFlow.get(i);
+    if (l === undefined) splitsByFlow.set(i, [info]);
+    else l.push(info);
+  }
+  m.unmatched = leftover;
   flows.forEach((f, i) => {
     const c = m.byFlow[i];
     const name = connName(f);
     const t = tsByFlow[i] ?? null;
+    for (const sp of splitsByFlow.get(i) ?? []) {
+      const ctx: RowContext = { flow: f, dir: null, tshark: t, tsharkDir: null, tsharkPeer: null, tcptrace: c, tcptraceDir: null, split: sp };
+      row(rows, 'tcptrace', name, 'split', 'one flow', `new record at ${(sp.partFirstUs / 1e6).toFixed(6)}`, ctx);
+    }
     const base: RowContext = { flow: f, dir: null, tshark: t, tsharkDir: null, tsharkPeer: null, tcptrace: c, tcptraceDir: null };
     row(rows, 'tcptrace', name, 'connection', 'flow', c === null ? 'none' : 'flow', base);
     if (c === null) return;

@@ -17,6 +17,7 @@ export interface TcptraceConn {
   /** "yes", "no" or "RESET" (the text before any "(SYNs: n) (FINs: n)"). */
   complete: string;
   firstTsUs: number;
+  lastTsUs: number;
   a: TcptraceDir;
   b: TcptraceDir;
 }
@@ -67,6 +68,7 @@ export async function tcptraceConnections(file: string): Promise<TcptraceResult>
           index: Number(m[1]),
           complete: '',
           firstTsUs: NaN,
+          lastTsUs: NaN,
           a: { host: '', port: 0, values: new Map() },
           b: { host: '', port: 0, values: new Map() },
         };
@@ -79,6 +81,8 @@ export async function tcptraceConnections(file: string): Promise<TcptraceResult>
         (cur as TcptraceConn).complete = m[1];
       } else if (cur !== null && (m = /^\tfirst packet:\s+(.+)$/.exec(line))) {
         (cur as TcptraceConn).firstTsUs = tcptraceTimeToUs(m[1]);
+      } else if (cur !== null && (m = /^\tlast packet:\s+(.+)$/.exec(line))) {
+        (cur as TcptraceConn).lastTsUs = tcptraceTimeToUs(m[1]);
       } else if (cur !== null && (m = PAIR.exec(line))) {
         const c: TcptraceConn = cur;
         c.a.values.set(m[1], m[2]);
@@ -100,4 +104,57 @@ export async function tcptraceConnections(file: string): Promise<TcptraceResult>
 export function pairValue(v: string | undefined): [string, string] {
   const [x, y] = (v ?? '/').split('/');
   return [x, y];
+}
+
+/** Counters that add up when one connection is split into consecutive records. */
+const SUMMED = [
+  'total packets',
+  'ack pkts sent',
+  'pure acks sent',
+  'unique bytes sent',
+  'actual data pkts',
+  'actual data bytes',
+  'rexmt data pkts',
+  'rexmt data bytes',
+  'zwnd probe pkts',
+  'outoforder pkts',
+  'resets sent',
+  'zero win adv',
+];
+
+/**
+ * `later` is a record tcptrace started for packets of `first`'s connection:
+ * the counters of both, per host:port, added up (options and sizes from
+ * `first`, which holds the handshake).
+ */
+export function mergeTcptrace(first: TcptraceConn, later: TcptraceConn): TcptraceConn {
+  const mergeDir = (d: TcptraceDir): TcptraceDir => {
+    const o = later.a.host === d.host && later.a.port === d.port ? later.a : later.b;
+    const values = new Map(d.values);
+    for (const k of SUMMED) {
+      const x = Number(d.values.get(k) ?? '0');
+      const y = Number(o.values.get(k) ?? '0');
+      if (d.values.has(k) || o.values.has(k)) values.set(k, String(x + y));
+    }
+    const [s1, f1] = pairValue(d.values.get('SYN/FIN pkts sent'));
+    const [s2, f2] = pairValue(o.values.get('SYN/FIN pkts sent'));
+    values.set('SYN/FIN pkts sent', `${Number(s1) + Number(s2)}/${Number(f1) + Number(f2)}`);
+    return { host: d.host, port: d.port, values };
+  };
+  const a = mergeDir(first.a);
+  const b = mergeDir(first.b);
+  const synFin = (d: TcptraceDir): [number, number] => {
+    const [x, y] = pairValue(d.values.get('SYN/FIN pkts sent'));
+    return [Number(x), Number(y)];
+  };
+  const reset = first.complete === 'RESET' || later.complete === 'RESET';
+  const [sa, fa] = synFin(a);
+  const [sb, fb] = synFin(b);
+  const complete = reset ? 'RESET' : sa > 0 && sb > 0 && fa > 0 && fb > 0 ? 'yes' : 'no';
+  return { index: first.index, complete, firstTsUs: first.firstTsUs, lastTsUs: later.lastTsUs, a, b };
+}
+
+/** FIN segments in a tcptrace record, both directions. */
+export function finCount(c: TcptraceConn): number {
+  return Number(pairValue(c.a.values.get('SYN/FIN pkts sent'))[1]) + Number(pairValue(c.b.values.get('SYN/FIN pkts sent'))[1]);
 }

@@ -41,6 +41,8 @@ export interface TsharkDir {
   outOfOrderRepeating: number;
   /** Keep-alive-flagged frames sent while the peer's last advertised window was 0. */
   keepAlivesAtPeerZeroWindow: number;
+  /** Keep-alive-flagged 1-byte frames whose byte the peer had not acknowledged yet (by the peer's tcp.ack_raw so far). */
+  keepAlivesOfUnackedByte: number;
   /** Payload bytes present in some frame (the union of the seen ranges); seqSpan - seenBytes = never seen. */
   seenBytes: number;
   /** Frames tshark reassembled from IPv4 fragments (ip.fragment.count). */
@@ -69,6 +71,9 @@ export interface TsharkDir {
   seen: number[];
   /** Raw window of the last non-RST frame, -1 before one. */
   lastWindow: number;
+  /** Highest tcp.ack_raw this direction sent (valid when ackSeen). */
+  highestAck: number;
+  ackSeen: boolean;
 }
 
 export interface TsharkConn {
@@ -109,11 +114,13 @@ const FIELDS = [
   'tcp.analysis.ack_lost_segment',
   'tcp.window_size_value',
   'ip.fragment.count',
+  'tcp.ack_raw',
 ];
 
 const F_FIN = 0x01;
 const F_SYN = 0x02;
 const F_RST = 0x04;
+const F_ACK = 0x10;
 
 /** '1795756900.083176000' -> integer µs (string arithmetic: no float rounding). */
 export function epochTextToUs(t: string): number {
@@ -142,6 +149,7 @@ function newDir(): TsharkDir {
     retransFillingHole: 0,
     outOfOrderRepeating: 0,
     keepAlivesAtPeerZeroWindow: 0,
+    keepAlivesOfUnackedByte: 0,
     seenBytes: 0,
     reassembled: 0,
     reassembledPayload: 0,
@@ -162,6 +170,8 @@ function newDir(): TsharkDir {
     lastRstSeq: -1,
     seen: [],
     lastWindow: -1,
+    highestAck: 0,
+    ackSeen: false,
   };
 }
 
@@ -264,7 +274,13 @@ export async function tsharkConnections(file: string): Promise<TsharkResult> {
     if (keep) d.keepAlives++;
     if (zwp) d.zeroWindowProbes++;
     if (keep && p !== undefined && p.lastWindow === 0) d.keepAlivesAtPeerZeroWindow++;
+    if (keep && len === 1 && p !== undefined && p.ackSeen && d.seqInit && seqDiff(p.highestAck, d.maxEnd) < 0) d.keepAlivesOfUnackedByte++;
     if (!rst) d.lastWindow = Number(c[22]);
+    if ((flags & F_ACK) !== 0 && !rst) {
+      const a = Number(c[24]) >>> 0;
+      if (!d.ackSeen || seqDiff(a, d.highestAck) > 0) d.highestAck = a;
+      d.ackSeen = true;
+    }
     if (c[23] !== '') {
       d.reassembled++;
       d.reassembledPayload += len;
