@@ -819,8 +819,13 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     }
   } else {
     verdict = `No endpoint holds a connection in CLOSE_WAIT at the end of this capture.`;
-    const other = findings.find((f) => f.severity !== 'info' && f.kind !== 'capture_damage');
-    if (other) verdict += ` But: ${other.title}.`;
+    const others = findings.filter((f) => f.severity !== 'info' && f.kind !== 'capture_damage');
+    if (others.length > 0) verdict += ` But: ${others[0].title}.`;
+    const rest = others.slice(1);
+    const crit = rest.filter((f) => f.severity === 'critical').length;
+    const warn = rest.length - crit;
+    const more = [crit > 0 ? `${crit} more critical finding${crit === 1 ? '' : 's'}` : '', warn > 0 ? `${plural(warn, 'more warning')}` : ''].filter((x) => x);
+    if (more.length > 0) verdict += ` And ${more.join(' and ')} below.`;
   }
   // Whatever the verdict, it stands on a damaged file: say so where it is read first.
   const dmg = findings.find((f) => f.kind === 'capture_damage');

@@ -132,6 +132,9 @@ test('refused and unanswered connection attempts are reported per service', () =
   assert.equal(ref.reduce((a, f) => a + (f.facts.count as number), 0), refused.connections.length);
   assert.equal(r1.summary.closeWait, 0);
   assert.match(r1.summary.verdict, /^No endpoint holds a connection in CLOSE_WAIT/);
+  // Two refused services, two warnings: the verdict names the first and counts the other, instead of hiding it.
+  assert.equal(ref.filter((f) => f.severity === 'warning').length, 2);
+  assert.match(r1.summary.verdict, / But: 2 connection attempts to .* refused \(RST to SYN\)\. And 1 more warning below\.$/);
 
   const silent = truth('syn-no-answer');
   const r2 = analyze(silent.name).report;
@@ -238,6 +241,7 @@ test('analyze on damaged captures: the report still comes, says the capture is d
   assert.equal(r3.code, 1);
   assert.doesNotMatch(r3.stdout, /\? to \?/);
   assert.match(r3.stdout, /no packet timestamps/);
+  assert.match(r3.stderr, /, TRUNCATED; \d+ B in /, 'a few bytes read are counted in bytes, not "0.0 kB"');
   assert.match(r3.stdout.replace(/\s+/g, ' '), /No packet could be read before the damage/);
 });
 
