@@ -49,6 +49,7 @@ export function loadCapture(db: Database, id: number): CaptureInfo {
     kind: c.kind,
     completed: c.completed === 1,
     format: c.format,
+    linktypes: typeof c.linktypes === 'string' && c.linktypes !== '' ? c.linktypes.split(',').map(Number) : [],
     files: files.map((f) => ({ path: f.path, sha256: f.sha256, truncated: f.truncated === 1, damage: f.damage })),
     firstTs: isoTs(first),
     lastTs: isoTs(end.end_ts),
@@ -616,7 +617,17 @@ function dirRows(db: Database, capId: number, where: string): DirRow[] {
 }
 
 /** Per sending side and service: segments sent twice, and holes filled late (loss before the capture point). */
-function retransmissions(db: Database, capId: number): Finding[] {
+/** Linux cooked capture (tcpdump -i any): every interface a packet crosses, bridges and veths included. */
+const ANY_LINKTYPES = new Set([113, 276]);
+
+function retransmissions(db: Database, capId: number, capture: CaptureInfo): Finding[] {
+  // A packet captured on two interfaces (-i any on a host with a bridge or veths, or a pcapng with several interfaces)
+  // is on the wire once but in the file twice, with the same sequence number: it counts as a retransmission.
+  const multi = capture.linktypes.length > 1 || capture.linktypes.some((l) => ANY_LINKTYPES.has(l));
+  const dupNote = multi
+    ? ` Caution: this capture ${capture.linktypes.length > 1 ? `has several interfaces (link types ${capture.linktypes.join(', ')})` : 'was taken on all interfaces (Linux cooked, tcpdump -i any)'}; ` +
+      `a segment that crossed two of them is in the file twice and counts as a retransmission. Copies microseconds apart (tcpdump -ttt) are such duplicates, not losses.`
+    : '';
   const rows = dirRows(db, capId, 'retransmissions > 0 OR orig_out_of_order > 0 OR resp_out_of_order > 0');
   const out: Finding[] = [];
   for (const side of ['orig', 'resp'] as const) {
@@ -672,10 +683,10 @@ function retransmissions(db: Database, capId: number): Finding[] {
           zeroWin === g.length && retrans > 0 && ooo === 0
             ? `The receiver's buffer was full (zero window) on every one of these connections: it most likely dropped these segments itself, ` +
               `so look at the reader first (see the zero-window finding). If retransmissions continue once it reads again, the path is losing segments too ` +
-              `(congestion, a full queue, a lossy link).`
+              `(congestion, a full queue, a lossy link).` + dupNote
             : `Segments from the ${side === 'orig' ? 'client' : 'server'} side are being lost on the way to the ${side === 'orig' ? 'server' : 'client'} side (or their ACKs are): ` +
           `congestion or a full queue on the path, a lossy link, or an MTU problem. Throughput and latency suffer; it does not by itself leave sockets stuck. ` +
-          `Retransmissions seen on the wire were lost after the capture point; out-of-order segments were lost before it.`,
+          `Retransmissions seen on the wire were lost after the capture point; out-of-order segments were lost before it.` + dupNote,
         facts: { sender: side === 'orig' ? 'client' : 'server', service: svc, connections: g.length, retransmissions: retrans, outOfOrder: ooo, packets: pkts },
         evidence: evidence(db, g.map((r) => r.id), null),
       });
@@ -782,7 +793,7 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     ...refusedAndUnanswered(db, capId, endTs),
     ...resets(db, capId),
     ...zeroWindows(db, capId),
-    ...retransmissions(db, capId),
+    ...retransmissions(db, capId, capture),
     ...closerFingerprints(db, capId),
     ...timeWait(db, capId),
   ];

@@ -20,6 +20,8 @@ export interface CaptureInfo {
   /** False while a live capture is still running (or an ingest never finished). */
   completed: boolean;
   format: string | null;
+  /** Link types of the capture's interfaces (1 = Ethernet, 113/276 = Linux cooked, what tcpdump -i any writes). */
+  linktypes: number[];
   files: { path: string; sha256: string; truncated: boolean; damage: string | null }[];
   firstTs: string | null;
   lastTs: string | null;

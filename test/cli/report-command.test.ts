@@ -593,3 +593,17 @@ test('flows --host takes an IPv6 address as the report writes it, and says how t
   assert.equal(hp.code, 2);
   assert.equal(hp.stderr, `wirestate: --host [${t.server}]:${t.serverPort}: give the address and the port apart: --host ${t.server} --port ${t.serverPort}\n`);
 });
+
+test('retransmissions in a capture of several interfaces carry the caution that copies of one segment count twice', () => {
+  // dumpcap -i veth -i any (fixtures/formats/README.md): every packet of the veth connection is in the file twice.
+  const file = fixture('formats', 'dumpcap-two-interfaces.pcapng');
+  const rep = analyze2(file, path.join(tmpDir(), 'w.db'));
+  assert.deepEqual(rep.capture.linktypes, [1, 113]);
+  const rt = findings(rep, 'retransmissions');
+  assert.ok(rt.length > 0, 'the duplicates are counted as retransmissions by the engine');
+  for (const f of rt) assert.match(f.implication, /several interfaces \(link types 1, 113\).*counts as a retransmission/);
+  // A single-interface Ethernet capture has no such caution.
+  const lossy = analyze('lossy-path-retransmissions').report;
+  assert.deepEqual(lossy.capture.linktypes, [1]);
+  for (const f of findings(lossy, 'retransmissions')) assert.doesNotMatch(f.implication, /Caution/);
+});
