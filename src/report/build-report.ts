@@ -829,7 +829,16 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
       verdict += ` ${n} connection${n === 1 ? ' was' : 's were'} reused after the peer had closed ${n === 1 ? 'it' : 'them'} and reset (stale pooled connection${n === 1 ? '' : 's'}).`;
     }
   } else {
-    verdict = `No endpoint holds a connection in CLOSE_WAIT at the end of this capture.`;
+    const skipped = capture.anomalies.unknown_linktype ?? 0;
+    verdict =
+      capture.flows === 0
+        ? `No TCP connection in this capture, so nothing to diagnose` +
+          (skipped > 0
+            ? `: ${plural(skipped, 'packet')} of a link type wirestate cannot decode (${capture.linktypes.join(', ')}) were skipped (see wirestate stats).`
+            : (capture.tcpPackets ?? 0) === 0
+              ? ' (no TCP packet in it).'
+              : '.')
+        : `No endpoint holds a connection in CLOSE_WAIT at the end of this capture.`;
     const others = findings.filter((f) => f.severity !== 'info' && f.kind !== 'capture_damage');
     if (others.length > 0) verdict += ` But: ${others[0].title}.`;
     const rest = others.slice(1);

@@ -1,10 +1,11 @@
 /** Human formatting of seconds and Unix timestamps for reports. */
 
-/** A duration for people: "0.3 ms", "395 ms", "1.4 s", "65.0 s", "42 min 5 s", "3 h 12 min", "2 d 4 h". */
+/** A duration for people: "40 µs", "2.5 ms", "395 ms", "1.4 s", "65.0 s", "42 min 5 s", "3 h 12 min", "2 d 4 h". */
 export function formatDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
   if (s < 0) return `-${formatDuration(-s)}`;
   // Below a second, milliseconds: "0.0 s" would hide the difference between an immediate close and a 0.4 s one.
+  if (s < 0.0009995) return `${Math.round(s * 1e6)} µs`;
   if (s < 0.0095) return `${(s * 1000).toFixed(1)} ms`;
   if (s < 0.9995) return `${Math.round(s * 1000)} ms`;
   if (s < 120) return `${s.toFixed(1)} s`;

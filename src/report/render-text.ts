@@ -137,7 +137,7 @@ export function renderText(r: Report): string {
     ...wrap(
       (c.firstTs === null || c.lastTs === null ? 'no packet timestamps' : formatSpan(tsOf(c.firstTs), tsOf(c.lastTs))) +
         (c.durationS !== null ? ` (${formatDuration(c.durationS)})` : '') +
-        `, ${c.packets ?? '?'} packets (${c.tcpPackets ?? '?'} TCP), ${c.flows} flows` +
+        `, ${c.packets ?? '?'} packets (${c.tcpPackets ?? '?'} TCP), ${c.flows} flow${c.flows === 1 ? '' : 's'}` +
         (c.drops ? `, ${c.drops} dropped by the kernel` : ''),
       WIDTH,
       '    ',
@@ -163,7 +163,15 @@ export function renderText(r: Report): string {
   }
   out.push('');
   if (r.findings.length === 0) {
-    out.push(...wrap('No findings: every connection in this capture opened and closed normally or is still open.', WIDTH, ''));
+    out.push(
+      ...wrap(
+        c.flows === 0
+          ? 'No findings: there is no TCP connection in this capture to diagnose.'
+          : 'No findings: every connection in this capture opened and closed normally or is still open.',
+        WIDTH,
+        '',
+      ),
+    );
     out.push('');
   } else {
     out.push('FINDINGS');
