@@ -13,6 +13,7 @@ export function registerAnalyze(program: Command): void {
       .option('--db <path>', 'database file (created if missing)', 'wirestate.db')
       .option('-q, --quiet', 'no ingest progress or summary')
       .option('--progress', 'show ingest progress even when stderr is not a terminal'),
+    'the capture these files are in',
   ).action(
     action(async (files: string[], flags: IngestFlags & ReportFlags) => {
       const store = openStoreForWriting(flags.db);

@@ -31,10 +31,10 @@ function positiveInt(v: string): number {
 }
 
 /** The report flags, shared by `report` and `analyze`. */
-export function addReportOptions(cmd: Command): Command {
+export function addReportOptions(cmd: Command, captureDefault = 'the newest'): Command {
   return cmd
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'json']).default('text'))
-    .option('--capture <id>', 'capture to report on (default: the newest)', positiveInt)
+    .option('--capture <id>', `capture to report on (default: ${captureDefault})`, positiveInt)
     .option('--warn-count <n>', 'warning above this many CLOSE_WAIT connections in one group (default 100)', nonNegative('--warn-count'))
     .option('--warn-age <seconds>', 'warning when the oldest CLOSE_WAIT is stuck longer (default 300)', nonNegative('--warn-age'))
     .option('--crit-age <seconds>', 'critical when the oldest CLOSE_WAIT is stuck longer (default 1800)', nonNegative('--crit-age'))

@@ -32,3 +32,17 @@ test('the examples in the help screens run on a real capture', () => {
   assert.equal(t.code, 0, t.stderr);
   assert.ok(t.stdout.split('\r\n').length > 3);
 });
+
+test('analyze --help: --capture defaults to the capture just read, and analyze reports that one even when it is not the newest', () => {
+  const help = runCli(['analyze', '--help']).stdout.replace(/\s+/g, ' ');
+  assert.match(help, /--capture <id> capture to report on \(default: the capture these files are in\)/);
+  assert.match(runCli(['report', '--help']).stdout.replace(/\s+/g, ' '), /--capture <id> capture to report on \(default: the newest\)/);
+  const { fixture } = require('../helpers/paths') as typeof import('../helpers/paths');
+  const db = path.join(tmpDir(), 'w.db');
+  assert.equal(runCli(['ingest', fixture('server-never-closes.pcap'), '--db', db, '-q']).code, 0);
+  assert.equal(runCli(['ingest', fixture('client-closes-first.pcap'), '--db', db, '-q']).code, 0);
+  // Capture 1 is not the newest: analyze of its file still reports capture 1.
+  const r = runCli(['analyze', fixture('server-never-closes.pcap'), '--db', db, '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^wirestate report: capture 1 of 2 /);
+});
