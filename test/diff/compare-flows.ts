@@ -169,6 +169,7 @@ function tsharkRows(rows: Rows, flows: FlowRecord[], ts: TsharkResult): (TsharkC
     let tsMissed = 0;
     for (const d of c.dirs.values()) tsMissed += d.seqSpan - d.seenBytes;
     row(rows, 'tshark', name, 'missed_bytes', f.missedBytes, tsMissed, base);
+    row(rows, 'tshark', name, 'last_ts', f.lastTsUs, c.lastTsUs, base);
     for (const dir of DIRS) {
       const s: DirectionStats = f[dir];
       const srcKey = dir === 'orig' ? `${f.origH}|${f.origP}` : `${f.respH}|${f.respP}`;
@@ -178,6 +179,7 @@ function tsharkRows(rows: Rows, flows: FlowRecord[], ts: TsharkResult): (TsharkC
       const ctx: RowContext = { ...base, dir, tsharkDir: d, tsharkPeer: p };
       const v = <K extends keyof TsharkDir>(k: K, dflt: TsharkDir[K]): TsharkDir[K] => (d === null ? dflt : d[k]);
       row(rows, 'tshark', name, `${dir}.packets`, s.packets, v('packets', 0), ctx);
+      row(rows, 'tshark', name, `${dir}.ip_bytes`, s.ipBytes, v('ipBytes', 0), ctx);
       row(rows, 'tshark', name, `${dir}.bytes`, s.bytes, v('seqSpan', 0), ctx);
       row(rows, 'tshark', name, `${dir}.retransmits`, s.retransmits, v('retransmissions', 0), ctx);
       row(rows, 'tshark', name, `${dir}.out_of_order`, s.outOfOrder, v('outOfOrder', 0), ctx);

@@ -40,9 +40,9 @@ const n = (v: string | number): number => (typeof v === 'number' ? v : Number(v)
 function resorted(d: TsharkDir): { retransmits: number; outOfOrder: number; keepalives: number } {
   const moved = d.retransFillingHole - d.outOfOrderRepeating;
   return {
-    retransmits: d.retransmissions - moved + d.keepAlivesOfUnackedByte,
+    retransmits: d.retransmissions - moved - d.retransNewData + d.keepAlivesOfUnackedByte,
     outOfOrder: d.outOfOrder + moved,
-    keepalives: d.keepAlives - d.keepAlivesAtPeerZeroWindow - d.keepAlivesOfUnackedByte,
+    keepalives: d.keepAlives - d.keepAlivesAtPeerZeroWindow - d.keepAlivesOfUnackedByte - d.keepAlivesAtOwnFin,
   };
 }
 
@@ -73,6 +73,35 @@ export const DIFFERENCE_RULES: DifferenceRule[] = [
     },
   },
   {
+    id: 'segment-overtaken-by-later-ack',
+    appliesTo: ['tshark retransmits'],
+    seenOn: 'impaired-path captures by test/diff/make-impaired-capture.sh (reordering relay)',
+    reason:
+      'When a data segment is delayed on the path and a later pure ACK of the same sender (whose sequence number is ' +
+      "past that data) overtakes it, tshark moves its next expected sequence number on from the ACK (\"previous segment " +
+      "not captured\") and then flags the late data segment as a retransmission. Its bytes are seen for the first time " +
+      'and lie past the highest payload byte seen, so for wirestate it is new data, neither retransmitted nor out of ' +
+      "order; the same for a sender's first FIN overtaken by its own later ACK. Counted from the frames: " +
+      'retransmission-flagged segments that extend the highest payload byte, and a first FIN so flagged.',
+    holds(r) {
+      const d = r.ctx.tsharkDir;
+      return d !== null && d.retransNewData > 0 && matchesResorted(r, d);
+    },
+  },
+  {
+    id: 'ack-at-own-fin-sequence-is-not-keepalive',
+    appliesTo: ['tshark keepalives'],
+    seenOn: 'impaired-path captures (reordered or duplicated ACKs arriving after their sender\'s FIN)',
+    reason:
+      "A bare ACK whose sequence number is the sender's FIN sequence number, seen after that FIN, is an ACK sent before " +
+      'the FIN and delayed or duplicated on the path (a FIN-sender cannot probe with a keep-alive). tshark flags it ' +
+      "keep-alive (seq = its next sequence - 1); wirestate does not count keep-alives after the sender's own FIN.",
+    holds(r) {
+      const d = r.ctx.tsharkDir;
+      return d !== null && d.keepAlivesAtOwnFin > 0 && matchesResorted(r, d);
+    },
+  },
+  {
     id: 'zero-window-probe-is-not-keepalive',
     appliesTo: ['tshark keepalives'],
     seenOn: 'zero-window.pcap (Linux zero-window probes while the reader stalls)',
@@ -99,6 +128,22 @@ export const DIFFERENCE_RULES: DifferenceRule[] = [
     holds(r) {
       const d = r.ctx.tsharkDir;
       return d !== null && d.keepAlivesOfUnackedByte > 0 && matchesResorted(r, d);
+    },
+  },
+  {
+    id: 'tcptrace-zero-window-probe-vs-retransmission',
+    appliesTo: ['tcptrace retransmits'],
+    seenOn: 'impaired-path captures (a duplicated full-size segment arriving after the receiver advertised a zero window)',
+    reason:
+      "tcptrace counts any data segment sent while the receiver's last advertised window is zero as a zero-window " +
+      "probe ('zwnd probe pkts'), not a retransmission, even a full-size repeat of bytes already seen. wirestate counts " +
+      'repeated bytes as a retransmission whatever the window (only a probe of the keep-alive shape is a window probe). ' +
+      "The figures agree when tcptrace's zero-window probes are added to its retransmissions.",
+    holds(r) {
+      const v = r.ctx.tcptraceDir?.values;
+      if (v === undefined) return false;
+      const zw = Number(v.get('zwnd probe pkts') ?? '0');
+      return zw > 0 && n(r.ours) === n(r.theirs) + zw;
     },
   },
   {
@@ -134,14 +179,16 @@ export const DIFFERENCE_RULES: DifferenceRule[] = [
   },
   {
     id: 'no-ipv4-reassembly',
-    appliesTo: ['tshark missed_bytes', 'tcptrace unique_bytes'],
+    appliesTo: ['tshark missed_bytes', 'tcptrace unique_bytes', 'tshark ip_bytes'],
     seenOn: 'formats/ipv4-tcp-fragments.pcap (TCP segments split into IPv4 fragments)',
     reason:
       "wirestate's decoder does not reassemble IPv4 fragments: it reads the TCP header in the first fragment, and the " +
       "payload in later fragments is never seen, so the peer's ACK of it counts as missed bytes (the byte count, from the " +
       "sequence space, still agrees with tshark, which reassembles). tcptrace does not reassemble either and counts only " +
       "the first fragment's payload as sent, so its unique bytes are lower than both. The missed bytes must be fewer than " +
-    'the payload of the segments tshark reassembled.',
+    'the payload of the segments tshark reassembled. IP bytes: wirestate adds the IP length of the fragment holding the ' +
+    'TCP header, tshark reports ip.len of the frame where reassembly completed (the last fragment); a direction differs ' +
+    'only if tshark reassembled some of its segments.',
     holds(r) {
       const t = r.ctx.tshark;
       if (t === null) return false;
@@ -152,6 +199,7 @@ export const DIFFERENCE_RULES: DifferenceRule[] = [
         payload += d.reassembledPayload;
       }
       if (reassembled === 0) return false;
+      if (r.check.endsWith('.ip_bytes')) return r.ctx.tsharkDir !== null && r.ctx.tsharkDir.reassembled > 0;
       if (r.tool === 'tcptrace') {
         const d = r.ctx.tsharkDir;
         return d !== null && d.reassembled > 0 && n(r.ours) === d.seqSpan && n(r.theirs) < d.seqSpan;

@@ -10,6 +10,8 @@ import { canonicalHost, runLines } from './tool-run';
  */
 export interface TsharkDir {
   packets: number;
+  /** IP bytes: ip.len, or ipv6.plen + 40, summed. */
+  ipBytes: number;
   /** Sum of tcp.len over every frame. */
   payloadBytes: number;
   /**
@@ -39,6 +41,17 @@ export interface TsharkDir {
    */
   retransFillingHole: number;
   outOfOrderRepeating: number;
+  /**
+   * Retransmission-flagged frames that carry something seen for the first
+   * time: payload past the highest payload byte seen so far, or this
+   * direction's first FIN.
+   */
+  retransNewData: number;
+  /** Keep-alive-flagged bare segments at this direction's FIN sequence number, after that FIN was seen. */
+  keepAlivesAtOwnFin: number;
+  /** Sequence number of this direction's first FIN (valid when finSeen). */
+  finSeq: number;
+  finSeen: boolean;
   /** Keep-alive-flagged frames sent while the peer's last advertised window was 0. */
   keepAlivesAtPeerZeroWindow: number;
   /** Keep-alive-flagged 1-byte frames whose byte the peer had not acknowledged yet (by the peer's tcp.ack_raw so far). */
@@ -115,6 +128,8 @@ const FIELDS = [
   'tcp.window_size_value',
   'ip.fragment.count',
   'tcp.ack_raw',
+  'ip.len',
+  'ipv6.plen',
 ];
 
 const F_FIN = 0x01;
@@ -133,6 +148,7 @@ export function epochTextToUs(t: string): number {
 function newDir(): TsharkDir {
   return {
     packets: 0,
+    ipBytes: 0,
     payloadBytes: 0,
     uniqueBytes: 0,
     seqSpan: 0,
@@ -148,6 +164,10 @@ function newDir(): TsharkDir {
     ackLostSegments: 0,
     retransFillingHole: 0,
     outOfOrderRepeating: 0,
+    retransNewData: 0,
+    keepAlivesAtOwnFin: 0,
+    finSeq: 0,
+    finSeen: false,
     keepAlivesAtPeerZeroWindow: 0,
     keepAlivesOfUnackedByte: 0,
     seenBytes: 0,
@@ -262,6 +282,7 @@ export async function tsharkConnections(file: string): Promise<TsharkResult> {
     const keep = c[18] === '1';
     const zwp = c[19] === '1';
     d.packets++;
+    d.ipBytes += v6 ? Number(c[26]) + 40 : Number(c[25]);
     d.payloadBytes += len;
     if (retr || fast || spur) {
       d.retransmissions++;
@@ -275,6 +296,7 @@ export async function tsharkConnections(file: string): Promise<TsharkResult> {
     if (zwp) d.zeroWindowProbes++;
     if (keep && p !== undefined && p.lastWindow === 0) d.keepAlivesAtPeerZeroWindow++;
     if (keep && len === 1 && p !== undefined && p.ackSeen && d.seqInit && seqDiff(p.highestAck, d.maxEnd) < 0) d.keepAlivesOfUnackedByte++;
+    if (keep && len === 0 && d.finSeen && seq === d.finSeq) d.keepAlivesAtOwnFin++;
     if (!rst) d.lastWindow = Number(c[22]);
     if ((flags & F_ACK) !== 0 && !rst) {
       const a = Number(c[24]) >>> 0;
@@ -289,7 +311,14 @@ export async function tsharkConnections(file: string): Promise<TsharkResult> {
     if (c[21] === '1') d.ackLostSegments++;
     if (!(retr || fast || spur || keep || zwp)) d.uniqueBytes += len;
     if (syn) d.synPkts++;
-    if (fin) d.finPkts++;
+    if (fin) {
+      d.finPkts++;
+      if (!d.finSeen && !rst && len === 0 && (retr || fast || spur)) d.retransNewData++;
+      if (!d.finSeen && !rst) {
+        d.finSeen = true;
+        d.finSeq = (seq + len + (syn ? 1 : 0)) >>> 0;
+      }
+    }
     if (rst) d.rstPkts++;
     if (syn && !d.synSeen) {
       d.synSeen = true;
@@ -320,6 +349,7 @@ export async function tsharkConnections(file: string): Promise<TsharkResult> {
     if (d.seqInit && len > 0 && !rst) {
       const start = (seq + (syn ? 1 : 0)) >>> 0;
       const end = (start + len) >>> 0;
+      if (seqDiff(end, d.maxEnd) > 0 && (retr || fast || spur)) d.retransNewData++;
       if (seqDiff(end, d.maxEnd) <= 0 && !keep) {
         const s0 = seqDiff(start, (d.isn + 1) >>> 0);
         if (covered(d.seen, s0, s0 + len)) {
