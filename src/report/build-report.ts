@@ -78,6 +78,14 @@ export function loadSample(db: Database, flowId: number): SampleFlow | null {
     connState: f.conn_state,
     closeKind: f.close_kind,
     midstream: f.midstream === 1,
+    idleBeforeFin:
+      f.first_fin_ts !== null && f.idle_before_fin !== null
+        ? {
+            offsetS: Math.round((f.first_fin_ts - f.idle_before_fin - f.first_ts) * 1e6) / 1e6,
+            idleS: f.idle_before_fin,
+            afterData: (f.orig_bytes ?? 0) + (f.resp_bytes ?? 0) > 0,
+          }
+        : null,
     timeline: steps.map((t) => ({
       ts: isoTs(t.ts) ?? '',
       offsetS: Math.round((t.ts - f.first_ts) * 1e6) / 1e6,

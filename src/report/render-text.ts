@@ -109,12 +109,25 @@ function renderFinding(f: Finding, n: number, r: Report): string[] {
     if (s.midstream) out.push('      (capture started mid-connection: client/server guessed from the ports)');
     // The same microseconds as the offsets below (and as tcpdump -tttt), so a packet can be found by its time.
     if (s.timeline.length > 0 && s.timeline[0].ts) out.push(`      first transition at ${s.timeline[0].ts.replace('T', ' ').replace('Z', ' UTC')}`);
+    // Where the idle time before the first FIN began, among the transitions: the gap a keep-alive timer measures.
+    const idle = s.idleBeforeFin;
+    let idleShown = idle === null;
+    const idleLine = (): void => {
+      if (idleShown || idle === null) return;
+      idleShown = true;
+      const off = `+${idle.offsetS.toFixed(6)}s`.padStart(12);
+      const what = idle.afterData ? 'last data' : 'no data since the handshake';
+      const line = `      ${off} ${''.padEnd(6)} ${what}; ${formatDuration(idle.idleS)} idle until the first FIN`;
+      out.push(...(line.length <= WIDTH ? [line] : wrap(line, WIDTH, ' '.repeat(27))));
+    };
     for (const t of s.timeline) {
+      if (idle !== null && t.offsetS > idle.offsetS) idleLine();
       // Microseconds, as tcpdump prints them: a handshake on a LAN takes less than a millisecond.
       const off = `+${t.offsetS.toFixed(6)}s`.padStart(12);
       const who = t.endpoint === 'orig' ? 'client' : 'server';
       out.push(...wrap(`${off} ${who.padEnd(6)} ${t.from} -> ${t.to}: ${t.cause}`, WIDTH, ' '.repeat(27), '      '));
     }
+    idleLine();
     // Every packet of the sample, straight from the capture file (one file, not standard input).
     const files = r.capture.files.map((x) => x.path);
     const filter = tcpdumpFilter(s.orig);

@@ -56,6 +56,8 @@ export interface SampleFlow {
   /** The capture started mid-connection: no handshake seen, client/server roles guessed from the ports. */
   midstream: boolean;
   timeline: TimelineStep[];
+  /** When the idle time before the first FIN began (the last payload, or the handshake when no data was sent); null without a FIN. */
+  idleBeforeFin: { offsetS: number; idleS: number; afterData: boolean } | null;
 }
 
 export interface Evidence {

@@ -622,3 +622,24 @@ test('a capture with no decodable TCP says why there is nothing to diagnose; one
   assert.match(r.stdout.split('\n')[2], /, 1 flow$/);
   assert.doesNotMatch(r.stdout, /\b0\.0 (ms|s)\b/, 'sub-millisecond times in µs, not rounded to zero');
 });
+
+test('the sample timeline shows where the idle time before the FIN began: the last data packet, as tcpdump shows it', () => {
+  const t = truth('nginx-keepalive-closewait');
+  const { report, db } = analyze(t.name);
+  const sample = findings(report, 'close_wait')[0].evidence.sample!;
+  const idle = sample.idleBeforeFin!;
+  assert.ok(idle && idle.afterData);
+  const text = textLines(db).join('\n');
+  assert.ok(text.includes(`      ${`+${idle.offsetS.toFixed(6)}s`.padStart(12)}        last data; ${idle.idleS.toFixed(1)} s idle until the first FIN`), text);
+  if (spawnSync('tcpdump', ['--version']).status !== 0) return;
+  const [h, p] = /^(.*):(\d+)$/.exec(sample.orig)!.slice(1);
+  const out = spawnSync('tcpdump', ['-nr', fixture(`${t.name}.pcap`), '-ttttt', `host ${h} and tcp port ${p}`], { encoding: 'utf8' }).stdout.trim().split('\n');
+  const secs = (l: string) => {
+    const [hh, mm, ss] = l.trim().split(' ')[0].split(':').map(Number);
+    return hh * 3600 + mm * 60 + ss;
+  };
+  const fin = out.findIndex((l) => /Flags \[F/.test(l));
+  const lastData = out.slice(0, fin).filter((l) => / length [1-9]\d*/.test(l)).pop()!;
+  assert.ok(Math.abs(secs(lastData) - idle.offsetS) < 2e-6, `${lastData} vs +${idle.offsetS}`);
+  assert.ok(Math.abs(secs(out[fin]) - secs(lastData) - idle.idleS) < 2e-6);
+});
