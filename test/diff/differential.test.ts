@@ -3,14 +3,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fixturesDir } from '../helpers/paths';
+import { fixturesDir, repoRoot } from '../helpers/paths';
 import { generateTraffic } from '../../bench/generate-traffic';
 import { CaptureDiff, describeDifferences, diffCapture, HAVE_TCPTRACE, HAVE_TSHARK } from './diff-capture';
 import { DIFFERENCE_RULES } from './difference-rules';
 
 /**
  * Differential test: on every real-traffic fixture (fixtures/*.pcap,
- * fixtures/formats/*.pcap*) and on a small generated capture, every TCP
+ * fixtures/formats/*.pcap*), on test/diff/captures/*.pcap (real kernel TCP
+ * over a lossy, duplicating, reordering path) and on a small generated capture, every TCP
  * connection wirestate's engine makes is compared with the same connection
  * in tshark (its own dissection and tcp.analysis flags) and in tcptrace -l:
  * packets, payload bytes from the sequence space, retransmissions,
@@ -38,7 +39,15 @@ function captures(): string[] {
         .filter((f) => /\.pcap(ng)?(\.gz)?$/.test(f))
         .map((f) => path.join(formatsDir, f))
     : [];
-  return [...top, ...formats].sort();
+  // Real kernel TCP over a lossy, reordering path, made by test/diff/make-impaired-capture.sh.
+  const ownDir = path.join(repoRoot, 'test', 'diff', 'captures');
+  const own = fs.existsSync(ownDir)
+    ? fs
+        .readdirSync(ownDir)
+        .filter((f) => f.endsWith('.pcap'))
+        .map((f) => path.join(ownDir, f))
+    : [];
+  return [...top, ...formats, ...own].sort();
 }
 
 const files = captures();
@@ -76,7 +85,7 @@ after(() => {
 });
 
 function rel(f: string): string {
-  return path.relative(fixturesDir, f);
+  return f.startsWith(fixturesDir) ? path.relative(fixturesDir, f) : path.relative(repoRoot, f);
 }
 
 function check(r: CaptureDiff, label: string): void {

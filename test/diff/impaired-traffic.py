@@ -2,7 +2,7 @@
 """Traffic for the impaired-link capture (make-impaired-capture.sh).
 
   impaired-traffic.py server PORT          (in the server namespace)
-  impaired-traffic.py client HOST PORT     (in the client namespace)
+  impaired-traffic.py client HOST PORT [small|full]   (in the client namespace)
 
 Each client connection sends a one-line command; the server acts on it:
   up N        read N bytes, reply 'ok'
@@ -147,16 +147,27 @@ def run_one(host, port, job):
         print("ERR", op, e, flush=True)
 
 
-def client(host, port):
-    jobs = (
-        [("up", 300_000)] * 3
-        + [("down", 400_000)] * 3
-        + [("echo", 20)] * 6
-        + [("stall", 600_000, 3)] * 2
-        + [("halfclose", 200_000)] * 2
-        + [("idle", 4)] * 2
-        + [("abort",)] * 2
-    )
+def client(host, port, profile):
+    if profile == "small":
+        jobs = (
+            [("up", 60_000)] * 2
+            + [("down", 80_000)] * 2
+            + [("echo", 10)] * 3
+            + [("stall", 150_000, 2)]
+            + [("halfclose", 40_000)]
+            + [("idle", 3)]
+            + [("abort",)]
+        )
+    else:
+        jobs = (
+            [("up", 300_000)] * 3
+            + [("down", 400_000)] * 3
+            + [("echo", 20)] * 6
+            + [("stall", 600_000, 3)] * 2
+            + [("halfclose", 200_000)] * 2
+            + [("idle", 4)] * 2
+            + [("abort",)] * 2
+        )
     threads = []
     for i, job in enumerate(jobs):
         t = threading.Thread(target=run_one, args=(host, port, job))
@@ -171,4 +182,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "server":
         server(int(sys.argv[2]))
     else:
-        client(sys.argv[2], int(sys.argv[3]))
+        client(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "full")

@@ -3,20 +3,22 @@
 # differential comparison by hand (this machine has no netem, so the path is
 # a userspace relay between two TUN devices, test/diff/impair-relay.py).
 #
-#   sudo bash test/diff/make-impaired-capture.sh OUT.pcap [SEED] [LOSS] [DUP] [REORDER]
+#   sudo bash test/diff/make-impaired-capture.sh OUT.pcap [SEED] [LOSS] [DUP] [REORDER] [small|full]
 #   node dist/test/diff/run-diff.js OUT.pcap
 #
 # Namespaces wsi-c (client 10.79.0.2) and wsi-s (server 10.79.1.2), TUN
 # devices wsi-t0 / wsi-t1, all removed on exit. tcpdump captures on the
 # server's TUN (LINKTYPE_RAW): client->server packets after the impairment
 # (losses show as holes filled later, duplicates twice), server->client before
-# it (losses show as retransmissions).
+# it (losses show as retransmissions). Snaplen 128: headers only; every tool
+# takes segment lengths from the IP header.
 set -euo pipefail
 OUT=${1:?usage: make-impaired-capture.sh OUT.pcap [SEED] [LOSS] [DUP] [REORDER]}
 SEED=${2:-1}
 LOSS=${3:-0.03}
 DUP=${4:-0.01}
 REORDER=${5:-0.05}
+PROFILE=${6:-full}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PORT=7900
 pids=()
@@ -43,11 +45,11 @@ ip -n wsi-c route add 10.79.1.0/24 dev wsi-t0
 ip -n wsi-s route add 10.79.0.0/24 dev wsi-t1
 ip netns exec wsi-s python3 "$HERE/impaired-traffic.py" server $PORT &
 pids+=($!)
-ip netns exec wsi-s tcpdump -i wsi-t1 -w "$OUT" -U -s 0 tcp 2>/dev/null &
+ip netns exec wsi-s tcpdump -i wsi-t1 -w "$OUT" -U -s 128 tcp 2>/dev/null &
 tcpdump_pid=$!
 pids+=($tcpdump_pid)
 sleep 1
-ip netns exec wsi-c python3 "$HERE/impaired-traffic.py" client 10.79.1.2 $PORT
+ip netns exec wsi-c python3 "$HERE/impaired-traffic.py" client 10.79.1.2 $PORT "$PROFILE"
 sleep 2
 kill -INT $tcpdump_pid
 wait $tcpdump_pid 2>/dev/null || true
