@@ -1,13 +1,12 @@
 import { Command } from 'commander';
-import { CliError, action } from './cli-error';
+import { CliError, action, usageErrors } from './cli-error';
 import { openStoreForWriting } from './open-store';
 import { runIngest, type IngestFlags } from './ingest-command';
 import { addReportOptions, printReport, type ReportFlags } from './report-command';
 
 export function registerAnalyze(program: Command): void {
   addReportOptions(
-    program
-      .command('analyze')
+    usageErrors(program.command('analyze'))
       .description('ingest capture files, then report on them: who leaks CLOSE_WAIT connections, since when, and why')
       .argument('<files...>', "pcap / pcapng files, optionally gzipped ('-' = standard input)")
       .option('--db <path>', 'database file (created if missing)', 'wirestate.db')

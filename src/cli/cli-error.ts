@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { CaptureError } from '../source/capture-error';
 
 /** An error meant for the user: printed as one line, then the process exits with `exitCode`. */
@@ -48,4 +49,21 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       process.exitCode = reportError(err);
     }
   };
+}
+
+/** Exit status of a command line that cannot be run as typed (unknown option, bad value), like --host foo. */
+export const EXIT_USAGE = 2;
+
+/**
+ * Usage errors of a subcommand the way every other error reads: one line
+ * starting "wirestate: ", then the hint, exit status 2 (commander's own
+ * default is "error: ..." and 1, the status of an unusable input file).
+ */
+export function usageErrors(cmd: Command): Command {
+  return cmd
+    .configureOutput({ outputError: (str, write) => write(`wirestate: ${str.replace(/^error: /, '')}`) })
+    .exitOverride((err) => {
+      // --help and --version end with status 0 and must stay that way.
+      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+    });
 }

@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CliError, action } from './cli-error';
+import { CliError, action, usageErrors } from './cli-error';
 import { openStoreForReading, prepareStatement, readRows } from './open-store';
 import { ROW_FORMATS, renderRows, type Cell, type RowFormat } from '../report/render-rows';
 
@@ -39,8 +39,7 @@ function intArg(min: number, max: number) {
 }
 
 export function registerFlows(program: Command): void {
-  program
-    .command('flows')
+  usageErrors(program.command('flows'))
     .description('list flows without writing SQL (filters combine with AND)')
     .option('--db <path>', 'database file', 'wirestate.db')
     .option('--state <state>', `either endpoint in this RFC 9293 state at capture end: ${STATES.join(', ')} (any case, - or _)`, oneOf('a TCP state', STATES))

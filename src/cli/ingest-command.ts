@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { CliError, action, fileMessage } from './cli-error';
+import { CliError, action, fileMessage, usageErrors } from './cli-error';
 import { openStoreForWriting } from './open-store';
 import { ingestFiles, IngestAborted, type IngestProgress, type IngestResult } from '../pipeline/ingest-files';
 import { formatDuration, formatSpan } from '../report/format-time';
@@ -121,8 +121,7 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
 }
 
 export function registerIngest(program: Command): void {
-  program
-    .command('ingest')
+  usageErrors(program.command('ingest'))
     .description('read capture files into the flow database (several files = one continuous capture)')
     .argument('<files...>', "pcap / pcapng files, optionally gzipped ('-' = standard input)")
     .option('--db <path>', 'database file (created if missing)', 'wirestate.db')

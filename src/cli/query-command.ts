@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { CliError, action } from './cli-error';
+import { CliError, action, usageErrors } from './cli-error';
 import { openStoreForReading, prepareStatement, readRows } from './open-store';
 import { ROW_FORMATS, renderRows, type Cell, type RowFormat } from '../report/render-rows';
 
@@ -9,8 +9,7 @@ interface QueryOptions {
 }
 
 export function registerQuery(program: Command): void {
-  program
-    .command('query')
+  usageErrors(program.command('query'))
     .description('run one read-only SQL statement against the flow database')
     .argument('<sql>', 'one SELECT / WITH / read-only PRAGMA statement')
     .option('--db <path>', 'database file', 'wirestate.db')

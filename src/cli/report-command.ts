@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Database } from 'better-sqlite3';
-import { CliError, action } from './cli-error';
+import { CliError, action, usageErrors } from './cli-error';
 import { openStoreForReading } from './open-store';
 import { buildReport } from '../report/build-report';
 import { renderText } from '../report/render-text';
@@ -71,8 +71,7 @@ export function printReport(db: Database, dbPath: string, flags: ReportFlags, ca
 
 export function registerReport(program: Command): void {
   addReportOptions(
-    program
-      .command('report')
+    usageErrors(program.command('report'))
       .description('diagnose the capture in the database: who leaks CLOSE_WAIT connections, since when, and why')
       .option('--db <path>', 'database file', 'wirestate.db'),
   ).action(

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { action, fileMessage } from './cli-error';
+import { action, fileMessage, usageErrors } from './cli-error';
 import { CaptureStats, captureStats, isoMicros } from '../decode/capture-stats';
 import { isSupportedLinktype, linktypeName } from '../decode/linktypes';
 import { CaptureError } from '../source/capture-error';
@@ -106,8 +106,7 @@ export function statsJson(s: CaptureStats): Record<string, unknown> {
 }
 
 export function registerStats(program: Command): void {
-  program
-    .command('stats')
+  usageErrors(program.command('stats'))
     .description('format, link types, packet/TCP counts, first/last timestamp and anomalies of capture files (like capinfos)')
     .argument('<files...>', "pcap / pcapng files, optionally gzipped; '-' reads standard input")
     .option('--json', 'print a JSON array, one object per file')

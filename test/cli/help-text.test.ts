@@ -46,3 +46,27 @@ test('analyze --help: --capture defaults to the capture just read, and analyze r
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^wirestate report: capture 1 of 2 /);
 });
+
+test('usage errors read like every other error: "wirestate: ..." on one line (plus the --help hint), exit status 2', () => {
+  const db = path.join(tmpDir(), 'none.db');
+  const cases = [
+    ['flows', '--db', db, '--state', 'sleepy'],
+    ['report', '--db', db, '--capture', 'abc'],
+    ['report', '--db', db, '--format', 'xml'],
+    ['query', '--db', db],
+    ['stats', '--bogus', 'x'],
+    ['ingest', '--db', db],
+    ['analyze', '--db', db, '--warn-age', '-1', 'x.pcap'],
+  ];
+  for (const args of cases) {
+    const r = runCli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.match(lines[0], /^wirestate: \S/, args.join(' '));
+    assert.doesNotMatch(lines[0], /^wirestate: error:/);
+    assert.deepEqual(lines.slice(1), ['(run with --help for usage)'], args.join(' '));
+    assert.equal(r.stdout, '');
+  }
+  // Help is not an error.
+  assert.equal(runCli(['flows', '--help']).code, 0);
+});
