@@ -52,9 +52,23 @@ export function renderRows(columns: readonly string[], rows: readonly (readonly 
   }
 }
 
+/** Decimals (at most 6) a column of numbers needs so its decimal points line up; undefined for whole numbers. */
+function columnDecimals(rows: readonly (readonly Cell[])[], i: number): number | undefined {
+  let dec = 0;
+  for (const r of rows) {
+    const v = r[i];
+    if (typeof v !== 'number' || Number.isInteger(v) || Math.abs(v) >= 1e15) continue;
+    const t = String(Number(v.toFixed(6)));
+    const dot = t.indexOf('.');
+    if (dot >= 0 && !t.includes('e')) dec = Math.max(dec, t.length - dot - 1);
+  }
+  return dec > 0 ? dec : undefined;
+}
+
 function renderTable(columns: readonly string[], rows: readonly (readonly Cell[])[], style: TableStyle): string {
-  const text = rows.map((r) => r.map((v, i) => cellText(v, style, style.decimals?.[columns[i]])));
   const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || typeof r[i] === 'number' || typeof r[i] === 'bigint'));
+  const decimals = columns.map((c, i) => style.decimals?.[c] ?? (numeric[i] ? columnDecimals(rows, i) : undefined));
+  const text = rows.map((r) => r.map((v, i) => cellText(v, style, decimals[i])));
   const widths = columns.map((c) => c.length);
   for (const r of text) for (let i = 0; i < r.length; i++) if (r[i].length > widths[i]) widths[i] = r[i].length;
   const line = (cells: readonly string[]) =>

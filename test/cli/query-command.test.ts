@@ -141,6 +141,9 @@ test('query table: seconds computed by subtraction shown to the microsecond, not
     const [id, stuck, since] = line.trim().split(/ +/);
     assert.equal(Number(id), json[i].flow_id);
     assert.match(stuck, /^\d+(\.\d{1,6})?$/, line);
+    // One number of decimals per column: the decimal points line up.
+    assert.equal(since.split('.')[1]?.length, 6, line);
+    assert.equal(line.indexOf('.', line.indexOf(stuck)), table[0].indexOf('.', table[0].indexOf(table[0].trim().split(/ +/)[1])), line);
     assert.ok(Math.abs(Number(stuck) - json[i].stuck_s) < 1e-6, line);
     assert.equal(Number(since), Number(json[i].since_ts.toFixed(6)));
   });
