@@ -158,7 +158,8 @@ export function renderText(r: Report): string {
     ),
   );
   const kinds = Object.entries(r.summary.byCloseKind).map(([k, n]) => `${k} ${n}`).join(', ');
-  if (kinds) out.push(...wrap(`endings: ${kinds}`, WIDTH, '    ', '  '));
+  // Named as flows --close-kind takes them.
+  if (kinds) out.push(...wrap(`endings (close_kind): ${kinds}`, WIDTH, '    ', '  '));
   const anomalies = Object.entries(c.anomalies).map(([k, n]) => `${k} ${n}`).join(', ');
   if (anomalies) out.push(...wrap(`anomalies: ${anomalies}`, WIDTH, '    ', '  '));
   out.push('');

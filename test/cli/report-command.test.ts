@@ -327,6 +327,15 @@ test('every real fixture: text report fits 80 columns and says what the JSON say
       assert.ok(flat.includes(f.implication), `${t.name}: implication of ${f.kind}`);
       for (const d of f.details) assert.ok(flat.includes(d), `${t.name}: ${d}`);
     }
+    // The endings line uses the words flows --close-kind takes, with the counts it lists.
+    const endings = /^ {2}endings \(close_kind\): (.*)$/m.exec(text);
+    assert.ok(endings, `${t.name}: endings line`);
+    for (const [kind, n] of Object.entries(report.summary.byCloseKind)) {
+      assert.ok(endings[1].includes(`${kind} ${n}`), `${t.name}: ${kind} ${n}`);
+      const l = runCli(['flows', '--db', db, '--close-kind', kind, '--format', 'json', '--limit', '0']);
+      assert.equal((JSON.parse(l.stdout) as unknown[]).length, n, `${t.name}: flows --close-kind ${kind}`);
+      assert.equal(n, Object.values(t.closeKind).filter((k) => k === kind).length, `${t.name}: ${kind} agrees with the ground truth`);
+    }
     // CLOSE_WAIT count agrees with ss at capture end.
     const ssCw = t.flows.filter((f) => f.clientState === 'CLOSE_WAIT' || f.serverState === 'CLOSE_WAIT').length;
     assert.equal(report.summary.closeWait, ssCw, t.name);
