@@ -1,6 +1,7 @@
 import { compareFile, FileComparison } from './compare-flows';
 import { explainDifference } from './difference-rules';
 import { engineFlows } from './engine-flows';
+import { storedFlows } from './stored-flows';
 import { tcptraceConnections } from './tcptrace-long';
 import { tsharkConnections } from './tshark-tcp';
 import { toolAvailable } from './tool-run';
@@ -17,14 +18,16 @@ export interface CaptureDiff extends FileComparison {
 }
 
 /**
- * Runs wirestate's engine, tshark and tcptrace (when installed) over one
- * capture at the same time and compares them per connection. tcptrace is left
+ * Runs wirestate's engine (in process, or `via` 'ingest': the CLI into a
+ * temporary database, read back with SQL), tshark and tcptrace (when
+ * installed) over one capture at the same time and compares them per
+ * connection. tcptrace is left
  * out, with the reason, for files it cannot read (link types it does not know,
  * pcapng with mixed link types, gzip pcapng, IPv6 extension headers, QinQ).
  */
-export async function diffCapture(file: string): Promise<CaptureDiff> {
+export async function diffCapture(file: string, via: 'engine' | 'ingest' = 'engine'): Promise<CaptureDiff> {
   const [flows, ts, tt] = await Promise.all([
-    engineFlows(file),
+    via === 'engine' ? engineFlows(file) : storedFlows(file),
     HAVE_TSHARK ? tsharkConnections(file) : Promise.resolve(null),
     HAVE_TCPTRACE ? tcptraceConnections(file) : Promise.resolve(null),
   ]);

@@ -52,6 +52,9 @@ function captures(): string[] {
 
 const files = captures();
 const results = new Map<string, CaptureDiff>();
+/** The same comparisons from the SQLite flows table the CLI's ingest writes. */
+const stored = new Map<string, CaptureDiff>();
+const STORED_FROM = ['impaired-path.pcap', 'lossy-path-retransmissions.pcap', 'zero-window.pcap'];
 const ruleUse = new Map<string, number>();
 let genDir = '';
 let generated = '';
@@ -78,6 +81,7 @@ before(async () => {
   // stays ~2.4 MB) so that CLOSE_WAIT leaks are closed by their pool minutes later.
   generateTraffic({ out: generated, connections: 1200, seed: 11, rate: 200, ipv6Share: 0.05, tailS: 600 });
   await runAll([...files, generated]);
+  for (const f of [...files.filter((x) => STORED_FROM.includes(path.basename(x))), generated]) stored.set(f, await diffCapture(f, 'ingest'));
 });
 
 after(() => {
@@ -124,6 +128,18 @@ test('generated capture (1,200 connections): every connection agrees or differs 
   assert.ok(r, 'generated capture was not compared');
   assert.ok(r.flows >= 1200, `expected at least 1200 flows, got ${r.flows}`);
   check(r, 'generated');
+});
+
+test('through the CLI: the flows table ingest writes agrees the same way (generated, impaired path, lossy path, zero window)', { skip: SKIP_TOOLS }, () => {
+  assert.equal(stored.size, STORED_FROM.length + 1, 'captures compared from the database');
+  for (const [f, r] of stored) {
+    check(r, `${rel(f)} via ingest`);
+    // The same differences, explained the same way, as the in-process engine's records.
+    const direct = results.get(f);
+    assert.ok(direct);
+    assert.deepEqual(Object.fromEntries(r.explained), Object.fromEntries(direct.explained), `${rel(f)}: explained differences via ingest vs in process`);
+    assert.deepEqual(Object.fromEntries(r.agreed), Object.fromEntries(direct.agreed), `${rel(f)}: agreeing checks via ingest vs in process`);
+  }
 });
 
 test('the comparison can fail: a changed engine figure is reported, not explained', { skip: SKIP_TOOLS }, async () => {

@@ -3,21 +3,24 @@ import { DIFFERENCE_RULES } from './difference-rules';
 
 /**
  * By hand, for captures too large for a unit test:
- *   node dist/test/diff/run-diff.js FILE... [--examples N]
+ *   node dist/test/diff/run-diff.js FILE... [--examples N] [--via-ingest]
  * Prints, per file, every check with rows compared / agreed / explained by a
  * rule / unexplained, and examples of the unexplained ones. Exit status 1
- * when anything is unexplained.
+ * when anything is unexplained. --via-ingest compares the flows table the
+ * CLI's ingest writes instead of the in-process engine's records.
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   let examples = 10;
+  let via: 'engine' | 'ingest' = 'engine';
   const files: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--examples') examples = Number(args[++i]);
+    else if (args[i] === '--via-ingest') via = 'ingest';
     else files.push(args[i]);
   }
   if (files.length === 0) {
-    console.error('usage: run-diff FILE... [--examples N]');
+    console.error('usage: run-diff FILE... [--examples N] [--via-ingest]');
     process.exitCode = 2;
     return;
   }
@@ -26,7 +29,7 @@ async function main(): Promise<void> {
   let bad = 0;
   for (const file of files) {
     const t0 = Date.now();
-    const r = await diffCapture(file);
+    const r = await diffCapture(file, via);
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     console.log(`\n${file}: ${r.flows} flows, tshark ${r.tsharkConns} streams, tcptrace ${r.tcptraceConns ?? `skipped (${r.tcptraceSkipped})`} connections; ${secs} s`);
     const byKind = new Map<string, { unexplained: number; explained: number }>();
