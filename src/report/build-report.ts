@@ -792,6 +792,7 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
   }[]) {
     byCloseKind[r.close_kind] = r.n;
   }
+  const midstreamFlows = (db.prepare('SELECT count(*) AS n FROM flows WHERE capture_id = ? AND midstream = 1').get(capId) as { n: number }).n;
   const cw = closeWaitFindings(db, capId, thresholds);
   const all: Finding[] = [
     ...damageFinding(capture),
@@ -867,7 +868,7 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     capture,
     captures,
     thresholds,
-    summary: { flows: capture.flows, byCloseKind, closeWait, finWait2CloseWaitPairs: pairs, severity, verdict, omitted },
+    summary: { flows: capture.flows, byCloseKind, closeWait, finWait2CloseWaitPairs: pairs, midstreamFlows, severity, verdict, omitted },
     findings,
   });
 }

@@ -162,6 +162,18 @@ export function renderText(r: Report): string {
   if (kinds) out.push(...wrap(`endings (close_kind): ${kinds}`, WIDTH, '    ', '  '));
   const anomalies = Object.entries(c.anomalies).map(([k, n]) => `${k} ${n}`).join(', ');
   if (anomalies) out.push(...wrap(`anomalies: ${anomalies}`, WIDTH, '    ', '  '));
+  const mid = r.summary.midstreamFlows;
+  if (mid > 0) {
+    out.push(
+      ...wrap(
+        `${mid === 1 ? '1 connection was' : `${mid} connections were`} already open when the capture started: no handshake seen, ` +
+          `client and server guessed from the ports (a well-known or non-ephemeral port is the server's).`,
+        WIDTH,
+        '    ',
+        '  ',
+      ),
+    );
+  }
   out.push('');
   out.push(`VERDICT (${r.summary.severity.toUpperCase()})`);
   out.push(...wrap(r.summary.verdict, WIDTH, '  '));

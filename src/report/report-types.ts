@@ -122,6 +122,8 @@ export interface Report {
     byCloseKind: Record<string, number>;
     closeWait: number;
     finWait2CloseWaitPairs: number;
+    /** Connections already open when the capture started (no handshake seen; client/server guessed from the ports). */
+    midstreamFlows: number;
     severity: Severity | 'ok';
     verdict: string;
     /** Findings left out per kind (beyond the per-kind limit; --all shows every one). */

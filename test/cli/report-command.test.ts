@@ -336,6 +336,9 @@ test('every real fixture: text report fits 80 columns and says what the JSON say
       assert.equal((JSON.parse(l.stdout) as unknown[]).length, n, `${t.name}: flows --close-kind ${kind}`);
       assert.equal(n, Object.values(t.closeKind).filter((k) => k === kind).length, `${t.name}: ${kind} agrees with the ground truth`);
     }
+    // Connections picked up mid-stream are announced (every one of them in midstream-pickup, none elsewhere).
+    assert.equal(report.summary.midstreamFlows, t.captureStartedMidstream ? t.connections.length : 0, t.name);
+    assert.equal(/already open when the capture started/.test(flat), t.captureStartedMidstream, t.name);
     // CLOSE_WAIT count agrees with ss at capture end.
     const ssCw = t.flows.filter((f) => f.clientState === 'CLOSE_WAIT' || f.serverState === 'CLOSE_WAIT').length;
     assert.equal(report.summary.closeWait, ssCw, t.name);
