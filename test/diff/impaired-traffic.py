@@ -2,7 +2,7 @@
 """Traffic for the impaired-link capture (make-impaired-capture.sh).
 
   impaired-traffic.py server PORT          (in the server namespace)
-  impaired-traffic.py client HOST PORT [small|full]   (in the client namespace)
+  impaired-traffic.py client HOST PORT [small|full|reuse]   (in the client namespace)
 
 Each client connection sends a one-line command; the server acts on it:
   up N        read N bytes, reply 'ok'
@@ -12,6 +12,8 @@ Each client connection sends a one-line command; the server acts on it:
   halfclose N the client shuts down its write side, the server still sends N bytes then closes
   idle S      the client idles S seconds with keep-alive probes every second, then closes
   abort       the client closes with SO_LINGER 0 (RST) in the middle of a download
+  reuse K P   (client only) K connections in a row from the same source port P, each a
+              'down 3000' the server closes first (its TIME_WAIT is reused by the next SYN)
 """
 import socket
 import struct
@@ -137,6 +139,23 @@ def run_one(host, port, job):
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
             time.sleep(job[1])
             s.close()
+        elif op == "reuse":
+            for _ in range(job[1]):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.settimeout(60)
+                for _attempt in range(50):
+                    try:
+                        s.bind(("0.0.0.0", job[2]))
+                        break
+                    except OSError:
+                        time.sleep(0.1)
+                s.connect((host, port))
+                s.sendall(b"down 3000\n")
+                while s.recv(65536):
+                    pass
+                s.close()
+                time.sleep(0.05)
         elif op == "abort":
             s = client_conn(host, port, "abort")
             recv_exact(s, 100_000)
@@ -148,7 +167,9 @@ def run_one(host, port, job):
 
 
 def client(host, port, profile):
-    if profile == "small":
+    if profile == "reuse":
+        jobs = [("reuse", 8, 41000), ("reuse", 8, 41001), ("echo", 5)]
+    elif profile == "small":
         jobs = (
             [("up", 60_000)] * 2
             + [("down", 80_000)] * 2

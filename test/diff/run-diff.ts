@@ -3,24 +3,27 @@ import { DIFFERENCE_RULES } from './difference-rules';
 
 /**
  * By hand, for captures too large for a unit test:
- *   node dist/test/diff/run-diff.js FILE... [--examples N] [--via-ingest]
+ *   node dist/test/diff/run-diff.js FILE... [--examples N] [--via-ingest] [--summary]
  * Prints, per file, every check with rows compared / agreed / explained by a
  * rule / unexplained, and examples of the unexplained ones. Exit status 1
- * when anything is unexplained. --via-ingest compares the flows table the
+ * when anything is unexplained. --summary: one markdown table row per file.
+ * --via-ingest compares the flows table the
  * CLI's ingest writes instead of the in-process engine's records.
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   let examples = 10;
   let via: 'engine' | 'ingest' = 'engine';
+  let summary = false;
   const files: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--examples') examples = Number(args[++i]);
     else if (args[i] === '--via-ingest') via = 'ingest';
+    else if (args[i] === '--summary') summary = true;
     else files.push(args[i]);
   }
   if (files.length === 0) {
-    console.error('usage: run-diff FILE... [--examples N] [--via-ingest]');
+    console.error('usage: run-diff FILE... [--examples N] [--via-ingest] [--summary]');
     process.exitCode = 2;
     return;
   }
@@ -31,6 +34,17 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const r = await diffCapture(file, via);
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    if (summary) {
+      let compared = 0;
+      let agreed = 0;
+      for (const v of r.compared.values()) compared += v;
+      for (const v of r.agreed.values()) agreed += v;
+      const why = [...r.explained].map(([id, c]) => `${id} ${c}`).join(', ');
+      const tt = r.tcptraceConns === null ? `tcptrace skipped: ${r.tcptraceSkipped}` : `tcptrace ${r.tcptraceConns}`;
+      console.log(`| ${file} | ${r.flows} | ${r.tsharkConns} | ${tt} | ${compared} | ${agreed} | ${why || '-'} | ${r.unexplained.length} |`);
+      bad += r.unexplained.length;
+      continue;
+    }
     console.log(`\n${file}: ${r.flows} flows, tshark ${r.tsharkConns} streams, tcptrace ${r.tcptraceConns ?? `skipped (${r.tcptraceSkipped})`} connections; ${secs} s`);
     const byKind = new Map<string, { unexplained: number; explained: number }>();
     for (const d of r.differences) {
