@@ -117,15 +117,15 @@ function renderFinding(f: Finding, n: number, r: Report): string[] {
       idleShown = true;
       const off = `+${idle.offsetS.toFixed(6)}s`.padStart(12);
       const what = idle.afterData ? 'last data' : 'no data since the handshake';
-      const line = `      ${off} ${''.padEnd(6)} ${what}; ${formatDuration(idle.idleS)} idle until the first FIN`;
-      out.push(...(line.length <= WIDTH ? [line] : wrap(line, WIDTH, ' '.repeat(27))));
+      out.push(...wrap(`${what}; ${formatDuration(idle.idleS)} idle until the first FIN`, WIDTH, ' '.repeat(27), `    ${off} ${''.padEnd(6)} `));
     };
     for (const t of s.timeline) {
       if (idle !== null && t.offsetS > idle.offsetS) idleLine();
       // Microseconds, as tcpdump prints them: a handshake on a LAN takes less than a millisecond.
       const off = `+${t.offsetS.toFixed(6)}s`.padStart(12);
       const who = t.endpoint === 'orig' ? 'client' : 'server';
-      out.push(...wrap(`${off} ${who.padEnd(6)} ${t.from} -> ${t.to}: ${t.cause}`, WIDTH, ' '.repeat(27), '      '));
+      // The offset column is right-aligned: the prefix keeps its padding (wrap only collapses spaces inside the text).
+      out.push(...wrap(`${t.from} -> ${t.to}: ${t.cause}`, WIDTH, ' '.repeat(27), `    ${off} ${who} `));
     }
     idleLine();
     // Every packet of the sample, straight from the capture file (one file, not standard input).

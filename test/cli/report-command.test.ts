@@ -642,7 +642,11 @@ test('the sample timeline shows where the idle time before the FIN began: the la
   const idle = sample.idleBeforeFin!;
   assert.ok(idle && idle.afterData);
   const text = textLines(db).join('\n');
-  assert.ok(text.includes(`      ${`+${idle.offsetS.toFixed(6)}s`.padStart(12)}        last data; ${idle.idleS.toFixed(1)} s idle until the first FIN`), text);
+  assert.ok(text.includes(`    ${`+${idle.offsetS.toFixed(6)}s`.padStart(12)}        last data; ${idle.idleS.toFixed(1)} s idle until the first FIN`), text);
+  // The offsets are right-aligned: "+0.000431s" and "+65.023392s" end in the same column.
+  const ends = text.split('\n').filter((l) => /^ +\+\d+\.\d{6}s /.test(l)).map((l) => l.indexOf('s '));
+  assert.ok(ends.length >= sample.timeline.length + 1);
+  assert.equal(new Set(ends).size, 1, 'offset column aligned');
   if (spawnSync('tcpdump', ['--version']).status !== 0) return;
   const [h, p] = /^(.*):(\d+)$/.exec(sample.orig)!.slice(1);
   const out = spawnSync('tcpdump', ['-nr', fixture(`${t.name}.pcap`), '-ttttt', `host ${h} and tcp port ${p}`], { encoding: 'utf8' }).stdout.trim().split('\n');
