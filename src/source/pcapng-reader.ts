@@ -10,6 +10,29 @@ const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 /** Blocks larger than this are treated as broken framing. */
 export const MAX_BLOCK_LEN = 16 * 1024 * 1024;
 const SHB_MIN_LEN = 28;
+/** Smallest legal total length of each block with a fixed part (header + fixed fields + trailer). */
+const EPB_MIN_LEN = 32;
+const OPB_MIN_LEN = 32;
+const SPB_MIN_LEN = 16;
+const IDB_MIN_LEN = 20;
+
+/** Minimum total length of a block of `type` (12 for blocks with no fixed part we read). */
+function minBlockLen(type: number): number {
+  switch (type) {
+    case BT_SHB:
+      return SHB_MIN_LEN;
+    case BT_EPB:
+      return EPB_MIN_LEN;
+    case BT_OPB:
+      return OPB_MIN_LEN;
+    case BT_SPB:
+      return SPB_MIN_LEN;
+    case BT_IDB:
+      return IDB_MIN_LEN;
+    default:
+      return 12;
+  }
+}
 const OPT_IF_TSRESOL = 9;
 const OPT_IF_TSOFFSET = 14;
 
@@ -81,16 +104,13 @@ export class PcapngReader implements FormatReader {
         throw new CaptureError(st.file, base + pos, 'not_a_capture', 'pcapng file does not start with a section header');
       }
       const len = this.u32(buf, pos + 4);
-      if (len % 4 !== 0 || len < 12 || len > MAX_BLOCK_LEN || (type === BT_SHB && len < SHB_MIN_LEN)) {
+      const minLen = minBlockLen(type);
+      if (len % 4 !== 0 || len < minLen || len > MAX_BLOCK_LEN) {
         if (type === BT_SHB && !this.inSection) {
           throw new CaptureError(st.file, base + pos + 4, 'not_a_capture', `pcapng section header has a bad length ${len}`);
         }
-        st.setDamage(
-          'bad_block_length',
-          base + pos,
-          `pcapng block (type 0x${type.toString(16)}) has a bad length ${len}${len % 4 !== 0 ? ' (not a multiple of 4)' : ''}`,
-          true,
-        );
+        const why = len % 4 !== 0 ? ' (not a multiple of 4)' : len < minLen ? ` (shorter than the ${minLen} bytes of its fixed part)` : '';
+        st.setDamage('bad_block_length', base + pos, `pcapng block (type 0x${type.toString(16)}) has a bad length ${len}${why}`, true);
         return pos;
       }
       if (end - pos < len) {
@@ -198,7 +218,7 @@ export class PcapngReader implements FormatReader {
   private readIdb(buf: Buffer, pos: number, len: number): void {
     const st = this.st;
     const linktype = this.u16(buf, pos + 8);
-    const snaplen = len >= 20 ? this.u32(buf, pos + 12) : 0;
+    const snaplen = this.u32(buf, pos + 12);
     let resolByte = 6;
     let offsetUs = 0;
     let o = pos + 16;

@@ -240,3 +240,44 @@ test('TCP data offset < 5, and past the end of the packet, in a real file', asyn
   const good = await captureStats(fixture('formats', 'eth-ipv4.pcap'));
   assert.equal(s.decoded.tcpPackets, good.decoded.tcpPackets - 2);
 });
+
+/** eth-ipv4.pcapng with `block` inserted before its block number `index`. */
+function withBlockInserted(index: number, block: Buffer): { buf: Buffer; at: number } {
+  const buf = real('eth-ipv4.pcapng');
+  const at = pcapngBlocks(buf)[index];
+  return { buf: Buffer.concat([buf.subarray(0, at), block, buf.subarray(at)]), at };
+}
+
+/** A little-endian block of `type` whose total length field says `len`, `len` bytes long (fixed part missing). */
+function shortBlock(type: number, len: number): Buffer {
+  const b = Buffer.alloc(len);
+  b.writeUInt32LE(type, 0);
+  b.writeUInt32LE(len, 4);
+  b.writeUInt32LE(len, len - 4);
+  return b;
+}
+
+test('pcapng packet blocks shorter than their fixed part: fatal bad_block_length at the block, earlier packets kept', async () => {
+  // [type, total length, minimum]: an EPB of 16 bytes has no room for its 20 bytes of fixed fields,
+  // an SPB of 12 none for its original length, an IDB of 16 none for its snaplen.
+  for (const [type, len, min] of [
+    [6, 16, 32],
+    [6, 28, 32],
+    [2, 24, 32],
+    [3, 12, 16],
+    [1, 16, 20],
+  ]) {
+    const { buf, at } = withBlockInserted(6, shortBlock(type, len)); // SHB, IDB, four EPBs before it
+    const file = put(`short-${type}-${len}.pcapng`, buf);
+    let bad = 0;
+    const r = await readCapture(file, (raw) => {
+      if (!(raw.caplen >= 0 && raw.caplen <= raw.origlen && Number.isFinite(raw.tsUs))) bad++;
+    });
+    assert.equal(bad, 0, `type ${type} length ${len}: a packet with a broken caplen or timestamp was delivered`);
+    assert.equal(r.packets, 4, `type ${type} length ${len}`);
+    assert.equal(r.damage?.code, 'bad_block_length', `type ${type} length ${len}`);
+    assert.equal(r.damage?.fatal, true);
+    assert.equal(r.damage?.offset, at);
+    assert.match(r.damage?.message ?? '', new RegExp(`pcapng block \\(type 0x${type}\\) has a bad length ${len} \\(shorter than the ${min} bytes of its fixed part\\) at byte ${at}$`));
+  }
+});
