@@ -31,6 +31,11 @@ export async function diffCapture(file: string, via: 'engine' | 'ingest' = 'engi
     HAVE_TSHARK ? tsharkConnections(file) : Promise.resolve(null),
     HAVE_TCPTRACE ? tcptraceConnections(file) : Promise.resolve(null),
   ]);
+  if (ts !== null && ts.code !== 0) {
+    // A tshark that cannot run the field list (too old for tcp.seq_raw, ...) must not look like "no connections".
+    const why = ts.stderr.split('\n').find((l) => l.trim() !== '' && !/running as user/i.test(l)) ?? `exit ${ts.code}`;
+    throw new Error(`tshark failed on ${file}: ${why.trim()}`);
+  }
   let skip: string | null = null;
   if (tt === null) skip = 'tcptrace is not installed';
   else if (tt.complaint !== '') skip = `tcptrace cannot read it: ${tt.complaint}`;
