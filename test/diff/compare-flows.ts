@@ -11,6 +11,29 @@ import { tupleKey } from './tool-run';
  * 1 µs: tshark prints ns, tcptrace and wirestate µs), because a 4-tuple can
  * be reused by later connections in one capture.
  *
+ * What is compared with what, per direction unless said otherwise:
+ *  - packets: tshark frames / tcptrace 'total packets';
+ *  - bytes (payload, from the sequence space): tshark's highest payload
+ *    sequence number + 1 minus ISN + 1 (tcp.seq_raw) / tcptrace 'unique bytes
+ *    sent'; ip_bytes: ip.len or ipv6.plen + 40 summed; missed_bytes (both
+ *    directions): sequence span minus the bytes present in some frame;
+ *  - retransmits: frames tshark flags retransmission, fast_retransmission or
+ *    spurious_retransmission / tcptrace 'rexmt data pkts' (SYN and FIN repeats
+ *    included on both sides); out_of_order: tcp.analysis.out_of_order /
+ *    'outoforder pkts'; keepalives: tcp.analysis.keep_alive (tcptrace has no
+ *    such count); zero_windows: tcp.analysis.zero_window / 'zero win adv';
+ *  - SYN/FIN/RST: the engine's FlowRecord has no raw per-direction counts, so
+ *    its Zeek history letters (S/H, F, R: one per new sequence number) are
+ *    compared with the same count computed from tshark's frames, and whether
+ *    each side sent a SYN / FIN / RST at all with tcptrace's 'SYN/FIN pkts
+ *    sent' and 'resets sent'; tcptrace's 'complete conn' (yes = SYN and FIN
+ *    both ways, RESET = any RST) with the same condition on the flow;
+ *  - wscale and mss from the SYN options: tcp.options.wscale.shift (as
+ *    negotiated: -1 when the peer's SYN had none) and tcp.options.mss_val /
+ *    tcptrace 'adv wind scale' (when 'req 1323 ws' is Y) and 'mss requested'
+ *    (exact, unlike 'max/min segm size');
+ *  - the connections themselves, and the last packet time (tshark).
+ *
  * Every check yields a row: agree, or differ. A differing row is then passed
  * to `explainDifference` (difference-rules.ts), which either names the
  * definitional reason (documented there, and the row is accepted) or leaves
