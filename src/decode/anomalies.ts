@@ -10,7 +10,10 @@ export const enum Anomaly {
   BadIpVersion = 2,
   /** IPv4 IHL < 5 (header shorter than 20 bytes). */
   BadIpHeaderLength = 3,
-  /** IPv4 total length shorter than its header, or IPv6 payload length inconsistent. */
+  /**
+   * IPv4 total length shorter than its header, or IPv6 payload length inconsistent; also an IP
+   * length larger than the packet was on the wire (origlen), which is then clamped to the wire length.
+   */
   BadIpTotalLength = 4,
   /** TCP data offset < 5, or the TCP header runs past the IP packet's end. */
   BadTcpOffset = 5,

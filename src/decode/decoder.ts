@@ -136,6 +136,19 @@ export class Decoder {
     return this.fail(Anomaly.BadIpVersion);
   }
 
+  /** Bytes from `p` (the IP header) to the end of the packet as it was on the wire. */
+  private wireLen(raw: RawPacket, p: number): number {
+    // origlen is the wire length; a writer that put a smaller one than caplen is not believed.
+    const len = raw.origlen > raw.caplen ? raw.origlen : raw.caplen;
+    return len - (p - raw.off);
+  }
+
+  /** The IP length field claims more bytes than the packet had on the wire: counted, then clamped by the caller. */
+  private oversized(pkt: DecodedPacket): void {
+    pkt.anomaly = Anomaly.BadIpTotalLength;
+    this.anomalies.add(Anomaly.BadIpTotalLength, this.recordOffset);
+  }
+
   /** Sets l3Off and returns the kind of network layer (L3_*). */
   private decodeLink(buf: Buffer, off: number, end: number, linktype: number): number {
     let et: number;
@@ -226,9 +239,16 @@ export class Decoder {
     if (ihl < 20) return this.fail(Anomaly.BadIpHeaderLength);
     if (end - p < ihl) return this.fail(Anomaly.TruncatedHeader);
     let totalLen = u16(buf, p + 2);
+    const wireLen = this.wireLen(raw, p);
     // Segmentation offload: the kernel may hand tcpdump a super-packet with length 0.
-    if (totalLen === 0) totalLen = raw.origlen - (p - raw.off);
+    if (totalLen === 0) totalLen = wireLen;
     if (totalLen < ihl) return this.fail(Anomaly.BadIpTotalLength);
+    if (totalLen > wireLen) {
+      // The IP header claims more than was on the wire (not a snaplen cut: origlen is the wire length).
+      if (wireLen < ihl) return this.fail(Anomaly.BadIpTotalLength);
+      this.oversized(pkt);
+      totalLen = wireLen;
+    }
     this.ipv4++;
     pkt.ipVersion = 4;
     pkt.ipLen = totalLen;
@@ -260,8 +280,13 @@ export class Decoder {
     const pkt = this.pkt;
     if (end - p < 40) return this.fail(Anomaly.TruncatedHeader);
     let payloadLen = u16(buf, p + 4);
+    const wireLen = this.wireLen(raw, p);
     // Jumbogram / offload: take the wire length.
-    if (payloadLen === 0) payloadLen = raw.origlen - (p - raw.off) - 40;
+    if (payloadLen === 0) payloadLen = wireLen - 40;
+    else if (40 + payloadLen > wireLen) {
+      this.oversized(pkt);
+      payloadLen = wireLen - 40;
+    }
     this.ipv6++;
     pkt.ipVersion = 6;
     pkt.ipLen = 40 + payloadLen;

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { Decoder } from '../../src/decode/decoder';
 import { TCP_ACK, TCP_PSH, TCP_SYN } from '../../src/decode/decoded-packet';
 import { RawPacket } from '../../src/source/raw-packet';
+import { readFileSync } from 'node:fs';
+import { fixture } from '../helpers/paths';
+import { pcapRecordOffsets } from '../source/pcap-walk';
 
 // Real frames copied out of captures made by fixtures/make/formats.sh (eth-ipv4.pcap, eth-ipv6-ns.pcap)
 // (kernel traffic between two namespaces, see fixtures/formats/README.md).
@@ -255,4 +258,56 @@ test('the decoded struct is reused: no object per packet', () => {
   assert.equal(p.ipVersion, 6);
   assert.equal(d.packets, 2);
   assert.equal(d.tcpPackets, 2);
+});
+
+/** Link-layer bytes of the records of a little-endian classic pcap fixture, with their original lengths. */
+function records(name: string): { frame: Buffer; origlen: number }[] {
+  const buf = readFileSync(fixture('formats', name));
+  return pcapRecordOffsets(buf).map((o) => ({
+    frame: Buffer.from(buf.subarray(o + 16, o + 16 + buf.readUInt32LE(o + 8))),
+    origlen: buf.readUInt32LE(o + 12),
+  }));
+}
+
+test('an IP length larger than the packet on the wire is counted as bad_ip_total_length and clamped to the wire length', () => {
+  // A real, whole (caplen == origlen) IPv4 data segment from eth-ipv4.pcap, then its total length set to 1500.
+  const d = new Decoder();
+  const carriesData = (r: { frame: Buffer; origlen: number }, version: number) =>
+    r.frame.length === r.origlen && r.frame.length < 1000 && d.decode(raw(r.frame)) && d.pkt.ipVersion === version && d.pkt.payloadLen > 0;
+  const v4 = records('eth-ipv4.pcap').find((r) => carriesData(r, 4));
+  assert.ok(v4, 'a small IPv4 TCP data segment');
+  d.anomalies.reset();
+  assert.equal(d.decode(raw(v4.frame)), true);
+  const payload = d.pkt.payloadLen;
+  const ipLen = d.pkt.ipLen;
+  assert.ok(payload > 0);
+  const big = Buffer.from(v4.frame);
+  big.writeUInt16BE(1500, 14 + 2);
+  assert.equal(d.decode(raw(big)), true);
+  assert.equal(d.pkt.payloadLen, payload);
+  assert.equal(d.pkt.ipLen, ipLen);
+  assert.equal(d.pkt.capturedPayloadLen, payload);
+  assert.deepEqual(d.anomalies.toObject(), { bad_ip_total_length: 1 });
+  assert.equal(d.malformed, 0);
+
+  // The same for an IPv6 payload length (eth-ipv6-ns.pcap).
+  const v6 = records('eth-ipv6-ns.pcap').find((r) => carriesData(r, 6));
+  assert.ok(v6, 'a small IPv6 TCP data segment');
+  assert.equal(d.decode(raw(v6.frame)), true);
+  const payload6 = d.pkt.payloadLen;
+  const big6 = Buffer.from(v6.frame);
+  big6.writeUInt16BE(1480, 14 + 4);
+  assert.equal(d.decode(raw(big6)), true);
+  assert.equal(d.pkt.payloadLen, payload6);
+  assert.equal(d.pkt.ipLen, v6.frame.length - 14);
+  assert.deepEqual(d.anomalies.toObject(), { bad_ip_total_length: 2 });
+
+  // A total length smaller than the wire length (Ethernet padding) is fine, and a snaplen cut
+  // (caplen < origlen) still reports the length the IP header gives.
+  assert.equal(d.decode(raw(DATA_V4_CUT, 1, 366)), true);
+  assert.equal(d.pkt.payloadLen, 300);
+  const padded = Buffer.concat([v4.frame, Buffer.alloc(6)]);
+  assert.equal(d.decode(raw(padded)), true);
+  assert.equal(d.pkt.payloadLen, payload);
+  assert.deepEqual(d.anomalies.toObject(), { bad_ip_total_length: 2 });
 });
