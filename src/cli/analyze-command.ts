@@ -1,12 +1,13 @@
 import { Command } from 'commander';
 import { CliError, action, usageErrors } from './cli-error';
 import { openStoreForWriting } from './open-store';
+import { addEngineOptions } from './engine-options';
 import { runIngest, type IngestFlags } from './ingest-command';
 import { addReportOptions, printReport, type ReportFlags } from './report-command';
 
 export function registerAnalyze(program: Command): void {
   addReportOptions(
-    usageErrors(program.command('analyze'))
+    addEngineOptions(usageErrors(program.command('analyze')))
       .description('ingest capture files, then report on them: who leaks CLOSE_WAIT connections, since when, and why')
       .argument('<files...>', "pcap / pcapng files, optionally gzipped ('-' = standard input)")
       .option('--db <path>', 'database file (created if missing)', 'wirestate.db')

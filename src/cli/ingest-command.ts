@@ -2,11 +2,12 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { CliError, action, fileMessage, usageErrors } from './cli-error';
 import { openStoreForWriting } from './open-store';
+import { addEngineOptions, engineOptions, type EngineFlags } from './engine-options';
 import { ingestFiles, IngestAborted, type IngestProgress, type IngestResult } from '../pipeline/ingest-files';
 import { formatDuration, formatSpan } from '../report/format-time';
 import type { FlowStore } from '../store/flow-store';
 
-export interface IngestFlags {
+export interface IngestFlags extends EngineFlags {
   db: string;
   quiet?: boolean;
   progress?: boolean;
@@ -61,6 +62,7 @@ function progressPrinter(stream: NodeJS.WriteStream) {
 /** Ingest files into an open store, printing progress and a summary on stderr. */
 export async function runIngest(store: FlowStore, files: string[], flags: IngestFlags): Promise<IngestOutcome> {
   const err = process.stderr;
+  const engine = engineOptions(flags);
   const showProgress = !flags.quiet && (flags.progress === true || err.isTTY === true);
   const progress = showProgress ? progressPrinter(err) : null;
   const ctl = new AbortController();
@@ -70,6 +72,7 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
   let result: IngestResult;
   try {
     result = await ingestFiles(store, files, {
+      ...engine,
       signal: ctl.signal,
       onProgress: progress ? (p) => progress.update(p) : undefined,
       // WIRESTATE_WRITER=worker moves the SQLite writes to a worker thread (faster on an idle
@@ -121,7 +124,7 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
 }
 
 export function registerIngest(program: Command): void {
-  usageErrors(program.command('ingest'))
+  addEngineOptions(usageErrors(program.command('ingest')))
     .description('read capture files into the flow database (several files = one continuous capture)')
     .argument('<files...>', "pcap / pcapng files, optionally gzipped ('-' = standard input)")
     .option('--db <path>', 'database file (created if missing)', 'wirestate.db')

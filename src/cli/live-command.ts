@@ -1,11 +1,12 @@
 import { Command } from 'commander';
 import { CliError, action } from './cli-error';
+import { addEngineOptions, engineOptions, type EngineFlags } from './engine-options';
 import { LiveCaptureError } from '../source/live-capture';
 import { defaultDevice, listNetworkDevices } from '../host/network-devices';
 import { LivePipeline, type LiveStatus, type LiveSummary } from '../pipeline/live-pipeline';
 import { LIVE_CHILD_ENV, runSupervised } from '../pipeline/live-supervisor';
 
-interface LiveOptions {
+interface LiveOptions extends EngineFlags {
   interface?: string;
   db: string;
   duration?: string;
@@ -62,8 +63,7 @@ function toCliError(err: unknown): unknown {
 }
 
 export function registerLive(program: Command): void {
-  program
-    .command('live')
+  addEngineOptions(program.command('live'))
     .description('capture live through libpcap and write flows to the database as they happen (query/report work meanwhile)')
     .argument('[filter...]', 'BPF capture filter, as for tcpdump (e.g. tcp port 8080)')
     .option('-i, --interface <name>', 'device to capture on (default: first non-loopback interface that is up; see wirestate interfaces)')
@@ -109,6 +109,7 @@ export function registerLive(program: Command): void {
             bufferSize: bufferKiB * 1024,
             dbPath: opts.db,
             flushEveryMs: flushEvery * 1000,
+            ...engineOptions(opts),
             count,
             durationMs: duration * 1000,
             pcapOut: opts.write ?? null,
