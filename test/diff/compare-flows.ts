@@ -1,6 +1,6 @@
 import type { DirectionStats, FlowRecord } from '../../src/tcp/flow-record';
 import type { TcptraceConn, TcptraceDir, TcptraceResult } from './tcptrace-long';
-import { finCount, mergeTcptrace, pairValue } from './tcptrace-long';
+import { finCount, mergeTcptrace, pairValue, synCount } from './tcptrace-long';
 import type { TsharkConn, TsharkDir, TsharkResult } from './tshark-tcp';
 import { tupleKey } from './tool-run';
 
@@ -65,7 +65,7 @@ export interface RowContext {
   tcptrace: TcptraceConn | null;
   tcptraceDir: TcptraceDir | null;
   /** A later tcptrace record of the same connection, merged before comparing (see tcptraceRows). */
-  split?: { gapUs: number; finsBefore: number; partFirstUs: number };
+  split?: { gapUs: number; finsBefore: number; partFirstUs: number; laterSyns: number };
 }
 
 export interface ComparedRow extends CheckRow {
@@ -256,7 +256,7 @@ function tcptraceRows(rows: Rows, flows: FlowRecord[], tt: TcptraceResult, tsByF
       leftover.push(b);
       continue;
     }
-    const info = { gapUs: b.firstTsUs - a.lastTsUs, finsBefore: finCount(a), partFirstUs: b.firstTsUs };
+    const info = { gapUs: b.firstTsUs - a.lastTsUs, finsBefore: finCount(a), partFirstUs: b.firstTsUs, laterSyns: synCount(b) };
     m.byFlow[i] = mergeTcptrace(a, b);
     const l = splitsByFlow.get(i);
     if (l === undefined) splitsByFlow.set(i, [info]);
@@ -267,11 +267,13 @@ function tcptraceRows(rows: Rows, flows: FlowRecord[], tt: TcptraceResult, tsByF
     const c = m.byFlow[i];
     const name = connName(f);
     const t = tsByFlow[i] ?? null;
-    for (const sp of splitsByFlow.get(i) ?? []) {
+    const splits = splitsByFlow.get(i) ?? [];
+    for (const sp of splits) {
       const ctx: RowContext = { flow: f, dir: null, tshark: t, tsharkDir: null, tsharkPeer: null, tcptrace: c, tcptraceDir: null, split: sp };
       row(rows, 'tcptrace', name, 'split', 'one flow', `new record at ${(sp.partFirstUs / 1e6).toFixed(6)}`, ctx);
     }
     const base: RowContext = { flow: f, dir: null, tshark: t, tsharkDir: null, tsharkPeer: null, tcptrace: c, tcptraceDir: null };
+    if (splits.length > 0) base.split = splits[splits.length - 1];
     row(rows, 'tcptrace', name, 'connection', 'flow', c === null ? 'none' : 'flow', base);
     if (c === null) return;
     const bothSyn = synSent(f, 'orig') && synSent(f, 'resp');

@@ -178,6 +178,37 @@ export const DIFFERENCE_RULES: DifferenceRule[] = [
     },
   },
   {
+    id: 'tcptrace-new-record-on-repeated-syn',
+    appliesTo: ['tcptrace split', 'tcptrace unique_bytes', 'tcptrace retransmits', 'tcptrace out_of_order'],
+    seenOn: 'impaired-path captures with TCP Fast Open (profile tfo: a SYN retransmitted after the server already sent its data and FIN)',
+    reason:
+      'tcptrace starts a new connection record for a SYN that arrives after a FIN on the 4-tuple, even when it repeats ' +
+      "the connection's initial sequence number (a retransmitted SYN). For wirestate and tshark a SYN with the ISN " +
+      'already seen is a retransmission within the same connection. The split is accepted only when tshark saw one ' +
+      "ISN per direction and repeated SYNs and kept everything in one stream. tcptrace's per-record sequence counters " +
+      "(unique bytes, retransmitted and out-of-order segments) then count the later record's data afresh and do not add " +
+      "up, so for such a connection those checks are accepted when wirestate's figure equals tshark's for that direction.",
+    holds(r) {
+      const sp = r.ctx.split;
+      const t = r.ctx.tshark;
+      if (sp === undefined || t === null || sp.laterSyns === 0) return false;
+      let synPkts = 0;
+      let oneIsn = true;
+      for (const d of t.dirs.values()) {
+        synPkts += d.synPkts;
+        if (d.synLetters > 1) oneIsn = false;
+      }
+      if (!oneIsn || synPkts <= 2 || t.lastTsUs < sp.partFirstUs) return false;
+      if (r.check === 'split') return true;
+      const d = r.ctx.tsharkDir;
+      if (d === null) return false;
+      const e = resorted(d);
+      if (r.check.endsWith('.unique_bytes')) return n(r.ours) === d.seqSpan;
+      if (r.check.endsWith('.retransmits')) return n(r.ours) === e.retransmits;
+      return n(r.ours) === e.outOfOrder;
+    },
+  },
+  {
     id: 'no-ipv4-reassembly',
     appliesTo: ['tshark missed_bytes', 'tcptrace unique_bytes', 'tshark ip_bytes'],
     seenOn: 'formats/ipv4-tcp-fragments.pcap (TCP segments split into IPv4 fragments)',

@@ -2,7 +2,7 @@
 """Traffic for the impaired-link capture (make-impaired-capture.sh).
 
   impaired-traffic.py server PORT          (in the server namespace)
-  impaired-traffic.py client HOST PORT [small|full|reuse]   (in the client namespace)
+  impaired-traffic.py client HOST PORT [small|full|reuse|tfo]   (in the client namespace)
 
 Each client connection sends a one-line command; the server acts on it:
   up N        read N bytes, reply 'ok'
@@ -12,6 +12,8 @@ Each client connection sends a one-line command; the server acts on it:
   halfclose N the client shuts down its write side, the server still sends N bytes then closes
   idle S      the client idles S seconds with keep-alive probes every second, then closes
   abort       the client closes with SO_LINGER 0 (RST) in the middle of a download
+  tfo K       (client only) K connections with TCP Fast Open (sendto MSG_FASTOPEN): the
+              first gets a cookie, the later ones carry their request in the SYN
   reuse K P   (client only) K connections in a row from the same source port P, each a
               'down 3000' the server closes first (its TIME_WAIT is reused by the next SYN)
 """
@@ -83,6 +85,10 @@ def server(port):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    try:
+        ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16)
+    except OSError:
+        pass
     ls.bind(("0.0.0.0", port))
     ls.listen(64)
     while True:
@@ -139,6 +145,15 @@ def run_one(host, port, job):
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
             time.sleep(job[1])
             s.close()
+        elif op == "tfo":
+            for _ in range(job[1]):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                # blocking while connecting (a timeout makes sendto return EINPROGRESS)
+                s.sendto(b"echo 1\n" + b"q" * 300, socket.MSG_FASTOPEN, (host, port))
+                s.settimeout(60)
+                recv_exact(s, 3000)
+                s.close()
+                time.sleep(0.05)
         elif op == "reuse":
             for _ in range(job[1]):
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -167,7 +182,9 @@ def run_one(host, port, job):
 
 
 def client(host, port, profile):
-    if profile == "reuse":
+    if profile == "tfo":
+        jobs = [("tfo", 5), ("tfo", 5)]
+    elif profile == "reuse":
         jobs = [("reuse", 8, 41000), ("reuse", 8, 41001), ("echo", 5)]
     elif profile == "small":
         jobs = (

@@ -3,7 +3,7 @@
 # differential comparison by hand (this machine has no netem, so the path is
 # a userspace relay between two TUN devices, test/diff/impair-relay.py).
 #
-#   sudo bash test/diff/make-impaired-capture.sh OUT.pcap [SEED] [LOSS] [DUP] [REORDER] [small|full]
+#   sudo bash test/diff/make-impaired-capture.sh OUT.pcap [SEED] [LOSS] [DUP] [REORDER] [small|full|reuse|tfo]
 #   node dist/test/diff/run-diff.js OUT.pcap
 #
 # Namespaces wsi-c (client 10.79.0.2) and wsi-s (server 10.79.1.2), TUN
@@ -35,6 +35,9 @@ ip netns add wsi-s
 python3 "$HERE/impair-relay.py" wsi-c wsi-t0 wsi-s wsi-t1 "$SEED" "$LOSS" "$DUP" "$REORDER" > /tmp/wsi-relay.log 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q READY /tmp/wsi-relay.log 2>/dev/null && break; sleep 0.1; done
+# TCP Fast Open client and server (used by the 'tfo' profile; harmless otherwise).
+ip netns exec wsi-c sysctl -qw net.ipv4.tcp_fastopen=3
+ip netns exec wsi-s sysctl -qw net.ipv4.tcp_fastopen=3
 ip -n wsi-c link set lo up
 ip -n wsi-s link set lo up
 ip -n wsi-c addr add 10.79.0.2/24 dev wsi-t0

@@ -158,3 +158,8 @@ export function mergeTcptrace(first: TcptraceConn, later: TcptraceConn): Tcptrac
 export function finCount(c: TcptraceConn): number {
   return Number(pairValue(c.a.values.get('SYN/FIN pkts sent'))[1]) + Number(pairValue(c.b.values.get('SYN/FIN pkts sent'))[1]);
 }
+
+/** SYN segments in a tcptrace record, both directions. */
+export function synCount(c: TcptraceConn): number {
+  return Number(pairValue(c.a.values.get('SYN/FIN pkts sent'))[0]) + Number(pairValue(c.b.values.get('SYN/FIN pkts sent'))[0]);
+}
