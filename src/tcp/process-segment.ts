@@ -41,6 +41,10 @@ import { updateZeekState } from './zeek-state';
  *    seen to send (a FIN occupies one). This is counted as the anomaly
  *    'fin_implied_by_ack'. Any other ACK of unseen sequence space is counted
  *    as missed bytes (anomaly 'ack_of_unseen_data'), never as a FIN.
+ *    Not when the sender's sequence space was anchored only by a bare first
+ *    segment (mid-stream, no SYN/FIN/payload): that segment may be a Linux
+ *    keep-alive probe at SND.NXT - 1, so an ACK of seq + 1 re-anchors the
+ *    sender there and counts the segment as a keep-alive.
  */
 export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, fromOrig: boolean): void {
   const x = fromOrig ? flow.orig : flow.resp;
@@ -127,6 +131,8 @@ function accountSequence(
 ): boolean {
   if (!x.seqInit) {
     initSeq(x, syn ? seq : (seq - 1) >>> 0);
+    // A bare first segment could be a keep-alive at SND.NXT - 1: the anchor is uncertain.
+    x.bareAnchor = !syn && !fin && len === 0;
   } else if (syn && seq !== x.isn) {
     if (x.bytes === 0 && !x.finSent) {
       flow.anomaly('syn_seq_jump');
@@ -167,6 +173,10 @@ function accountSequence(
   } else if (!syn && !fin && !x.finSent && seq === ((x.dataEnd - 1) >>> 0)) {
     if (!peerWindowZero) x.keepalives++;
     keepalive = true;
+  }
+  if (x.bareAnchor) {
+    if (len > 0 || syn || fin) x.bareAnchor = false;
+    else if (seq === x.dataEnd && !peerWindowZero) x.bareAnchorSegs++;
   }
   if (seqGt(endAll, x.nextSeq)) x.nextSeq = endAll;
   return keepalive;
@@ -313,7 +323,14 @@ function handleAck(
     // Nothing seen from y yet: start its sequence space where x says it is.
     initSeq(y, (ackNo - 1) >>> 0);
   } else {
-    if (!y.finSent && ackNo === ((y.nextSeq + 1) >>> 0) && y.synSent === y.synAcked && canSendFin(y.state)) {
+    if (y.bareAnchor && !y.finSent && ackNo === ((y.nextSeq + 1) >>> 0)) {
+      // y was first seen in a bare segment and x acknowledges one past it: that
+      // segment was a keep-alive probe at SND.NXT - 1, not y's last sequence
+      // number before a FIN. Re-anchor y's sequence space at x's ACK.
+      y.keepalives += y.bareAnchorSegs;
+      y.nextSeq = ackNo;
+      y.dataEnd = ackNo;
+    } else if (!y.finSent && ackNo === ((y.nextSeq + 1) >>> 0) && y.synSent === y.synAcked && canSendFin(y.state)) {
       // Exactly one unit past everything y was seen to send: y's FIN was not captured.
       flow.anomaly('fin_implied_by_ack');
       y.nextSeq = ackNo;
@@ -343,6 +360,7 @@ function handleAck(
         }
       }
     }
+    if (y.bareAnchor && seqGe(ackNo, y.nextSeq)) y.bareAnchor = false;
     ackGaps(flow, !fromOrig, y, ackNo);
   }
   if (!x.ackSeen || seqGt(ackNo, x.highestAck)) {

@@ -28,6 +28,15 @@ export class TcpEndpoint {
   dataEnd = 0;
   /** Sequence-space holes not yet filled, flat [start, end, start, end, ...]. */
   holes: number[] | null = null;
+  /**
+   * The sequence space was anchored only by a bare first segment (no SYN,
+   * FIN or payload, picked up mid-stream): it may have been a keep-alive
+   * probe at SND.NXT - 1, so an ACK one past it proves nothing about a FIN
+   * (process-segment.ts). Cleared once payload or an ACK at or past nextSeq
+   * confirms the anchor. bareAnchorSegs counts the bare segments at it.
+   */
+  bareAnchor = false;
+  bareAnchorSegs = 0;
 
   synSent = false;
   synAckSent = false;
