@@ -1,7 +1,6 @@
 import { createHash, Hash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { Readable, pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { Gunzip, constants as zlibConstants, createGunzip } from 'node:zlib';
 import { CaptureError } from './capture-error';
 import { digestFileInWorker } from './file-digest';
 
@@ -66,6 +65,45 @@ async function* gzipPieces(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     tail = chunk.subarray(end);
   }
   if (tail) yield tail;
+}
+
+/** Resolves when `gunzip` can take more input again, or will never (closed, failed). */
+function drained(gunzip: Gunzip): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      gunzip.off('drain', done);
+      gunzip.off('close', done);
+      gunzip.off('error', done);
+      resolve();
+    };
+    gunzip.on('drain', done);
+    gunzip.on('close', done);
+    gunzip.on('error', done);
+  });
+}
+
+/**
+ * Feeds the compressed input to `gunzip`. When the input ends, everything is
+ * first flushed with Z_SYNC_FLUSH, so all that can be decompressed is output;
+ * only then does end() finish the stream with Z_FINISH. On a stream cut short
+ * that last step fails ('unexpected end of file', Z_BUF_ERROR) with no output
+ * left to lose: zlib drops the output of the call that fails, which used to be
+ * the last complete records when the tail compressed well.
+ */
+async function feedGunzip(src: AsyncIterable<Buffer>, gunzip: Gunzip): Promise<void> {
+  try {
+    for await (const piece of gzipPieces(src)) {
+      if (gunzip.destroyed) return;
+      if (!gunzip.write(piece)) await drained(gunzip);
+    }
+    if (gunzip.destroyed) return;
+    gunzip.flush(zlibConstants.Z_SYNC_FLUSH, () => {
+      if (!gunzip.destroyed) gunzip.end();
+    });
+  } catch (err) {
+    // Reading the raw input failed (CaptureError): the consumer sees it from the gunzip stream.
+    gunzip.destroy(err as Error);
+  }
 }
 
 class RawCounter {
@@ -156,7 +194,7 @@ export async function openInput(file: string, hash = true): Promise<InputStream>
   let chunks: AsyncIterable<Buffer> = raw;
   if (gzip) {
     const gunzip = createGunzip({ chunkSize: CHUNK_SIZE });
-    pipeline(Readable.from(gzipPieces(raw), { objectMode: false }), gunzip, () => undefined);
+    void feedGunzip(raw, gunzip);
     chunks = gunzip as AsyncIterable<Buffer>;
   }
 

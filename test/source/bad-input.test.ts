@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { readCapture } from '../../src/source/read-capture';
 import { CaptureError } from '../../src/source/capture-error';
@@ -279,5 +279,26 @@ test('pcapng packet blocks shorter than their fixed part: fatal bad_block_length
     assert.equal(r.damage?.fatal, true);
     assert.equal(r.damage?.offset, at);
     assert.match(r.damage?.message ?? '', new RegExp(`pcapng block \\(type 0x${type}\\) has a bad length ${len} \\(shorter than the ${min} bytes of its fixed part\\) at byte ${at}$`));
+  }
+});
+
+test('gzip cut short where the tail compresses well: every complete record that zlib can recover is delivered', async () => {
+  // eth-ipv4.pcap's records repeated: a tail that compresses very well, so one piece of
+  // compressed input holds many records.
+  const pcap = real('eth-ipv4.pcap');
+  const plain = Buffer.concat([pcap, ...new Array(60).fill(pcap.subarray(24))]);
+  const gz = gzipSync(plain);
+  for (let i = 1; i <= 8; i++) {
+    const cutAt = Math.floor((gz.length * i) / 9);
+    const cut = gz.subarray(0, cutAt);
+    // Independent answer: zlib's one-shot gunzip told not to insist on the stream end gives
+    // every byte recoverable from the cut stream.
+    const recovered = gunzipSync(cut, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    const offsets = pcapRecordOffsets(recovered).filter((o) => o + 16 + recovered.readUInt32LE(o + 8) <= recovered.length);
+    const r = await count(put(`cut-${i}.pcap.gz`, cut));
+    assert.equal(r.packets, offsets.length, `cut at ${cutAt} of ${gz.length}`);
+    assert.equal(r.damage?.code, 'truncated_gzip');
+    assert.equal(r.damage?.fatal, false);
+    assert.equal(r.damage?.offset, recovered.length);
   }
 });
