@@ -1,5 +1,5 @@
 import { DecodedPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/decoded-packet';
-import { seqDiff, seqGe, seqGt, seqLt } from './seq-math';
+import { seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq-math';
 import { TcpEndpoint } from './tcp-endpoint';
 import { ROLE_ORIG, ROLE_RESP, ROLE_NONE, TcpFlow } from './tcp-flow';
 import {
@@ -301,13 +301,22 @@ function handleSyn(
     flow.setState(!fromOrig, ST_SYN_SENT, tsUs, 'SYN not seen (implied by SYN+ACK)');
   }
   if (y.state === ST_SYN_SENT) {
-    if (y.seqInit && ackNo === ((y.isn + 1) >>> 0)) {
+    if (acksSyn(y, ackNo)) {
       y.synAcked = true;
       flow.setState(!fromOrig, ST_ESTABLISHED, tsUs, 'recv SYN+ACK');
     } else {
       flow.anomaly('bad_syn_ack');
     }
   }
+}
+
+/**
+ * RFC 9293 3.10.7.3: in SYN-SENT an ACK is acceptable when SND.UNA < SEG.ACK
+ * =< SND.NXT, i.e. it covers the SYN and at most the data sent with it (TCP
+ * Fast Open: a SYN-ACK or an RST acknowledging the SYN's payload).
+ */
+function acksSyn(ep: TcpEndpoint, ackNo: number): boolean {
+  return ep.seqInit && seqGt(ackNo, ep.isn) && seqLe(ackNo, ep.nextSeq);
 }
 
 function handleAck(
@@ -489,7 +498,7 @@ function handleRst(
   let accept: boolean;
   if (y.state === ST_SYN_SENT) {
     // RFC 9293 3.10.7.3: in SYN-SENT a RST is acceptable if its ACK acknowledges the SYN.
-    accept = ack && y.seqInit && ackNo === ((y.isn + 1) >>> 0);
+    accept = ack && acksSyn(y, ackNo);
   } else {
     const rcvNxt = y.ackSeen ? y.highestAck : x.seqInit ? x.nextSeq : seq;
     const win = y.windowKnown ? y.window * (y.windowFromSyn ? 1 : 2 ** effectiveScale(flow, y)) : 0x7fffffff;
