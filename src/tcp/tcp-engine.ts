@@ -9,7 +9,11 @@ import { ROLE_NONE, TcpFlow } from './tcp-flow';
 import {
   ST_CLOSED,
   ST_CLOSE_WAIT,
+  ST_CLOSING,
   ST_ESTABLISHED,
+  ST_FIN_WAIT_1,
+  ST_FIN_WAIT_2,
+  ST_LAST_ACK,
   ST_SYN_SENT,
   ST_TIME_WAIT,
   ST_UNKNOWN,
@@ -20,7 +24,12 @@ export interface EngineOptions {
   onFlow: (flow: FlowRecord) => void;
   /** 2*MSL, default 60_000_000 (Linux). */
   timeWaitUs?: number;
-  /** Inactivity timeout for unfinished flows, default 2 h; a timed-out flow is emitted with its states as they are. */
+  /**
+   * Inactivity timeout for unfinished flows, default 2 h; a timed-out flow is
+   * emitted with its states as they are. Flows with an endpoint in FIN_WAIT_1,
+   * FIN_WAIT_2, CLOSE_WAIT, CLOSING or LAST_ACK are exempt (held until they
+   * close, are reset, or the input ends).
+   */
   idleTimeoutUs?: number;
   /**
    * How long a flow whose endpoints are both CLOSED is kept (in packet time)
@@ -54,13 +63,32 @@ function isOver(state: number): boolean {
 }
 
 /**
+ * A FIN was sent or received and the close has not finished. Such flows are
+ * never idle-evicted: a half-closed socket held by its application has no
+ * kernel timeout (CLOSE_WAIT lasts until the application closes), a stuck
+ * close is what the tool exists to report, and a later FIN or RST on the
+ * 4-tuple must land in the same flow (e.g. reset_after_half_close hours
+ * later). Their number, not the file size, bounds the memory they take.
+ */
+function isHalfClosed(state: number): boolean {
+  return (
+    state === ST_FIN_WAIT_1 ||
+    state === ST_FIN_WAIT_2 ||
+    state === ST_CLOSE_WAIT ||
+    state === ST_CLOSING ||
+    state === ST_LAST_ACK
+  );
+}
+
+/**
  * The TCP engine: finds the flow of each decoded segment, feeds it to the
  * per-endpoint state machine, and emits a FlowRecord when the flow is done.
  *
  * Memory follows concurrently active flows: a flow is removed when both
  * endpoints are CLOSED (after a short linger), when its TIME_WAIT ends
  * (2*MSL in packet time), when it is idle longer than idleTimeoutUs (an
- * unanswered SYN: attemptTimeoutUs), or when a new SYN reuses its 4-tuple.
+ * unanswered SYN: attemptTimeoutUs; half-closed flows are exempt), or when
+ * a new SYN reuses its 4-tuple.
  * Expiry is checked through a deadline heap (TIME_WAIT and linger) and a
  * sweep over the active list every min(attemptTimeout/4, 60 s) of packet
  * time (idle and unanswered-attempt timeouts); nothing scans per packet.
@@ -318,7 +346,11 @@ export class TcpEngine {
     while (f !== null) {
       const next = f.listNext;
       const attempt = f.orig.state === ST_SYN_SENT && !f.resp.anyPacket;
-      if (f.lastTsUs + (attempt ? this.attemptTimeoutUs : this.idleTimeoutUs) <= nowUs) {
+      if (
+        f.lastTsUs + (attempt ? this.attemptTimeoutUs : this.idleTimeoutUs) <= nowUs &&
+        !isHalfClosed(f.orig.state) &&
+        !isHalfClosed(f.resp.state)
+      ) {
         this.expireTimeWait(f, nowUs);
         this.emit(f);
       }

@@ -164,10 +164,20 @@ test('closeWaitEndpoints() counts the endpoints in CLOSE_WAIT right now', () => 
   const snap = w.engine.snapshot(w.t);
   const cw = snap.filter((f) => f.origState === 'CLOSE_WAIT' || f.respState === 'CLOSE_WAIT');
   assert.equal(cw.length, 1);
-  // The stuck one is dropped by the idle timeout (emitted as it is, still CLOSE_WAIT): no longer held, no longer counted.
+  // Half-closed flows outlive the idle timeout: both still held, the stuck one still counted.
   w.engine.advance(w.t + 20_000_000);
-  assert.equal(w.engine.activeFlows, 0);
-  assert.equal(w.flows.filter((f) => f.origState === 'CLOSE_WAIT').length, 1);
+  assert.equal(w.engine.activeFlows, 2);
+  assert.equal(w.engine.closeWaitEndpoints(), 1);
+  // The stuck one is reset (the pool reuses it): emitted after the linger, no longer counted.
+  w.cport = 42001;
+  w.seg({ from: 'c', flags: 'PA', seq: C + 1, ack: S + 2, len: 5, atMs: 25_000 });
+  w.seg({ from: 's', flags: 'R', seq: S + 2 });
+  assert.equal(w.engine.closeWaitEndpoints(), 0);
+  w.engine.advance(w.t + 3_000_000);
+  assert.equal(w.engine.activeFlows, 1);
+  const gone = w.flows.filter((f) => f.origP === 42001);
+  assert.equal(gone.length, 1);
+  assert.equal(gone[0].closeKind, 'reset_after_half_close');
   assert.equal(w.engine.closeWaitEndpoints(), 0);
 });
 
