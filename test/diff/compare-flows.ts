@@ -210,6 +210,11 @@ function tsharkRows(rows: Rows, flows: FlowRecord[], ts: TsharkResult): (TsharkC
       row(rows, 'tshark', name, `${dir}.zero_windows`, s.zeroWindows, v('zeroWindows', 0), ctx);
       row(rows, 'tshark', name, `${dir}.wscale`, s.windowScale, negotiated(d, p), ctx);
       row(rows, 'tshark', name, `${dir}.mss`, s.mss, v('mss', -1), ctx);
+      // The handshake as tshark saw it: this side's SYN answered by a SYN+ACK that acknowledges it.
+      if (d !== null && d.pureSyn && p !== null && p.synAckAcksPeer) {
+        const est = f.transitions.some((x) => x.endpoint === dir && x.to === 'ESTABLISHED');
+        row(rows, 'tshark', name, `${dir}.established`, est ? 'yes' : 'no', 'yes', ctx);
+      }
       row(rows, 'tshark', name, `${dir}.history_syn`, letters(f.history, dir, 'SH'), v('synLetters', 0), ctx);
       row(rows, 'tshark', name, `${dir}.history_fin`, letters(f.history, dir, 'F'), v('finLetters', 0), ctx);
       row(rows, 'tshark', name, `${dir}.history_rst`, letters(f.history, dir, 'R'), v('rstLetters', 0), ctx);

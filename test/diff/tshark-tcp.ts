@@ -73,6 +73,13 @@ export interface TsharkDir {
   wscale: number;
   mss: number;
   synSeen: boolean;
+  /** This direction's first SYN had no ACK flag (an active open). */
+  pureSyn: boolean;
+  /** A SYN+ACK from this direction acknowledged the peer's SYN (and at most the data in it). */
+  synAckAcksPeer: boolean;
+  /** One past the sequence space of this direction's first SYN (ISN + 1 + its payload). */
+  synEnd: number;
+  synIsn: number;
   // working state
   isn: number;
   seqInit: boolean;
@@ -182,6 +189,10 @@ function newDir(): TsharkDir {
     wscale: -1,
     mss: -1,
     synSeen: false,
+    pureSyn: false,
+    synAckAcksPeer: false,
+    synEnd: 0,
+    synIsn: 0,
     isn: 0,
     seqInit: false,
     maxEnd: 0,
@@ -295,6 +306,11 @@ export async function tsharkConnections(file: string): Promise<TsharkResult> {
     if (keep) d.keepAlives++;
     if (zwp) d.zeroWindowProbes++;
     if (keep && p !== undefined && p.lastWindow === 0) d.keepAlivesAtPeerZeroWindow++;
+    if (syn && !rst && (flags & F_ACK) !== 0 && p !== undefined && p.synSeen) {
+      const a = Number(c[24]) >>> 0;
+      // RFC 9293: SND.UNA < SEG.ACK =< SND.NXT for the peer's SYN (and the data it carried).
+      if (seqDiff(a, p.synIsn) > 0 && seqDiff(a, p.synEnd) <= 0) d.synAckAcksPeer = true;
+    }
     if (keep && len === 1 && p !== undefined && p.ackSeen && d.seqInit && seqDiff(p.highestAck, d.maxEnd) < 0) d.keepAlivesOfUnackedByte++;
     if (keep && len === 0 && d.finSeen && seq === d.finSeq) d.keepAlivesAtOwnFin++;
     if (!rst) d.lastWindow = Number(c[22]);
@@ -322,6 +338,9 @@ export async function tsharkConnections(file: string): Promise<TsharkResult> {
     if (rst) d.rstPkts++;
     if (syn && !d.synSeen) {
       d.synSeen = true;
+      d.pureSyn = (flags & F_ACK) === 0;
+      d.synEnd = (seq + 1 + len) >>> 0;
+      d.synIsn = seq;
       d.wscale = c[11] === '' ? -1 : Number(c[11]);
       d.mss = c[12] === '' ? -1 : Number(c[12]);
     }
