@@ -193,6 +193,19 @@ function tsharkRows(rows: Rows, flows: FlowRecord[], ts: TsharkResult): (TsharkC
     for (const d of c.dirs.values()) tsMissed += d.seqSpan - d.seenBytes;
     row(rows, 'tshark', name, 'missed_bytes', f.missedBytes, tsMissed, base);
     row(rows, 'tshark', name, 'last_ts', f.lastTsUs, c.lastTsUs, base);
+    // The close as tshark's frames show it: who sent a FIN, and whether the first one was acknowledged.
+    if (f.firstFinBy !== null) {
+      const k = (dir: 'orig' | 'resp'): string => (dir === 'orig' ? `${f.origH}|${f.origP}` : `${f.respH}|${f.respP}`);
+      const first = c.dirs.get(k(f.firstFinBy));
+      const other = c.dirs.get(k(f.firstFinBy === 'orig' ? 'resp' : 'orig'));
+      const fctx: RowContext = { ...base, dir: f.firstFinBy, tsharkDir: first ?? null, tsharkPeer: other ?? null };
+      row(rows, 'tshark', name, 'first_fin_acked', f.firstFinAcked ? 'yes' : 'no', first?.finAcked ? 'yes' : 'no', fctx);
+      row(rows, 'tshark', name, 'peer_fin_sent', f.peerFinSent ? 'yes' : 'no', other?.finSeen ? 'yes' : 'no', fctx);
+    }
+    for (const dir of DIRS) {
+      const d = c.dirs.get(dir === 'orig' ? `${f.origH}|${f.origP}` : `${f.respH}|${f.respP}`);
+      row(rows, 'tshark', name, `${dir}.fin_sent`, finSent(f, dir) ? 'yes' : 'no', d?.finSeen ? 'yes' : 'no', { ...base, dir, tsharkDir: d ?? null });
+    }
     for (const dir of DIRS) {
       const s: DirectionStats = f[dir];
       const srcKey = dir === 'orig' ? `${f.origH}|${f.origP}` : `${f.respH}|${f.respP}`;

@@ -52,6 +52,8 @@ export interface TsharkDir {
   /** Sequence number of this direction's first FIN (valid when finSeen). */
   finSeq: number;
   finSeen: boolean;
+  /** The peer sent an ACK at or past this direction's first FIN + 1. */
+  finAcked: boolean;
   /** Keep-alive-flagged frames sent while the peer's last advertised window was 0. */
   keepAlivesAtPeerZeroWindow: number;
   /** Keep-alive-flagged 1-byte frames whose byte the peer had not acknowledged yet (by the peer's tcp.ack_raw so far). */
@@ -175,6 +177,7 @@ function newDir(): TsharkDir {
     keepAlivesAtOwnFin: 0,
     finSeq: 0,
     finSeen: false,
+    finAcked: false,
     keepAlivesAtPeerZeroWindow: 0,
     keepAlivesOfUnackedByte: 0,
     seenBytes: 0,
@@ -318,6 +321,7 @@ export async function tsharkConnections(file: string): Promise<TsharkResult> {
       const a = Number(c[24]) >>> 0;
       if (!d.ackSeen || seqDiff(a, d.highestAck) > 0) d.highestAck = a;
       d.ackSeen = true;
+      if (p !== undefined && p.finSeen && seqDiff(a, (p.finSeq + 1) >>> 0) >= 0) p.finAcked = true;
     }
     if (c[23] !== '') {
       d.reassembled++;
