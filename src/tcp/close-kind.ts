@@ -38,8 +38,30 @@
  *                 was answered but never completed or closed).
  *
  * "Acknowledged" means the peer sent an ACK at or past FIN sequence + 1,
- * compared with wrap-aware 32-bit arithmetic. A FIN inferred from an ACK one
- * past the sender's last sequence number counts as sent (see process-segment.ts).
+ * compared with wrap-aware 32-bit arithmetic.
+ *
+ * FINs the capture did not show (process-segment.ts). A FIN counts as sent
+ * when it is inferred, under these rules:
+ *  - Implied by ACK: the peer ACKs exactly one sequence number past all the
+ *    sender was seen to send (anomaly fin_implied_by_ack). Not when the
+ *    sender's sequence space was anchored only by a bare zero-length first
+ *    segment (mid-stream pickup): that segment may be a keep-alive probe at
+ *    SND.NXT - 1, and the ACK of seq + 1 is then counted as a keep-alive and
+ *    re-anchors the sender.
+ *  - Assumed in an acknowledged unseen tail: the peer acknowledged more of
+ *    the sender's stream than the capture showed (ack_of_unseen_data), then
+ *    the peer sent its own FIN and the sender ACKed it without sending
+ *    anything more. The unseen tail may have been data only (sender now in
+ *    CLOSE_WAIT) or data and a FIN (the sender closed first; its ACK of the
+ *    peer's FIN finishes the close). The wire cannot tell; the finished
+ *    close is taken, so a lost segment cannot make a CLOSE_WAIT verdict, and
+ *    the anomaly fin_status_unknown marks the flow.
+ *  - Retraction: an inferred FIN is taken back (anomaly
+ *    fin_inference_retracted, transitions with cause 'FIN inference
+ *    retracted' back to the states without it) when its sender later sends
+ *    payload or a FIN occupying sequence space past it: that unit was data,
+ *    not a FIN. A real FIN at the inferred place confirms it. The first FIN
+ *    is then the peer's, if it sent one.
  */
 import type { CloseKind } from './flow-record';
 import { ROLE_NONE, ROLE_ORIG, TcpFlow } from './tcp-flow';

@@ -76,7 +76,7 @@ export function buildFlowRecord(flow: TcpFlow, final: boolean): FlowRecord {
     respStateSinceUs: r.sinceUs >= 0 ? r.sinceUs : flow.firstTsUs,
     firstFinBy: flow.firstFinBy === ROLE_NONE ? null : flow.firstFinBy === ROLE_ORIG ? 'orig' : 'resp',
     firstFinTsUs: flow.firstFinTsUs >= 0 ? flow.firstFinTsUs : null,
-    idleBeforeFinUs: flow.firstFinTsUs >= 0 ? flow.idleBeforeFinUs : null,
+    idleBeforeFinUs: flow.firstFinTsUs >= 0 && flow.idleBeforeFinUs >= 0 ? flow.idleBeforeFinUs : null,
     firstFinAcked: false,
     peerFinSent: false,
     firstRstBy: flow.firstRstBy === ROLE_NONE ? null : flow.firstRstBy === ROLE_ORIG ? 'orig' : 'resp',

@@ -45,6 +45,11 @@ import { updateZeekState } from './zeek-state';
  *    segment (mid-stream, no SYN/FIN/payload): that segment may be a Linux
  *    keep-alive probe at SND.NXT - 1, so an ACK of seq + 1 re-anchors the
  *    sender there and counts the segment as a keep-alive.
+ *  - A FIN is also assumed inside an acknowledged but unseen stream tail
+ *    when the sender then ACKs the peer's FIN with nothing more (anomaly
+ *    'fin_status_unknown'), and any inferred FIN is retracted when its
+ *    sender later sends sequence space past it ('fin_inference_retracted').
+ *    The rules are spelled out in close-kind.ts.
  */
 export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, fromOrig: boolean): void {
   const x = fromOrig ? flow.orig : flow.resp;
@@ -90,6 +95,12 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   const synRepeat = syn && x.synSent && seq === x.isn;
   let keepalive = false;
   const bytesBefore = x.bytes;
+  if (x.finInferred && !rst && (len > 0 || fin)) {
+    const end = (seq + len + (syn ? 1 : 0)) >>> 0;
+    // Sequence space past the inferred FIN: it was data, not a FIN. A FIN at the inferred place confirms it.
+    if (seqGt(end, x.finSeq)) retractInferredFin(flow, fromOrig, x, y, tsUs);
+    else if (fin && end === x.finSeq) x.finInferred = false;
+  }
   if (!rst) keepalive = accountSequence(flow, fromOrig, x, syn, fin, seq, len, y.windowKnown && y.window === 0, !y.ackSeen || seqGe(y.highestAck, x.dataEnd));
   if (len > 0 && !rst && !keepalive) {
     flow.lastPayloadTsUs = tsUs;
@@ -103,7 +114,7 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   }
 
   if (syn && !rst && !synRepeat) handleSyn(flow, fromOrig, x, y, ack, ackNo, tsUs);
-  if (ack && !rst) handleAck(flow, fromOrig, x, y, ackNo, fin, tsUs);
+  if (ack && !rst) handleAck(flow, fromOrig, x, y, seq, len, ackNo, fin, tsUs);
   if (fin && !rst) handleFin(flow, fromOrig, x, y, seq, len, syn, tsUs);
   if (rst) handleRst(flow, fromOrig, x, y, seq, ack, ackNo, tsUs);
 
@@ -179,6 +190,7 @@ function accountSequence(
     else if (seq === x.dataEnd && !peerWindowZero) x.bareAnchorSegs++;
   }
   if (seqGt(endAll, x.nextSeq)) x.nextSeq = endAll;
+  if (x.tailUnseen && (len > 0 || fin) && seqGe(endAll, x.nextSeq)) x.tailUnseen = false;
   return keepalive;
 }
 
@@ -269,6 +281,7 @@ function ackGaps(flow: TcpFlow, epIsOrig: boolean, ep: TcpEndpoint, ackNo: numbe
       ep.bytes += unseen;
       ep.dataEnd = ackNo;
       ep.nextSeq = ackNo;
+      ep.tailUnseen = true;
       bumpGap(flow, epIsOrig, ep);
     } else {
       flow.anomaly('ack_beyond_sent_data');
@@ -324,6 +337,8 @@ function handleAck(
   fromOrig: boolean,
   x: TcpEndpoint,
   y: TcpEndpoint,
+  seq: number,
+  len: number,
   ackNo: number,
   finInSegment: boolean,
   tsUs: number,
@@ -344,10 +359,25 @@ function handleAck(
       flow.anomaly('fin_implied_by_ack');
       y.nextSeq = ackNo;
       sendFin(flow, !fromOrig, y, (ackNo - 1) >>> 0, tsUs, 'FIN not seen (implied by peer ACK)');
+      y.finInferred = true;
     }
     if (y.synSent && !y.synAcked && seqGe(ackNo, (y.isn + 1) >>> 0)) {
       y.synAcked = true;
       if (y.state === ST_SYN_RECEIVED) flow.setState(!fromOrig, ST_ESTABLISHED, tsUs, 'recv ACK of SYN+ACK');
+    }
+    if (
+      y.finSent &&
+      !x.gotPeerFin &&
+      !x.finSent &&
+      x.tailUnseen &&
+      len === 0 &&
+      !finInSegment &&
+      seq === x.nextSeq &&
+      x.state === ST_ESTABLISHED &&
+      y.state === ST_FIN_WAIT_1 &&
+      seqGe(ackNo, (y.finSeq + 1) >>> 0)
+    ) {
+      assumeFinInUnseenTail(flow, fromOrig, x, y, tsUs);
     }
     if (y.finSent) {
       const pastFin = seqGe(ackNo, (y.finSeq + 1) >>> 0);
@@ -380,6 +410,69 @@ function handleAck(
   if (x.state === ST_SYN_SENT && y.synSent === false) {
     flow.setState(fromOrig, ST_ESTABLISHED, tsUs, 'SYN+ACK not seen (implied by ACK)');
     if (y.state === ST_UNKNOWN) flow.setState(!fromOrig, ST_ESTABLISHED, tsUs, 'SYN+ACK not seen (implied by peer ACK)');
+  }
+}
+
+/**
+ * x ACKs y's FIN with nothing more, while the end of x's own stream was never
+ * seen but y had acknowledged it. Either that unseen tail was data only (x
+ * now enters CLOSE_WAIT) or it ended with x's FIN (y received it, closed
+ * from CLOSE_WAIT, x is closing: FIN_WAIT_2 now, TIME_WAIT on y's FIN). The
+ * wire cannot tell them apart; the close that finished is taken (x is not
+ * left in CLOSE_WAIT) and the anomaly 'fin_status_unknown' records the
+ * guess. Data or a FIN from x past the assumed FIN retracts it.
+ */
+function assumeFinInUnseenTail(flow: TcpFlow, fromOrig: boolean, x: TcpEndpoint, y: TcpEndpoint, tsUs: number): void {
+  flow.anomaly('fin_status_unknown');
+  const finSeq = (x.nextSeq - 1) >>> 0;
+  if (x.dataEnd === x.nextSeq && x.bytes > 0) {
+    // ack_of_unseen_data counted the FIN's sequence number as a missed byte.
+    x.dataEnd = finSeq;
+    x.bytes--;
+    if (x.missed > 0) x.missed--;
+  }
+  x.tailUnseen = false;
+  x.finSent = true;
+  x.finInferred = true;
+  x.finSeq = finSeq;
+  x.finTsUs = tsUs;
+  x.finIdleUs = -1;
+  x.finAcked = true;
+  y.gotPeerFin = true;
+  flow.setState(fromOrig, ST_FIN_WAIT_2, tsUs, 'FIN assumed in acknowledged unseen data');
+  flow.setState(!fromOrig, ST_LAST_ACK, tsUs, 'peer FIN assumed in acknowledged unseen data');
+}
+
+/**
+ * x (orig when xIsOrig) sent sequence space past its inferred FIN: there was
+ * no FIN there. Both endpoints go back to the states they would be in
+ * without it, the first FIN becomes y's (if any), and the anomaly
+ * 'fin_inference_retracted' is counted. Not after an RST.
+ */
+function retractInferredFin(flow: TcpFlow, xIsOrig: boolean, x: TcpEndpoint, y: TcpEndpoint, tsUs: number): void {
+  x.finInferred = false;
+  if (x.rstSent || y.rstSent) return;
+  flow.anomaly('fin_inference_retracted');
+  x.finSent = false;
+  x.finAcked = false;
+  x.finTsUs = -1;
+  x.finIdleUs = -1;
+  y.gotPeerFin = false;
+  const cause = 'FIN inference retracted';
+  flow.setState(xIsOrig, x.gotPeerFin ? ST_CLOSE_WAIT : ST_ESTABLISHED, tsUs, cause);
+  flow.setState(!xIsOrig, y.finSent ? (y.finAcked ? ST_FIN_WAIT_2 : ST_FIN_WAIT_1) : ST_ESTABLISHED, tsUs, cause);
+  if (flow.orig.state !== ST_CLOSED || flow.resp.state !== ST_CLOSED) flow.closedAtUs = -1;
+  if (flow.firstFinBy === (xIsOrig ? ROLE_ORIG : ROLE_RESP)) {
+    flow.dataIntoHalfClosed = false;
+    if (y.finSent) {
+      flow.firstFinBy = xIsOrig ? ROLE_RESP : ROLE_ORIG;
+      flow.firstFinTsUs = y.finTsUs;
+      flow.idleBeforeFinUs = y.finIdleUs;
+    } else {
+      flow.firstFinBy = ROLE_NONE;
+      flow.firstFinTsUs = -1;
+      flow.idleBeforeFinUs = -1;
+    }
   }
 }
 
@@ -448,12 +541,13 @@ function sendFin(
   x.finSent = true;
   x.finSeq = finSeq;
   x.finTsUs = tsUs;
+  const base =
+    flow.lastPayloadTsUs >= 0 ? flow.lastPayloadTsUs : flow.establishedTsUs >= 0 ? flow.establishedTsUs : flow.firstTsUs;
+  x.finIdleUs = tsUs - base;
   if (flow.firstFinBy === ROLE_NONE) {
     flow.firstFinBy = fromOrig ? ROLE_ORIG : ROLE_RESP;
     flow.firstFinTsUs = tsUs;
-    const base =
-      flow.lastPayloadTsUs >= 0 ? flow.lastPayloadTsUs : flow.establishedTsUs >= 0 ? flow.establishedTsUs : flow.firstTsUs;
-    flow.idleBeforeFinUs = tsUs - base;
+    flow.idleBeforeFinUs = x.finIdleUs;
   }
   switch (x.state) {
     case ST_CLOSE_WAIT:

@@ -48,6 +48,18 @@ export class TcpEndpoint {
   finTsUs = -1;
   /** The peer acknowledged finSeq + 1. */
   finAcked = false;
+  /**
+   * The FIN was not seen but inferred (from an ACK of unseen sequence space);
+   * retracted if this endpoint later sends sequence space past it.
+   */
+  finInferred = false;
+  /** Idle time before this endpoint's FIN (see TcpFlow.idleBeforeFinUs), -1 when unknown. */
+  finIdleUs = -1;
+  /**
+   * The peer acknowledged sequence space of this endpoint the capture never
+   * showed, up to nextSeq (its stream tail is unseen, FIN status unknown).
+   */
+  tailUnseen = false;
   /** This endpoint has (evidently) received the peer's FIN. */
   gotPeerFin = false;
   rstSent = false;

@@ -38,3 +38,113 @@ test('mid-stream: an endpoint first seen sending payload keeps the one-past-the-
   assert.equal(f.origState, 'CLOSE_WAIT');
   assert.equal(f.closeKind, 'close_wait');
 });
+
+test('a 1-byte segment missing from the capture, ACKed by the peer, then more data: the implied FIN is retracted', () => {
+  const w = new Wire();
+  w.handshake(100, 500, 0);
+  w.seg({ from: 'c', flags: 'PA', seq: 101, ack: 501, len: 3, atMs: 1000 });
+  // The server's 1-byte segment 501:502 is not in the capture; the client ACKs it.
+  w.seg({ from: 'c', flags: 'A', seq: 104, ack: 502, atMs: 1100 });
+  w.seg({ from: 's', flags: 'PA', seq: 502, ack: 104, len: 5, atMs: 2000 });
+  w.seg({ from: 'c', flags: 'A', seq: 104, ack: 507, atMs: 2100 });
+  const f = w.only();
+  assert.equal(f.origState, 'ESTABLISHED');
+  assert.equal(f.respState, 'ESTABLISHED');
+  assert.equal(f.closeKind, 'open');
+  assert.equal(f.firstFinBy, null);
+  assert.equal(f.idleBeforeFinUs, null);
+  assert.equal(f.anomalies?.fin_implied_by_ack, 1);
+  assert.equal(f.anomalies?.fin_inference_retracted, 1);
+  assert.equal(f.resp.bytes, 6);
+  assert.equal(f.missedBytes, 1);
+  const retracted = f.transitions.filter((t) => t.cause === 'FIN inference retracted');
+  assert.deepEqual(
+    retracted.map((t) => `${t.endpoint} ${t.from}>${t.to}`),
+    ['resp FIN_WAIT_2>ESTABLISHED', 'orig CLOSE_WAIT>ESTABLISHED'],
+  );
+});
+
+test('a retracted FIN inference: the real FIN later is the first FIN, with its own idle time', () => {
+  const w = new Wire();
+  w.handshake(100, 500, 0);
+  w.seg({ from: 'c', flags: 'A', seq: 101, ack: 502, atMs: 1000 }); // server byte 501 unseen
+  w.seg({ from: 's', flags: 'PA', seq: 502, ack: 101, len: 9, atMs: 2000 });
+  w.seg({ from: 'c', flags: 'A', seq: 101, ack: 511, atMs: 2001 });
+  w.seg({ from: 's', flags: 'FA', seq: 511, ack: 101, atMs: 7000 });
+  w.seg({ from: 'c', flags: 'A', seq: 101, ack: 512, atMs: 7001 });
+  const f = w.only();
+  assert.equal(f.firstFinBy, 'resp');
+  assert.equal(f.firstFinTsUs, w.t - 1000);
+  assert.equal(f.idleBeforeFinUs, 5_000_000);
+  assert.equal(f.origState, 'CLOSE_WAIT');
+  assert.equal(f.respState, 'FIN_WAIT_2');
+  assert.equal(f.closeKind, 'close_wait');
+  assert.equal(f.anomalies?.fin_inference_retracted, 1);
+  assert.equal(f.anomalies?.fin_seq_changed, undefined);
+});
+
+test("server's response+FIN missing from the capture, client ACKs it and FINs, server ACKs: not CLOSE_WAIT", () => {
+  const w = new Wire();
+  w.handshake(100, 500, 0);
+  w.seg({ from: 'c', flags: 'PA', seq: 101, ack: 501, len: 3, atMs: 30 });
+  // Server 501:511 + FIN (512) not captured; the client ACKs all of it, then closes.
+  w.seg({ from: 'c', flags: 'A', seq: 104, ack: 512, atMs: 50 });
+  w.seg({ from: 'c', flags: 'FA', seq: 104, ack: 512, atMs: 60 });
+  w.seg({ from: 's', flags: 'A', seq: 512, ack: 105, atMs: 70 });
+  const f = w.only();
+  assert.notEqual(f.respState, 'CLOSE_WAIT');
+  assert.equal(f.respState, 'TIME_WAIT');
+  assert.equal(f.origState, 'CLOSED');
+  assert.equal(f.closeKind, 'normal');
+  assert.equal(f.peerFinSent, true);
+  assert.equal(f.anomalies?.fin_status_unknown, 1);
+  assert.equal(f.resp.bytes, 10);
+  assert.equal(f.missedBytes, 10);
+  assert.deepEqual(path(f, 'resp'), [
+    'UNKNOWN>SYN_RECEIVED',
+    'SYN_RECEIVED>ESTABLISHED',
+    'ESTABLISHED>FIN_WAIT_2',
+    'FIN_WAIT_2>TIME_WAIT',
+  ]);
+  assert.deepEqual(path(f, 'orig'), [
+    'UNKNOWN>SYN_SENT',
+    'SYN_SENT>ESTABLISHED',
+    'ESTABLISHED>FIN_WAIT_1',
+    'FIN_WAIT_1>LAST_ACK',
+    'LAST_ACK>CLOSED',
+  ]);
+});
+
+test('unseen acknowledged tail assumed to hold a FIN, then the server writes: assumption retracted, server CLOSE_WAIT', () => {
+  const w = new Wire();
+  w.handshake(100, 500, 0);
+  w.seg({ from: 'c', flags: 'A', seq: 101, ack: 512, atMs: 50 }); // server 501:512 unseen
+  w.seg({ from: 'c', flags: 'FA', seq: 101, ack: 512, atMs: 60 });
+  w.seg({ from: 's', flags: 'A', seq: 512, ack: 102, atMs: 70 });
+  w.seg({ from: 's', flags: 'PA', seq: 512, ack: 102, len: 20, atMs: 80 });
+  w.seg({ from: 'c', flags: 'A', seq: 102, ack: 532, atMs: 90 });
+  const f = w.only();
+  assert.equal(f.respState, 'CLOSE_WAIT');
+  assert.equal(f.origState, 'FIN_WAIT_2');
+  assert.equal(f.closeKind, 'close_wait');
+  assert.equal(f.firstFinBy, 'orig');
+  assert.equal(f.anomalies?.fin_status_unknown, 1);
+  assert.equal(f.anomalies?.fin_inference_retracted, 1);
+  assert.equal(f.resp.bytes, 31);
+  assert.equal(f.missedBytes, 11);
+});
+
+test('control: a server whose data was all seen ACKs the client FIN and stays in CLOSE_WAIT (reads to EOF, never closes)', () => {
+  const w = new Wire();
+  w.handshake(100, 500, 0);
+  w.seg({ from: 'c', flags: 'PA', seq: 101, ack: 501, len: 3, atMs: 30 });
+  w.seg({ from: 's', flags: 'PA', seq: 501, ack: 104, len: 11, atMs: 40 });
+  w.seg({ from: 'c', flags: 'A', seq: 104, ack: 512, atMs: 50 });
+  w.seg({ from: 'c', flags: 'FA', seq: 104, ack: 512, atMs: 60 });
+  w.seg({ from: 's', flags: 'A', seq: 512, ack: 105, atMs: 70 });
+  const f = w.only();
+  assert.equal(f.respState, 'CLOSE_WAIT');
+  assert.equal(f.origState, 'FIN_WAIT_2');
+  assert.equal(f.closeKind, 'close_wait');
+  assert.equal(f.anomalies, undefined);
+});
