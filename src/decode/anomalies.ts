@@ -17,7 +17,7 @@ export const enum Anomaly {
   BadIpTotalLength = 4,
   /** TCP data offset < 5, or the TCP header runs past the IP packet's end. */
   BadTcpOffset = 5,
-  /** An IP fragment (first or later); later fragments are skipped. */
+  /** An IP fragment (first or later). IPv4 fragments of TCP are reassembled; other later fragments are skipped. */
   IpFragment = 6,
   /** Link type not decoded: packet skipped. */
   UnknownLinktype = 7,
@@ -27,6 +27,10 @@ export const enum Anomaly {
   TruncatedTcpOptions = 9,
   /** IPv6 extension header chain runs past the captured bytes. */
   TruncatedIpv6Extension = 10,
+  /** An IPv4 datagram carrying TCP whose fragments never all arrived (30 s of capture time, or the table was full): dropped. */
+  FragmentReassemblyTimeout = 11,
+  /** An IPv4 fragment overlapping data already received for its datagram, or disagreeing about the datagram's length. */
+  FragmentOverlap = 12,
 }
 
 /** Names, indexed by Anomaly code. */
@@ -42,6 +46,8 @@ export const ANOMALY_NAMES: readonly string[] = [
   'bad_tcp_option',
   'truncated_tcp_options',
   'truncated_ipv6_extension',
+  'fragment_reassembly_timeout',
+  'fragment_overlap',
 ];
 
 export function anomalyName(code: number): string {

@@ -24,6 +24,7 @@ export async function captureStats(file: string): Promise<CaptureStats> {
   const r = await readCapture(file, (raw) => {
     decoder.decode(raw);
   });
+  decoder.finish();
   return {
     info: r.info,
     packets: r.packets,

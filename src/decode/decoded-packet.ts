@@ -24,6 +24,13 @@ export class DecodedPacket {
   fragment = false;
   /** True for a non-first fragment: no transport header in it. */
   laterFragment = false;
+  /**
+   * True when this packet is the IPv4 fragment that completed a fragmented
+   * TCP datagram: the TCP fields come from the first fragment, payloadLen and
+   * ipLen are the whole datagram's, and no payload bytes are given
+   * (capturedPayloadLen 0).
+   */
+  reassembled = false;
 
   /** True when a TCP header was decoded. */
   tcp = false;

@@ -1,6 +1,7 @@
 import { RawPacket } from '../source/raw-packet';
 import { Anomaly, AnomalyCounters } from './anomalies';
 import { DecodedPacket } from './decoded-packet';
+import { Ipv4Reassembly } from './ipv4-reassembly';
 import {
   LINKTYPE_ETHERNET,
   LINKTYPE_IPV4,
@@ -56,7 +57,9 @@ export interface DecoderCounts {
  * Decodes link + IP + TCP headers into one reused DecodedPacket. Dispatch is
  * on numbers only and nothing is allocated per packet. A packet cut short by
  * the snaplen is still used for what its headers say: payload lengths come
- * from the IP lengths, not from the captured bytes.
+ * from the IP lengths, not from the captured bytes. IPv4 fragments of TCP
+ * datagrams are reassembled (lengths only): the fragment that completes a
+ * datagram decodes as the whole segment.
  */
 export class Decoder {
   readonly pkt = new DecodedPacket();
@@ -68,7 +71,7 @@ export class Decoder {
   ipv6 = 0;
   /** Decoded link layer carrying something other than IP. */
   nonIp = 0;
-  /** IP packets that are not TCP (or TCP inside a later fragment). */
+  /** IP packets that are not TCP, or fragments of a TCP datagram other than the one completing it. */
   nonTcp = 0;
   fragments = 0;
   laterFragments = 0;
@@ -78,6 +81,7 @@ export class Decoder {
   /** Packets dropped because a header was broken or cut short. */
   malformed = 0;
 
+  private readonly reassembly = new Ipv4Reassembly();
   private l3Off = 0;
   /** fileOffset of the packet being decoded, for the anomalies' first offsets. */
   private recordOffset = 0;
@@ -112,6 +116,7 @@ export class Decoder {
     pkt.protocol = 0;
     pkt.fragment = false;
     pkt.laterFragment = false;
+    pkt.reassembled = false;
     pkt.tcp = false;
     pkt.anomaly = 0;
     pkt.ipLen = 0;
@@ -264,9 +269,10 @@ export class Decoder {
       if ((frag & 0x1fff) !== 0) {
         pkt.laterFragment = true;
         this.laterFragments++;
-        this.nonTcp++;
-        return false;
       }
+      if (proto === IPPROTO_TCP) return this.reassemble(buf, p, end, ihl, totalLen, frag, raw);
+      this.nonTcp++;
+      return false;
     }
     if (proto !== IPPROTO_TCP) {
       this.nonTcp++;
@@ -274,6 +280,51 @@ export class Decoder {
     }
     const ipEnd = p + totalLen;
     return this.decodeTcp(buf, p + ihl, totalLen - ihl, ipEnd < end ? ipEnd : end);
+  }
+
+  /**
+   * A fragment of an IPv4 datagram carrying TCP: collected until the datagram
+   * is whole, then decoded once, from the first fragment's headers, with the
+   * whole datagram's lengths. Fragments that do not complete a datagram count
+   * as IP-not-TCP packets.
+   */
+  private reassemble(buf: Buffer, p: number, end: number, ihl: number, totalLen: number, frag: number, raw: RawPacket): boolean {
+    const pkt = this.pkt;
+    const r = this.reassembly;
+    const key = `${raw.interfaceId}/${pkt.vlan}/${pkt.innerVlan}/${pkt.src4}/${pkt.dst4}/${u16(buf, p + 4)}/${pkt.protocol}`;
+    const done = r.add(key, raw.tsUs, (frag & 0x1fff) * 8, totalLen - ihl, (frag & 0x2000) !== 0, buf, p, ihl, end);
+    for (let i = 0; i < r.expired; i++) this.anomalies.add(Anomaly.FragmentReassemblyTimeout, this.recordOffset);
+    if (r.overlap) {
+      pkt.anomaly = Anomaly.FragmentOverlap;
+      this.anomalies.add(Anomaly.FragmentOverlap, this.recordOffset);
+    }
+    if (!done) {
+      this.nonTcp++;
+      return false;
+    }
+    pkt.reassembled = true;
+    pkt.ipLen = r.ihl + r.dataLen;
+    const head = r.head;
+    if (!this.decodeTcp(head, r.ihl, r.dataLen, head.length)) return false;
+    // The payload is spread over the fragments, not in one buffer.
+    pkt.payloadOff = 0;
+    pkt.capturedPayloadLen = 0;
+    return true;
+  }
+
+  /**
+   * End of the input: IPv4 datagrams still missing fragments are dropped and
+   * counted as fragment_reassembly_timeout. Returns how many there were.
+   */
+  finish(): number {
+    const n = this.reassembly.clear();
+    for (let i = 0; i < n; i++) this.anomalies.add(Anomaly.FragmentReassemblyTimeout, this.recordOffset);
+    return n;
+  }
+
+  /** Datagrams whose fragments are still being collected (fragment_reassembly_timeout if they never complete). */
+  pendingFragmentedDatagrams(): number {
+    return this.reassembly.size;
   }
 
   private decodeIpv6(buf: Buffer, p: number, end: number, raw: RawPacket): boolean {

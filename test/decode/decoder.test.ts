@@ -201,20 +201,121 @@ test('SACK blocks are counted', () => {
   assert.equal(d.pkt.mss, -1);
 });
 
-test('IPv4 fragments: the first is decoded and counted, later ones are counted and skipped', () => {
-  const first = bytes(SYN_V4_IPOPTS);
-  first.writeUInt16BE(0x2000, 14 + 6); // MF, offset 0
-  const later = bytes(SYN_V4_IPOPTS);
-  later.writeUInt16BE(0x0003, 14 + 6); // offset 24
+/** A real whole IPv4 TCP data segment (Ethernet frame) from eth-ipv4.pcap, with a payload of at least `min` bytes, and what it decodes to whole. */
+function realSegment(min: number) {
   const d = new Decoder();
-  assert.equal(d.decode(raw(first)), true);
+  const rec = records('eth-ipv4.pcap').find(
+    (r) => r.frame.length === r.origlen && d.decode(raw(r.frame)) && d.pkt.ipVersion === 4 && d.pkt.payloadLen >= min && (r.frame[14] & 0x0f) === 5,
+  );
+  assert.ok(rec, `an IPv4 segment with >= ${min} payload bytes`);
+  const p = d.pkt;
+  return { frame: rec.frame, whole: { seq: p.seq, ack: p.ack, flags: p.flags, srcPort: p.srcPort, payloadLen: p.payloadLen, ipLen: p.ipLen, tsVal: p.tsVal } };
+}
+
+/**
+ * Split the IPv4 datagram in an Ethernet `frame` (IHL 5) into fragments holding data bytes
+ * [cuts[i], cuts[i+1]) (multiples of 8), as a router would: each fragment gets the IP header
+ * with its own total length, offset and MF flag.
+ */
+function fragments(frame: Buffer, cuts: number[], id = 0x4242): Buffer[] {
+  const data = frame.subarray(14 + 20, 14 + frame.readUInt16BE(14 + 2));
+  const bounds = [...cuts, data.length];
+  const out: Buffer[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const part = data.subarray(bounds[i], bounds[i + 1]);
+    const f = Buffer.concat([frame.subarray(0, 14 + 20), part]);
+    f.writeUInt16BE(20 + part.length, 14 + 2);
+    f.writeUInt16BE(id, 14 + 4);
+    f.writeUInt16BE((bounds[i] / 8) | (i + 2 < bounds.length ? 0x2000 : 0), 14 + 6);
+    out.push(f);
+  }
+  return out;
+}
+
+function rawAt(frame: Buffer, tsUs: number, caplen = frame.length): RawPacket {
+  return { buf: frame, off: 0, caplen, origlen: frame.length, tsUs, linktype: 1, interfaceId: 0, fileOffset: 99 };
+}
+
+test('IPv4 fragments of a TCP segment are reassembled: the fragment completing the datagram decodes as the whole segment', () => {
+  const { frame, whole } = realSegment(200);
+  const [a, b, c] = fragments(frame, [0, 48, 48 + 64]);
+  const d = new Decoder();
+  assert.equal(d.decode(rawAt(a, 1)), false, 'first fragment held');
   assert.equal(d.pkt.fragment, true);
   assert.equal(d.pkt.laterFragment, false);
-  assert.equal(d.decode(raw(later)), false);
+  assert.equal(d.decode(rawAt(b, 2)), false, 'middle fragment held');
   assert.equal(d.pkt.laterFragment, true);
-  assert.equal(d.fragments, 2);
-  assert.equal(d.laterFragments, 1);
-  assert.equal(d.anomalies.get('ip_fragment'), 2);
+  assert.equal(d.pendingFragmentedDatagrams(), 1);
+  assert.equal(d.decode(rawAt(c, 3)), true, 'last fragment completes the datagram');
+  const p = d.pkt;
+  assert.equal(p.reassembled, true);
+  assert.deepEqual(
+    { seq: p.seq, ack: p.ack, flags: p.flags, srcPort: p.srcPort, payloadLen: p.payloadLen, ipLen: p.ipLen, tsVal: p.tsVal },
+    whole,
+  );
+  assert.equal(p.capturedPayloadLen, 0);
+  assert.equal(d.pendingFragmentedDatagrams(), 0);
+  assert.equal(d.fragments, 3);
+  assert.equal(d.laterFragments, 2);
+  assert.equal(d.tcpPackets, 1);
+  assert.equal(d.nonTcp, 2);
+  assert.deepEqual(d.anomalies.toObject(), { ip_fragment: 3 });
+
+  // Out of order, and the later fragments cut by a snaplen (lengths come from the IP headers).
+  const e = new Decoder();
+  assert.equal(e.decode(rawAt(c, 1, 34 + 4)), false);
+  assert.equal(e.decode(rawAt(b, 2, 34 + 4)), false);
+  assert.equal(e.decode(rawAt(a, 3)), true);
+  assert.equal(e.pkt.payloadLen, whole.payloadLen);
+  assert.equal(e.pkt.seq, whole.seq);
+  assert.equal(e.pkt.tcpHeaderLen, frame.length - 34 - whole.payloadLen);
+
+  // A whole segment in between is decoded as usual and does not disturb the datagram being collected.
+  const f = new Decoder();
+  assert.equal(f.decode(rawAt(a, 1)), false);
+  assert.equal(f.decode(rawAt(frame, 2)), true);
+  assert.equal(f.pkt.reassembled, false);
+  assert.equal(f.decode(rawAt(b, 3)), false);
+  assert.equal(f.decode(rawAt(c, 4)), true);
+  assert.equal(f.pkt.payloadLen, whole.payloadLen);
+});
+
+test('IPv4 fragments: overlaps are counted, datagrams never completed time out, other protocols are counted and skipped', () => {
+  const { frame, whole } = realSegment(200);
+  const [a, b] = fragments(frame, [0, 48]);
+  const [a2, b2] = fragments(frame, [0, 64]);
+  // Overlapping fragments: 0..48 and 0..64 then the rest from 48 and from 64.
+  const d = new Decoder();
+  assert.equal(d.decode(rawAt(a, 1)), false);
+  assert.equal(d.decode(rawAt(a2, 2)), false);
+  assert.equal(d.anomalies.get('fragment_overlap'), 1);
+  assert.equal(d.decode(rawAt(b2, 3)), true);
+  assert.equal(d.pkt.payloadLen, whole.payloadLen);
+  assert.equal(d.decode(rawAt(b, 4)), false, 'a late duplicate starts a datagram that never completes');
+  assert.equal(d.finish(), 1);
+  assert.equal(d.anomalies.get('fragment_reassembly_timeout'), 1);
+
+  // A first fragment whose rest never comes is dropped 30 s (capture time) later.
+  const t = new Decoder();
+  const [x] = fragments(frame, [0, 48], 1);
+  const [y, z] = fragments(frame, [0, 48], 2);
+  assert.equal(t.decode(rawAt(x, 1_000_000)), false);
+  assert.equal(t.decode(rawAt(y, 20_000_000)), false);
+  assert.equal(t.anomalies.get('fragment_reassembly_timeout'), 0);
+  assert.equal(t.decode(rawAt(z, 31_000_001)), true);
+  assert.equal(t.anomalies.get('fragment_reassembly_timeout'), 1);
+  assert.equal(t.pendingFragmentedDatagrams(), 0);
+
+  // Fragments of another protocol (the segment relabelled UDP): counted, skipped, never collected.
+  const u = new Decoder();
+  for (const g of fragments(frame, [0, 48], 3)) {
+    g[14 + 9] = 17;
+    assert.equal(u.decode(rawAt(g, 1)), false);
+  }
+  assert.equal(u.fragments, 2);
+  assert.equal(u.laterFragments, 1);
+  assert.equal(u.nonTcp, 2);
+  assert.equal(u.pendingFragmentedDatagrams(), 0);
 });
 
 test('IPv6 extension headers are walked to TCP; a later IPv6 fragment is skipped', () => {

@@ -54,9 +54,13 @@ export function epochToUs(s: string): number {
   return Number(sec) * 1e6 + Number((frac + '000000').slice(0, 6));
 }
 
-/** Dissect `file` with tshark (IP reassembly off, so every frame stands alone). */
+/**
+ * Dissect `file` with tshark. IPv4 reassembly is on, as in our decoder (the
+ * frame completing a fragmented datagram carries its TCP header, fragments
+ * before it none); IPv6 reassembly is off, so IPv6 fragments stand alone.
+ */
 export function tsharkFrames(file: string): TsharkFrame[] {
-  const args = ['-r', file, '-n', '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=f'];
+  const args = ['-r', file, '-n', '-o', 'ip.defragment:TRUE', '-o', 'ipv6.defragment:FALSE', '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=f'];
   for (const f of FIELDS) args.push('-e', f);
   const r = spawnSync('tshark', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`tshark failed on ${file}: ${r.stderr}`);
