@@ -79,7 +79,11 @@ export interface FlowRecord {
   respStateSinceUs: number;
   firstFinBy: Endpoint | null;
   firstFinTsUs: number | null;
-  /** Time from the last payload byte in either direction to the first FIN, µs. */
+  /**
+   * Time from the last payload byte in either direction (else the handshake)
+   * to the first FIN, µs. Null without a FIN, and when unknown: picked up
+   * mid-stream with no payload before the FIN.
+   */
   idleBeforeFinUs: number | null;
   /** Whether the peer of the first FIN sender acknowledged that FIN. */
   firstFinAcked: boolean;

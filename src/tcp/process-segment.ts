@@ -541,9 +541,12 @@ function sendFin(
   x.finSent = true;
   x.finSeq = finSeq;
   x.finTsUs = tsUs;
+  // Idle since the last payload, else since the handshake. Picked up
+  // mid-stream with no payload seen: the silence began before the capture,
+  // its length is unknown (-1, null in the record).
   const base =
-    flow.lastPayloadTsUs >= 0 ? flow.lastPayloadTsUs : flow.establishedTsUs >= 0 ? flow.establishedTsUs : flow.firstTsUs;
-  x.finIdleUs = tsUs - base;
+    flow.lastPayloadTsUs >= 0 ? flow.lastPayloadTsUs : flow.midstream ? -1 : flow.establishedTsUs >= 0 ? flow.establishedTsUs : flow.firstTsUs;
+  x.finIdleUs = base >= 0 ? tsUs - base : -1;
   if (flow.firstFinBy === ROLE_NONE) {
     flow.firstFinBy = fromOrig ? ROLE_ORIG : ROLE_RESP;
     flow.firstFinTsUs = tsUs;

@@ -54,6 +54,7 @@ export class TcpFlow implements KeyedFlow {
 
   firstFinBy = ROLE_NONE;
   firstFinTsUs = -1;
+  /** Idle time before the first FIN, -1 when unknown (process-segment.ts sendFin). */
   idleBeforeFinUs = -1;
   firstRstBy = ROLE_NONE;
   firstRstTsUs = -1;
