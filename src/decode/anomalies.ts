@@ -27,7 +27,10 @@ export const enum Anomaly {
   TruncatedTcpOptions = 9,
   /** IPv6 extension header chain runs past the captured bytes. */
   TruncatedIpv6Extension = 10,
-  /** An IPv4 datagram carrying TCP whose fragments never all arrived (30 s of capture time, or the table was full): dropped. */
+  /**
+   * An IPv4 datagram carrying TCP whose fragments never all arrived (within 30 s of capture time, before the
+   * table of 1024 datagrams filled up, or in at most 64 separate pieces): dropped.
+   */
   FragmentReassemblyTimeout = 11,
   /** An IPv4 fragment overlapping data already received for its datagram, or disagreeing about the datagram's length. */
   FragmentOverlap = 12,

@@ -13,6 +13,8 @@
 export const FRAGMENT_TIMEOUT_US = 30_000_000;
 /** At most this many datagrams are collected at once; the oldest is dropped to make room. */
 export const MAX_PENDING_DATAGRAMS = 1024;
+/** A datagram whose received data is split into more separate pieces than this is dropped (bounds the memory per datagram). */
+export const MAX_FRAGMENT_GAPS = 64;
 /** Bytes of TCP header kept from the first fragment (the largest TCP header). */
 const MAX_TCP_HEADER = 60;
 
@@ -58,7 +60,7 @@ export class Ipv4Reassembly {
   private readonly pending = new Map<string, PendingDatagram>();
 
   // Results of the last add():
-  /** Datagrams dropped unfinished (timed out, or evicted to make room). */
+  /** Datagrams dropped unfinished (timed out, evicted to make room, or in too many pieces). */
   expired = 0;
   /** The fragment overlapped data already received, or disagreed about the datagram's length. */
   overlap = false;
@@ -106,6 +108,11 @@ export class Ipv4Reassembly {
     }
     if (d.dataLen >= 0 && e > d.dataLen) this.overlap = true;
     if (len > 0 && d.addRange(offset, e)) this.overlap = true;
+    if (d.starts.length > MAX_FRAGMENT_GAPS) {
+      pending.delete(key);
+      this.expired++;
+      return false;
+    }
     if (offset === 0 && d.head === null) {
       const headEnd = Math.min(end, p + ihl + MAX_TCP_HEADER);
       d.head = Buffer.from(buf.subarray(p, headEnd));

@@ -306,6 +306,15 @@ test('IPv4 fragments: overlaps are counted, datagrams never completed time out, 
   assert.equal(t.anomalies.get('fragment_reassembly_timeout'), 1);
   assert.equal(t.pendingFragmentedDatagrams(), 0);
 
+  // A datagram arriving as more than 64 separate pieces (every other 8 bytes) is dropped, not collected further.
+  const big = Buffer.concat([frame.subarray(0, 34), Buffer.alloc(8 * 140)]);
+  big.writeUInt16BE(20 + 8 * 140, 14 + 2);
+  const pieces = fragments(big, Array.from({ length: 140 }, (_, i) => 8 * i), 4);
+  const g = new Decoder();
+  for (let i = 1; i < 140; i += 2) assert.equal(g.decode(rawAt(pieces[i], 1)), false);
+  assert.equal(g.anomalies.get('fragment_reassembly_timeout'), 1);
+  assert.ok(g.pendingFragmentedDatagrams() <= 1);
+
   // Fragments of another protocol (the segment relabelled UDP): counted, skipped, never collected.
   const u = new Decoder();
   for (const g of fragments(frame, [0, 48], 3)) {
