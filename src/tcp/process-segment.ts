@@ -152,6 +152,11 @@ function accountSequence(
       flow.anomaly('syn_inside_connection');
     }
   }
+  if (x.bareAnchor && !syn && seq === ((x.dataEnd + 1) >>> 0)) {
+    // The next segment starts one past the bare first one: that was a
+    // keep-alive probe at SND.NXT - 1. Re-anchor here (no missed byte).
+    reanchorAfterProbe(x, seq);
+  }
   // A repeated SYN (same ISN) is a retransmitted segment.
   if (syn && len === 0 && x.synSent && seq === x.isn) x.retransmits++;
   const dataStart = syn ? (seq + 1) >>> 0 : seq;
@@ -192,6 +197,16 @@ function accountSequence(
   if (seqGt(endAll, x.nextSeq)) x.nextSeq = endAll;
   if (x.tailUnseen && (len > 0 || fin) && seqGe(endAll, x.nextSeq)) x.tailUnseen = false;
   return keepalive;
+}
+
+/** ep's bare first segment(s) were keep-alive probes; its sequence space really continues at `next`. */
+function reanchorAfterProbe(ep: TcpEndpoint, next: number): void {
+  ep.keepalives += ep.bareAnchorSegs;
+  ep.bareAnchorSegs = 0;
+  ep.bareAnchor = false;
+  ep.isn = (next - 1) >>> 0;
+  ep.nextSeq = next;
+  ep.dataEnd = next;
 }
 
 function initSeq(ep: TcpEndpoint, isn: number): void {
@@ -351,9 +366,7 @@ function handleAck(
       // y was first seen in a bare segment and x acknowledges one past it: that
       // segment was a keep-alive probe at SND.NXT - 1, not y's last sequence
       // number before a FIN. Re-anchor y's sequence space at x's ACK.
-      y.keepalives += y.bareAnchorSegs;
-      y.nextSeq = ackNo;
-      y.dataEnd = ackNo;
+      reanchorAfterProbe(y, ackNo);
     } else if (!y.finSent && ackNo === ((y.nextSeq + 1) >>> 0) && y.synSent === y.synAcked && canSendFin(y.state)) {
       // Exactly one unit past everything y was seen to send: y's FIN was not captured.
       flow.anomaly('fin_implied_by_ack');

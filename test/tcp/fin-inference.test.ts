@@ -148,3 +148,15 @@ test('control: a server whose data was all seen ACKs the client FIN and stays in
   assert.equal(f.closeKind, 'close_wait');
   assert.equal(f.anomalies, undefined);
 });
+
+test('mid-stream keep-alive followed by data at seq+1: no missed byte, one keep-alive', () => {
+  const w = new Wire();
+  w.seg({ from: 'c', flags: 'A', seq: 4999, ack: 9000, atMs: 0 }); // probe at SND.NXT-1
+  w.seg({ from: 'c', flags: 'PA', seq: 5000, ack: 9000, len: 10, atMs: 5 });
+  w.seg({ from: 's', flags: 'A', seq: 9000, ack: 5010, atMs: 6 });
+  const f = w.only();
+  assert.equal(f.orig.keepalives, 1);
+  assert.equal(f.orig.bytes, 10);
+  assert.equal(f.missedBytes, 0);
+  assert.equal(f.closeKind, 'open');
+});
