@@ -37,7 +37,7 @@ export function renderStats(s: CaptureStats): string {
     ['TCP packets', String(d.tcpPackets)],
     ['IPv4 / IPv6 packets', `${d.ipv4} / ${d.ipv6}`],
     ['Not IP / IP not TCP', `${d.nonIp} / ${d.nonTcp}`],
-    ['IP fragments', `${d.fragments} (${d.laterFragments} later fragments skipped)`],
+    ['IP fragments', `${d.fragments} (${d.laterFragments} later fragments; TCP datagrams reassembled)`],
     ['Skipped (link type)', String(d.skippedLinktype)],
     ['First packet', s.firstTsUs === null ? 'n/a' : utcText(s.firstTsUs)],
     ['Last packet', s.lastTsUs === null ? 'n/a' : utcText(s.lastTsUs)],

@@ -292,6 +292,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     }
     engine.finish(out.lastTsUs ?? 0);
     flush();
+    decoder.finish(); // fragmented datagrams never completed count as fragment_reassembly_timeout
     out.packets = decoder.packets;
     out.tcpPackets = decoder.tcpPackets;
     out.flows = engine.totalFlows;

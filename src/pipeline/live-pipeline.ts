@@ -386,6 +386,7 @@ export class LivePipeline {
     this.closeWait = this.engine.closeWaitEndpoints();
     this.drainAll();
     this.engine.finish(endUs);
+    this.decoder.finish(); // fragmented datagrams never completed count as fragment_reassembly_timeout
     this.drainAll();
     this.writer?.close();
     const anomalies = this.decoder.anomalies.toObject();
