@@ -228,6 +228,10 @@ function tsharkRows(rows: Rows, flows: FlowRecord[], ts: TsharkResult): (TsharkC
         const est = f.transitions.some((x) => x.endpoint === dir && x.to === 'ESTABLISHED');
         row(rows, 'tshark', name, `${dir}.established`, est ? 'yes' : 'no', 'yes', ctx);
       }
+      // A refusal as tshark saw it: the peer's first frame an RST+ACK acknowledging this side's SYN.
+      if (d !== null && d.pureSyn && p !== null && p.refusedPeerSyn) {
+        row(rows, 'tshark', name, 'refused', f.closeKind === 'refused' ? 'yes' : `no (${f.closeKind})`, 'yes', ctx);
+      }
       row(rows, 'tshark', name, `${dir}.history_syn`, letters(f.history, dir, 'SH'), v('synLetters', 0), ctx);
       row(rows, 'tshark', name, `${dir}.history_fin`, letters(f.history, dir, 'F'), v('finLetters', 0), ctx);
       row(rows, 'tshark', name, `${dir}.history_rst`, letters(f.history, dir, 'R'), v('rstLetters', 0), ctx);

@@ -93,9 +93,11 @@ export const DIFFERENCE_RULES: DifferenceRule[] = [
     appliesTo: ['tshark keepalives'],
     seenOn: 'impaired-path captures (reordered or duplicated ACKs arriving after their sender\'s FIN)',
     reason:
-      "A bare ACK whose sequence number is the sender's FIN sequence number, seen after that FIN, is an ACK sent before " +
-      'the FIN and delayed or duplicated on the path (a FIN-sender cannot probe with a keep-alive). tshark flags it ' +
-      "keep-alive (seq = its next sequence - 1); wirestate does not count keep-alives after the sender's own FIN.",
+      "A bare ACK whose sequence number is one past the sender's last payload byte (the place of its FIN), arriving " +
+      'after the FIN or after a later segment past it (a FIN lost before the capture point), is an ACK sent before the ' +
+      'FIN and delayed or duplicated on the path. tshark flags it keep-alive because its next expected sequence number ' +
+      'already counts the FIN (seq = next - 1); for wirestate a keep-alive repeats the last payload byte ' +
+      '(seq = last byte, one below), and it does not count probes after the sender\'s own FIN.',
     holds(r) {
       const d = r.ctx.tsharkDir;
       return d !== null && d.keepAlivesAtOwnFin > 0 && matchesResorted(r, d);

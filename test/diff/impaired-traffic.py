@@ -14,6 +14,7 @@ Each client connection sends a one-line command; the server acts on it:
   abort       the client closes with SO_LINGER 0 (RST) in the middle of a download
   tfo K       (client only) K connections with TCP Fast Open (sendto MSG_FASTOPEN): the
               first gets a cookie, the later ones carry their request in the SYN
+  tfo_refused (client only) a Fast Open SYN with data to a closed port (refused by RST)
   reuse K P   (client only) K connections in a row from the same source port P, each a
               'down 3000' the server closes first (its TIME_WAIT is reused by the next SYN)
 """
@@ -154,6 +155,15 @@ def run_one(host, port, job):
                 recv_exact(s, 3000)
                 s.close()
                 time.sleep(0.05)
+        elif op == "tfo_refused":
+            # a Fast Open SYN with data to a port nobody listens on: the RST acknowledges the data too
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.sendto(b"hello" * 40, socket.MSG_FASTOPEN, (host, port + 1))
+                s.recv(10)
+            except OSError:
+                pass
+            s.close()
         elif op == "reuse":
             for _ in range(job[1]):
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -183,7 +193,7 @@ def run_one(host, port, job):
 
 def client(host, port, profile):
     if profile == "tfo":
-        jobs = [("tfo", 5), ("tfo", 5)]
+        jobs = [("tfo", 5), ("tfo", 5), ("tfo_refused",), ("tfo_refused",)]
     elif profile == "reuse":
         jobs = [("reuse", 8, 41000), ("reuse", 8, 41001), ("echo", 5)]
     elif profile == "small":

@@ -47,7 +47,7 @@ export interface TsharkDir {
    * direction's first FIN.
    */
   retransNewData: number;
-  /** Keep-alive-flagged bare segments at this direction's FIN sequence number, after that FIN was seen. */
+  /** Keep-alive-flagged bare segments at one past this direction's last payload byte (where its FIN goes). */
   keepAlivesAtOwnFin: number;
   /** Sequence number of this direction's first FIN (valid when finSeen). */
   finSeq: number;
@@ -79,6 +79,8 @@ export interface TsharkDir {
   pureSyn: boolean;
   /** A SYN+ACK from this direction acknowledged the peer's SYN (and at most the data in it). */
   synAckAcksPeer: boolean;
+  /** This direction's first frame was an RST+ACK acknowledging the peer's SYN (a refusal). */
+  refusedPeerSyn: boolean;
   /** One past the sequence space of this direction's first SYN (ISN + 1 + its payload). */
   synEnd: number;
   synIsn: number;
@@ -194,6 +196,7 @@ function newDir(): TsharkDir {
     synSeen: false,
     pureSyn: false,
     synAckAcksPeer: false,
+    refusedPeerSyn: false,
     synEnd: 0,
     synIsn: 0,
     isn: 0,
@@ -309,13 +312,19 @@ export async function tsharkConnections(file: string): Promise<TsharkResult> {
     if (keep) d.keepAlives++;
     if (zwp) d.zeroWindowProbes++;
     if (keep && p !== undefined && p.lastWindow === 0) d.keepAlivesAtPeerZeroWindow++;
+    if (d.packets === 1 && rst && !syn && (flags & F_ACK) !== 0 && p !== undefined && p.synSeen && p.pureSyn) {
+      const a = Number(c[24]) >>> 0;
+      if (seqDiff(a, p.synIsn) > 0 && seqDiff(a, p.synEnd) <= 0) d.refusedPeerSyn = true;
+    }
     if (syn && !rst && (flags & F_ACK) !== 0 && p !== undefined && p.synSeen) {
       const a = Number(c[24]) >>> 0;
       // RFC 9293: SND.UNA < SEG.ACK =< SND.NXT for the peer's SYN (and the data it carried).
       if (seqDiff(a, p.synIsn) > 0 && seqDiff(a, p.synEnd) <= 0) d.synAckAcksPeer = true;
     }
     if (keep && len === 1 && p !== undefined && p.ackSeen && d.seqInit && seqDiff(p.highestAck, d.maxEnd) < 0) d.keepAlivesOfUnackedByte++;
-    if (keep && len === 0 && d.finSeen && seq === d.finSeq) d.keepAlivesAtOwnFin++;
+    // A bare segment at one past the last payload byte: the place of this side's FIN (seen, or implied
+    // by a later segment past it), i.e. an older ACK delayed or duplicated, not a probe of an acked byte.
+    if (keep && len === 0 && d.seqInit && seq === d.maxEnd) d.keepAlivesAtOwnFin++;
     if (!rst) d.lastWindow = Number(c[22]);
     if ((flags & F_ACK) !== 0 && !rst) {
       const a = Number(c[24]) >>> 0;
