@@ -58,6 +58,17 @@ export interface SnapshotOptions {
 
 const SYN_ONLY_MASK = TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN;
 
+/** How many idle-evicted flows' roles are remembered (TcpEngine.evictedRoles). */
+const MAX_EVICTED_ROLES = 4096;
+
+function evictedKey4(origAddr: number, origPort: number, respAddr: number, respPort: number): string {
+  return `${origAddr >>> 0}:${origPort}>${respAddr >>> 0}:${respPort}`;
+}
+
+function evictedKey6(origAddr: Uint32Array, origPort: number, respAddr: Uint32Array, respPort: number): string {
+  return `${origAddr.join('.')}:${origPort}>${respAddr.join('.')}:${respPort}`;
+}
+
 function isOver(state: number): boolean {
   return state === ST_CLOSED || state === ST_TIME_WAIT || state === ST_UNKNOWN;
 }
@@ -88,7 +99,8 @@ function isHalfClosed(state: number): boolean {
  * endpoints are CLOSED (after a short linger), when its TIME_WAIT ends
  * (2*MSL in packet time), when it is idle longer than idleTimeoutUs (an
  * unanswered SYN: attemptTimeoutUs; half-closed flows are exempt), or when
- * a new SYN reuses its 4-tuple.
+ * a new SYN reuses its 4-tuple. A packet after an idle eviction starts a
+ * mid-stream flow that keeps the evicted flow's roles (remembered, bounded).
  * Expiry is checked through a deadline heap (TIME_WAIT and linger) and a
  * sweep over the active list every min(attemptTimeout/4, 60 s) of packet
  * time (idle and unanswered-attempt timeouts); nothing scans per packet.
@@ -120,6 +132,13 @@ export class TcpEngine {
   private trackChanges = false;
   /** Endpoints in CLOSE_WAIT among the held flows, kept per packet / emission. */
   private closeWaitCount = 0;
+  /**
+   * Roles of flows that had a SYN and were evicted by the idle timeout, keyed
+   * orig -> resp (evictedKey), so a later non-SYN packet on the 4-tuple starts
+   * the mid-stream flow with the same originator instead of the port guess.
+   * Bounded (oldest dropped); looked up only when a flow is created without SYN.
+   */
+  private readonly evictedRoles = new Set<string>();
 
   constructor(opts: EngineOptions) {
     this.onFlow = opts.onFlow;
@@ -198,6 +217,7 @@ export class TcpEngine {
     }
     this.heap.clear();
     this.table.clear();
+    this.evictedRoles.clear();
     this.closeWaitCount = 0;
     this.listHead = this.listTail = null;
     for (let i = 0; i < this.changeCount; i++) this.changeLog[i] = null;
@@ -284,8 +304,10 @@ export class TcpEngine {
     const syn = (pkt.flags & TCP_SYN) !== 0;
     const ack = (pkt.flags & TCP_ACK) !== 0;
     let senderIsOrig: boolean;
-    if (syn) senderIsOrig = !ack;
-    else senderIsOrig = firstPacketSenderIsOrig(pkt.srcPort, pkt.dstPort);
+    if (syn) {
+      senderIsOrig = !ack;
+      if (this.evictedRoles.size > 0) this.rolesAfterEviction(pkt); // a new connection: forget the old roles
+    } else senderIsOrig = this.rolesAfterEviction(pkt) ?? firstPacketSenderIsOrig(pkt.srcPort, pkt.dstPort);
     f.midstream = !syn;
     f.ipVersion = pkt.ipVersion === 6 ? 6 : 4;
     if (f.ipVersion === 4) {
@@ -352,10 +374,38 @@ export class TcpEngine {
         !isHalfClosed(f.resp.state)
       ) {
         this.expireTimeWait(f, nowUs);
+        if (!f.midstream) this.rememberRoles(f);
         this.emit(f);
       }
       f = next;
     }
+  }
+
+  private rememberRoles(f: TcpFlow): void {
+    const key =
+      f.ipVersion === 4
+        ? evictedKey4(f.origAddr4, f.origPort, f.respAddr4, f.respPort)
+        : evictedKey6(f.origAddr6 as Uint32Array, f.origPort, f.respAddr6 as Uint32Array, f.respPort);
+    if (this.evictedRoles.size >= MAX_EVICTED_ROLES) {
+      const oldest = this.evictedRoles.values().next();
+      if (oldest.done !== true) this.evictedRoles.delete(oldest.value);
+    }
+    this.evictedRoles.add(key);
+  }
+
+  /** true: the packet's sender was the originator of an evicted flow; false: its responder; null: not known. */
+  private rolesAfterEviction(pkt: DecodedPacket): boolean | null {
+    if (this.evictedRoles.size === 0) return null;
+    const v4 = pkt.ipVersion === 4;
+    const fwd = v4
+      ? evictedKey4(pkt.src4 >>> 0, pkt.srcPort, pkt.dst4 >>> 0, pkt.dstPort)
+      : evictedKey6(pkt.src6, pkt.srcPort, pkt.dst6, pkt.dstPort);
+    if (this.evictedRoles.delete(fwd)) return true;
+    const rev = v4
+      ? evictedKey4(pkt.dst4 >>> 0, pkt.dstPort, pkt.src4 >>> 0, pkt.srcPort)
+      : evictedKey6(pkt.dst6, pkt.dstPort, pkt.src6, pkt.srcPort);
+    if (this.evictedRoles.delete(rev)) return false;
+    return null;
   }
 
   /** TIME_WAIT older than 2*MSL becomes CLOSED at start + 2*MSL. */

@@ -124,3 +124,37 @@ test('after an idle ESTABLISHED flow is evicted, a FIN on the same 4-tuple is a 
   assert.equal(late.closeKind, 'close_wait');
   assert.equal(late.anomalies?.fin_implied_by_ack, undefined);
 });
+
+test('after idle eviction, a later packet on the 4-tuple keeps the roles the SYN established (not the port guess)', () => {
+  // Both ports in the ephemeral range: the port guess alone would make the
+  // lower one (the client's 40000) the responder.
+  const w = new Wire({ cport: 40_000, sport: 50_000 });
+  w.handshake(C, S, 0);
+  w.seg({ from: 'c', flags: 'PA', seq: C + 1, ack: S + 1, len: 3, atMs: 10 });
+  w.seg({ from: 's', flags: 'A', seq: S + 1, ack: C + 4, atMs: 20 });
+  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 4, atMs: 3 * H });
+  w.seg({ from: 'c', flags: 'A', seq: C + 4, ack: S + 2, atMs: 3 * H + 1 });
+  const flows = w.finish();
+  assert.equal(flows.length, 2);
+  const late = flows[1];
+  assert.equal(late.midstream, true);
+  assert.equal(late.origP, 40_000);
+  assert.equal(late.respP, 50_000);
+  assert.equal(late.history[0], '^');
+  assert.equal(late.firstFinBy, 'resp');
+  assert.equal(late.origState, 'CLOSE_WAIT');
+
+  // The same over IPv6.
+  const v = new Wire({ cport: 40_000, sport: 50_000, v6: true });
+  v.handshake(C, S, 0);
+  v.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 1, atMs: 3 * H });
+  const v6 = v.finish();
+  assert.equal(v6.length, 2);
+  assert.equal(v6[1].origP, 40_000);
+  assert.equal(v6[1].respH, '2001:db8::2');
+
+  // Control: without the earlier flow, the same packets get the port guess.
+  const g = new Wire({ cport: 40_000, sport: 50_000 });
+  g.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 4, atMs: 0 });
+  assert.equal(g.only().origP, 50_000);
+});
