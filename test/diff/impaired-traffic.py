@@ -83,22 +83,28 @@ def handle(c):
 
 
 def server(port):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # dual stack: IPv4 clients arrive as ::ffff:a.b.c.d
+    ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
     try:
         ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16)
     except OSError:
         pass
-    ls.bind(("0.0.0.0", port))
+    ls.bind(("::", port))
     ls.listen(64)
     while True:
         c, _ = ls.accept()
         threading.Thread(target=handle, args=(c,), daemon=True).start()
 
 
+def family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def client_conn(host, port, line, body=None, sndbuf=None):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(family(host), socket.SOCK_STREAM)
     if sndbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
     s.settimeout(60)
@@ -148,7 +154,7 @@ def run_one(host, port, job):
             s.close()
         elif op == "tfo":
             for _ in range(job[1]):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s = socket.socket(family(host), socket.SOCK_STREAM)
                 # blocking while connecting (a timeout makes sendto return EINPROGRESS)
                 s.sendto(b"echo 1\n" + b"q" * 300, socket.MSG_FASTOPEN, (host, port))
                 s.settimeout(60)
@@ -157,7 +163,7 @@ def run_one(host, port, job):
                 time.sleep(0.05)
         elif op == "tfo_refused":
             # a Fast Open SYN with data to a port nobody listens on: the RST acknowledges the data too
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s = socket.socket(family(host), socket.SOCK_STREAM)
             try:
                 s.sendto(b"hello" * 40, socket.MSG_FASTOPEN, (host, port + 1))
                 s.recv(10)
@@ -166,12 +172,12 @@ def run_one(host, port, job):
             s.close()
         elif op == "reuse":
             for _ in range(job[1]):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s = socket.socket(family(host), socket.SOCK_STREAM)
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.settimeout(60)
                 for _attempt in range(50):
                     try:
-                        s.bind(("0.0.0.0", job[2]))
+                        s.bind(("::" if ":" in host else "0.0.0.0", job[2]))
                         break
                     except OSError:
                         time.sleep(0.1)
@@ -192,6 +198,9 @@ def run_one(host, port, job):
 
 
 def client(host, port, profile):
+    if profile.startswith("v6-"):
+        # the same jobs over IPv6 (make-impaired-capture.sh passes the server's IPv6 address)
+        profile = profile[3:]
     if profile == "tfo":
         jobs = [("tfo", 5), ("tfo", 5), ("tfo_refused",), ("tfo_refused",)]
     elif profile == "reuse":

@@ -3,10 +3,11 @@
 # differential comparison by hand (this machine has no netem, so the path is
 # a userspace relay between two TUN devices, test/diff/impair-relay.py).
 #
-#   sudo bash test/diff/make-impaired-capture.sh OUT.pcap [SEED] [LOSS] [DUP] [REORDER] [small|full|reuse|tfo]
+#   sudo bash test/diff/make-impaired-capture.sh OUT.pcap [SEED] [LOSS] [DUP] [REORDER] [small|full|reuse|tfo|v6-small|v6-tfo ...]
 #   node dist/test/diff/run-diff.js OUT.pcap
 #
-# Namespaces wsi-c (client 10.79.0.2) and wsi-s (server 10.79.1.2), TUN
+# Namespaces wsi-c (client 10.79.0.2, fd79::2) and wsi-s (server 10.79.1.2,
+# fd79:1::2; profiles v6-small, v6-full ... run over IPv6), TUN
 # devices wsi-t0 / wsi-t1, all removed on exit. tcpdump captures on the
 # server's TUN (LINKTYPE_RAW): client->server packets after the impairment
 # (losses show as holes filled later, duplicates twice), server->client before
@@ -42,17 +43,23 @@ ip -n wsi-c link set lo up
 ip -n wsi-s link set lo up
 ip -n wsi-c addr add 10.79.0.2/24 dev wsi-t0
 ip -n wsi-s addr add 10.79.1.2/24 dev wsi-t1
+ip -n wsi-c addr add fd79::2/64 dev wsi-t0 nodad
+ip -n wsi-s addr add fd79:1::2/64 dev wsi-t1 nodad
 ip -n wsi-c link set wsi-t0 up
 ip -n wsi-s link set wsi-t1 up
 ip -n wsi-c route add 10.79.1.0/24 dev wsi-t0
 ip -n wsi-s route add 10.79.0.0/24 dev wsi-t1
+ip -n wsi-c -6 route add fd79:1::/64 dev wsi-t0
+ip -n wsi-s -6 route add fd79::/64 dev wsi-t1
 ip netns exec wsi-s python3 "$HERE/impaired-traffic.py" server $PORT &
 pids+=($!)
 ip netns exec wsi-s tcpdump -i wsi-t1 -w "$OUT" -U -s 128 tcp 2>/dev/null &
 tcpdump_pid=$!
 pids+=($tcpdump_pid)
 sleep 1
-ip netns exec wsi-c python3 "$HERE/impaired-traffic.py" client 10.79.1.2 $PORT "$PROFILE"
+SERVER=10.79.1.2
+case "$PROFILE" in v6-*) SERVER=fd79:1::2 ;; esac
+ip netns exec wsi-c python3 "$HERE/impaired-traffic.py" client "$SERVER" $PORT "$PROFILE"
 sleep 2
 kill -INT $tcpdump_pid
 wait $tcpdump_pid 2>/dev/null || true
