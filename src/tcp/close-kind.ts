@@ -50,8 +50,13 @@
  *    re-anchors the sender.
  *  - Assumed in an acknowledged unseen tail: the peer acknowledged more of
  *    the sender's stream than the capture showed (ack_of_unseen_data), then
- *    the peer sent its own FIN and the sender ACKed it without sending
- *    anything more. The unseen tail may have been data only (sender now in
+ *    the peer sent its own FIN without writing anything after that
+ *    acknowledgement (it reacted to end of stream), and the sender ACKed
+ *    that FIN without sending anything more. If the peer wrote payload after
+ *    acknowledging the unseen tail (a request lost from the capture, then
+ *    the response), the tail is taken as data and nothing is assumed: the
+ *    sender can still end in CLOSE_WAIT (the keep-alive pool case on a lossy
+ *    capture). Otherwise the unseen tail may have been data only (sender now in
  *    CLOSE_WAIT) or data and a FIN (the sender closed first; its ACK of the
  *    peer's FIN finishes the close). The wire cannot tell; the finished
  *    close is taken, so a lost segment cannot make a CLOSE_WAIT verdict, and

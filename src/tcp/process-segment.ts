@@ -104,6 +104,9 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   if (!rst) keepalive = accountSequence(flow, fromOrig, x, syn, fin, seq, len, y.windowKnown && y.window === 0, !y.ackSeen || seqGe(y.highestAck, x.dataEnd));
   if (len > 0 && !rst && !keepalive) {
     flow.lastPayloadTsUs = tsUs;
+    // x wrote after acknowledging y's unseen tail: y's connection was still
+    // in use, the tail is taken as data (no FIN assumed in it later).
+    if (y.tailUnseen && x.bytes > bytesBefore) y.tailUnseen = false;
     // New payload from the peer of the first FIN's sender: written into the half-closed connection.
     if (x.bytes > bytesBefore && flow.firstFinBy === (fromOrig ? ROLE_RESP : ROLE_ORIG)) flow.dataIntoHalfClosed = true;
   }
@@ -413,7 +416,12 @@ function handleAck(
       }
     }
     if (y.bareAnchor && seqGe(ackNo, y.nextSeq)) y.bareAnchor = false;
+    const yNextBefore = y.nextSeq;
     ackGaps(flow, !fromOrig, y, ackNo);
+    // Payload on the segment acknowledging y's unseen tail: x wrote after it (see assumeFinInUnseenTail).
+    if (len > 0 && y.tailUnseen) y.tailUnseen = false;
+    // x acknowledges data of y the capture missed: y wrote after acknowledging x's unseen tail.
+    if (x.tailUnseen && y.nextSeq !== yNextBefore) x.tailUnseen = false;
   }
   if (!x.ackSeen || seqGt(ackNo, x.highestAck)) {
     x.highestAck = ackNo;
@@ -428,7 +436,8 @@ function handleAck(
 
 /**
  * x ACKs y's FIN with nothing more, while the end of x's own stream was never
- * seen but y had acknowledged it. Either that unseen tail was data only (x
+ * seen but y had acknowledged it, and y sent no payload after that
+ * acknowledgement (only its FIN). Either that unseen tail was data only (x
  * now enters CLOSE_WAIT) or it ended with x's FIN (y received it, closed
  * from CLOSE_WAIT, x is closing: FIN_WAIT_2 now, TIME_WAIT on y's FIN). The
  * wire cannot tell them apart; the close that finished is taken (x is not

@@ -160,3 +160,51 @@ test('mid-stream keep-alive followed by data at seq+1: no missed byte, one keep-
   assert.equal(f.missedBytes, 0);
   assert.equal(f.closeKind, 'open');
 });
+
+test('client request missing from the capture, server answers and FINs 65 s later, client ACKs: still close_wait', () => {
+  // The lossy-capture version of the nginx keep-alive case: the unseen tail
+  // is the client's request, and the server wrote a response after
+  // acknowledging it, so the tail is taken as data and the client as open.
+  const w = new Wire();
+  w.handshake(100, 500, 0);
+  // Client request 101:209 not captured; the server ACKs it and responds.
+  w.seg({ from: 's', flags: 'A', seq: 501, ack: 209, atMs: 10 });
+  w.seg({ from: 's', flags: 'PA', seq: 501, ack: 209, len: 946, atMs: 11 });
+  w.seg({ from: 'c', flags: 'A', seq: 209, ack: 1447, atMs: 12 });
+  w.seg({ from: 's', flags: 'FA', seq: 1447, ack: 209, atMs: 65_011 });
+  w.seg({ from: 'c', flags: 'A', seq: 209, ack: 1448, atMs: 65_050 });
+  const f = w.only();
+  assert.equal(f.origState, 'CLOSE_WAIT');
+  assert.equal(f.respState, 'FIN_WAIT_2');
+  assert.equal(f.closeKind, 'close_wait');
+  assert.equal(f.anomalies?.ack_of_unseen_data, 1);
+  assert.equal(f.anomalies?.fin_status_unknown, undefined);
+  assert.equal(f.orig.bytes, 108);
+});
+
+test('the same with the response carrying the first ACK of the unseen request: still close_wait', () => {
+  const w = new Wire();
+  w.handshake(100, 500, 0);
+  w.seg({ from: 's', flags: 'PA', seq: 501, ack: 209, len: 946, atMs: 11 }); // acks the unseen 101:209
+  w.seg({ from: 'c', flags: 'A', seq: 209, ack: 1447, atMs: 12 });
+  w.seg({ from: 's', flags: 'FA', seq: 1447, ack: 209, atMs: 65_011 });
+  w.seg({ from: 'c', flags: 'A', seq: 209, ack: 1448, atMs: 65_050 });
+  const f = w.only();
+  assert.equal(f.origState, 'CLOSE_WAIT');
+  assert.equal(f.closeKind, 'close_wait');
+  assert.equal(f.anomalies?.fin_status_unknown, undefined);
+});
+
+test('the same with the response missing too (the client ACKs it): the server wrote, still close_wait', () => {
+  const w = new Wire();
+  w.handshake(100, 500, 0);
+  w.seg({ from: 's', flags: 'A', seq: 501, ack: 209, atMs: 10 }); // acks the unseen request 101:209
+  w.seg({ from: 'c', flags: 'A', seq: 209, ack: 1447, atMs: 12 }); // acks the unseen response 501:1447
+  w.seg({ from: 's', flags: 'FA', seq: 1447, ack: 209, atMs: 3_011 });
+  w.seg({ from: 'c', flags: 'A', seq: 209, ack: 1448, atMs: 3_050 });
+  const f = w.only();
+  assert.equal(f.origState, 'CLOSE_WAIT');
+  assert.equal(f.closeKind, 'close_wait');
+  assert.equal(f.anomalies?.fin_status_unknown, undefined);
+  assert.equal(f.missedBytes, 108 + 946);
+});
