@@ -98,9 +98,11 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   if (x.finInferred && !rst && (len > 0 || fin)) {
     const end = (seq + len + (syn ? 1 : 0)) >>> 0;
     // Sequence space past the inferred FIN: it was data, not a FIN. A FIN at the inferred place confirms it.
-    if (seqGt(end, x.finSeq)) retractInferredFin(flow, fromOrig, x, y, tsUs);
+    if (seqGt(end, x.finSeq)) retractInferredFin(flow, fromOrig, x, y, seq, tsUs);
     else if (fin && end === x.finSeq) x.finInferred = false;
   }
+  // x's sequence jumps past what was seen of it: x wrote data the capture missed.
+  const xJumped = x.seqInit && !syn && !rst && seqGt(seq, x.nextSeq);
   if (!rst) keepalive = accountSequence(flow, fromOrig, x, syn, fin, seq, len, y.windowKnown && y.window === 0, !y.ackSeen || seqGe(y.highestAck, x.dataEnd));
   if (len > 0 && !rst && !keepalive) {
     flow.lastPayloadTsUs = tsUs;
@@ -118,6 +120,8 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
 
   if (syn && !rst && !synRepeat) handleSyn(flow, fromOrig, x, y, ack, ackNo, tsUs);
   if (ack && !rst) handleAck(flow, fromOrig, x, y, seq, len, ackNo, fin, tsUs);
+  // x wrote (unseen) along with acknowledging y's unseen tail (see assumeFinInUnseenTail).
+  if (xJumped && y.tailUnseen) y.tailUnseen = false;
   if (fin && !rst) handleFin(flow, fromOrig, x, y, seq, len, syn, tsUs);
   if (rst) handleRst(flow, fromOrig, x, y, seq, ack, ackNo, tsUs);
 
@@ -471,10 +475,23 @@ function assumeFinInUnseenTail(flow: TcpFlow, fromOrig: boolean, x: TcpEndpoint,
  * without it, the first FIN becomes y's (if any), and the anomaly
  * 'fin_inference_retracted' is counted. Not after an RST.
  */
-function retractInferredFin(flow: TcpFlow, xIsOrig: boolean, x: TcpEndpoint, y: TcpEndpoint, tsUs: number): void {
+function retractInferredFin(
+  flow: TcpFlow,
+  xIsOrig: boolean,
+  x: TcpEndpoint,
+  y: TcpEndpoint,
+  segStart: number,
+  tsUs: number,
+): void {
   x.finInferred = false;
   if (x.rstSent || y.rstSent) return;
   flow.anomaly('fin_inference_retracted');
+  if (x.dataEnd === x.finSeq && seqGt(segStart, x.finSeq)) {
+    // The unit the FIN was thought to occupy was data the capture missed.
+    x.dataEnd = (x.finSeq + 1) >>> 0;
+    x.bytes++;
+    x.missed++;
+  }
   x.finSent = false;
   x.finAcked = false;
   x.finTsUs = -1;

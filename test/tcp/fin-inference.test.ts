@@ -208,3 +208,36 @@ test('the same with the response missing too (the client ACKs it): the server wr
   assert.equal(f.anomalies?.fin_status_unknown, undefined);
   assert.equal(f.missedBytes, 108 + 946);
 });
+
+test('request and response missing, the server FIN (sequence jump) acks the request: no FIN assumed for the client', () => {
+  const w = new Wire();
+  w.handshake(100, 500, 0);
+  // Unseen: client 101:967, server 501:656. The server's FIN shows both.
+  w.seg({ from: 's', flags: 'FA', seq: 656, ack: 967, atMs: 65_000 });
+  w.seg({ from: 'c', flags: 'A', seq: 967, ack: 657, atMs: 65_001 });
+  w.seg({ from: 'c', flags: 'FA', seq: 967, ack: 657, atMs: 65_010 });
+  w.seg({ from: 's', flags: 'A', seq: 657, ack: 968, atMs: 65_011 });
+  const f = w.only();
+  assert.equal(f.closeKind, 'normal');
+  assert.equal(f.firstFinBy, 'resp');
+  assert.equal(f.origState, 'CLOSED');
+  assert.equal(f.respState, 'TIME_WAIT');
+  assert.equal(f.anomalies?.fin_status_unknown, undefined);
+  assert.equal(f.anomalies?.fin_inference_retracted, undefined);
+  assert.equal(f.orig.bytes, 866);
+});
+
+test('an implied FIN retracted by a later bare FIN one further: the unit it occupied is a missed byte', () => {
+  const w = new Wire();
+  w.handshake(100, 500, 0);
+  w.seg({ from: 'c', flags: 'A', seq: 101, ack: 502, atMs: 10 }); // server byte 501 unseen
+  w.seg({ from: 's', flags: 'FA', seq: 502, ack: 101, atMs: 20 });
+  w.seg({ from: 'c', flags: 'A', seq: 101, ack: 503, atMs: 21 });
+  const f = w.only();
+  assert.equal(f.anomalies?.fin_inference_retracted, 1);
+  assert.equal(f.firstFinTsUs, w.t - 1000);
+  assert.equal(f.resp.bytes, 1);
+  assert.equal(f.missedBytes, 1);
+  assert.equal(f.respState, 'FIN_WAIT_2');
+  assert.equal(f.origState, 'CLOSE_WAIT');
+});
