@@ -80,10 +80,16 @@ export class FlowStore {
   private readonly upsertFlow: Database.Statement;
   private readonly insertFlow: Database.Statement;
   private readonly deleteTransitions: Database.Statement;
-  private readonly insertTransition: Database.Statement;
-  private readonly insertTransitionBlock: Database.Statement;
-  /** Transition values waiting for a multi-row INSERT (fewer calls into SQLite). */
+  private readonly insertTransitions: Database.Statement;
+  private readonly insertTransitionsBlock: Database.Statement;
+  /** flow_transitions values (flow_id, time_wait, base_us, data) waiting for a multi-row INSERT (fewer calls into SQLite). */
   private pendingTransitions: (string | number)[] = [];
+  /**
+   * transition_words ids of the state names and causes this connection has
+   * seen committed or written in its open transaction; cleared on rollback.
+   */
+  private readonly words = new Map<string, number>();
+  private readonly upsertWord: Database.Statement;
   private readonly deleteOwners: Database.Statement;
   private readonly deleteFlowAnomalies: Database.Statement;
   private readonly insertFlowAnomaly: Database.Statement;
@@ -96,13 +102,13 @@ export class FlowStore {
     this.file = file;
     this.upsertFlow = db.prepare(UPSERT_FLOW_SQL);
     this.insertFlow = db.prepare(INSERT_FLOW_SQL);
-    this.deleteTransitions = db.prepare('DELETE FROM transitions WHERE flow_id = ?');
-    this.insertTransition = db.prepare(
-      'INSERT INTO transitions (flow_id, seq, ts, endpoint, from_state, to_state, cause) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    this.deleteTransitions = db.prepare('DELETE FROM flow_transitions WHERE flow_id = ?');
+    // OR REPLACE: a flow written twice in one batch (live upserts) keeps its newest timeline.
+    this.insertTransitions = db.prepare('INSERT OR REPLACE INTO flow_transitions (flow_id, time_wait, base_us, data) VALUES (?, ?, ?, ?)');
+    this.insertTransitionsBlock = db.prepare(
+      `INSERT OR REPLACE INTO flow_transitions (flow_id, time_wait, base_us, data) VALUES ${Array(TRANSITION_BLOCK).fill('(?, ?, ?, ?)').join(', ')}`,
     );
-    this.insertTransitionBlock = db.prepare(
-      `INSERT INTO transitions (flow_id, seq, ts, endpoint, from_state, to_state, cause) VALUES ${Array(TRANSITION_BLOCK).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-    );
+    this.upsertWord = db.prepare('INSERT INTO transition_words (word) VALUES (?) ON CONFLICT (word) DO UPDATE SET word = excluded.word RETURNING id');
     this.deleteOwners = db.prepare('DELETE FROM socket_owners WHERE flow_id = ?');
     this.deleteFlowAnomalies = db.prepare('DELETE FROM anomalies WHERE flow_id = ?');
     this.insertFlowAnomaly = db.prepare('INSERT INTO anomalies (capture_id, flow_id, name, count) VALUES (?, ?, ?, ?)');
@@ -180,7 +186,14 @@ export class FlowStore {
    */
   writeFlows(captureId: number, flows: readonly FlowRecord[], opts: { fresh?: boolean } = {}): void {
     if (flows.length === 0) return;
-    this.writeFlowsTx(captureId, flows, opts.fresh === true);
+    try {
+      this.writeFlowsTx(captureId, flows, opts.fresh === true);
+    } catch (err) {
+      // Rolled back (at least to the savepoint): word ids added in it may be gone.
+      this.words.clear();
+      this.pendingTransitions.length = 0;
+      throw err;
+    }
   }
 
   private writeOne(captureId: number, f: FlowRecord, fresh: boolean): void {
@@ -265,13 +278,22 @@ export class FlowStore {
         if (n > 0) this.insertFlowAnomaly.run(captureId, flowId, name, n);
       }
     }
-    const pt = this.pendingTransitions;
     const ts = f.transitions;
-    for (let i = 0; i < ts.length; i++) {
-      const t = ts[i];
-      pt.push(flowId, i, t.tsUs / 1e6, t.endpoint, t.from, t.to, t.cause);
-      if (pt.length === TRANSITION_BLOCK * 7) {
-        this.insertTransitionBlock.run(pt);
+    if (ts.length > 0) {
+      // [[dt_us,endpoint,from,to,cause],...] (schema.ts, version 2)
+      const base = ts[0].tsUs;
+      let data = '[';
+      let timeWait = 0;
+      for (let i = 0; i < ts.length; i++) {
+        const t = ts[i];
+        if (t.to === 'TIME_WAIT') timeWait = 1;
+        data += `${i === 0 ? '[' : ',['}${t.tsUs - base},${t.endpoint === 'orig' ? 0 : 1},${this.wordId(t.from)},${this.wordId(t.to)},${this.wordId(t.cause)}]`;
+      }
+      data += ']';
+      const pt = this.pendingTransitions;
+      pt.push(flowId, timeWait, base, data);
+      if (pt.length === TRANSITION_BLOCK * 4) {
+        this.insertTransitionsBlock.run(pt);
         pt.length = 0;
       }
     }
@@ -280,9 +302,19 @@ export class FlowStore {
     }
   }
 
+  /** Id of a state name or cause in transition_words, added on first use. */
+  private wordId(word: string): number {
+    let id = this.words.get(word);
+    if (id === undefined) {
+      id = (this.upsertWord.get(word) as { id: number }).id;
+      this.words.set(word, id);
+    }
+    return id;
+  }
+
   private flushTransitions(): void {
     const pt = this.pendingTransitions;
-    for (let i = 0; i < pt.length; i += 7) this.insertTransition.run(pt.slice(i, i + 7));
+    for (let i = 0; i < pt.length; i += 4) this.insertTransitions.run(pt[i], pt[i + 1], pt[i + 2], pt[i + 3]);
     pt.length = 0;
   }
 
@@ -393,6 +425,7 @@ export class FlowStore {
     this.db.exec('COMMIT');
   }
   rollback(): void {
+    this.words.clear();
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
@@ -401,7 +434,7 @@ export class FlowStore {
   }
 }
 
-/** Rows per multi-row transitions INSERT. */
+/** Flows per multi-row flow_transitions INSERT. */
 const TRANSITION_BLOCK = 64;
 
 const FLOW_COLUMNS = [

@@ -189,6 +189,92 @@ FROM transitions t JOIN flows f ON f.id = t.flow_id
 WHERE t.to_state = 'TIME_WAIT';
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, description: 'captures, flows, transitions, anomalies, socket owners, views', sql: V1 }];
+/**
+ * Version 2: a flow's transitions are stored as ONE row, integer-coded,
+ * instead of one row each (about ten per flow; they were most of the ingest's
+ * SQLite work). `transitions` becomes a view with exactly the v1 columns and
+ * values, so queries are unchanged; `time_wait` reads only the flows that have
+ * a TIME_WAIT transition (flow_transitions.time_wait, set at write time).
+ *
+ * flow_transitions.data is a JSON array with one element per transition, in
+ * order: [dt_us, endpoint, from, to, cause] — dt_us the integer microseconds
+ * since base_us (the flow's first transition time), endpoint 0 = orig / 1 = resp,
+ * from/to/cause ids in transition_words (state names and causes). The view
+ * yields ts = (base_us + dt_us) / 1e6, the same REAL v1 stored.
+ */
+const V2 = `
+CREATE TABLE transition_words (
+  id          INTEGER PRIMARY KEY,
+  word        TEXT    NOT NULL UNIQUE
+);
+
+CREATE TABLE flow_transitions (
+  flow_id     INTEGER PRIMARY KEY REFERENCES flows(id) ON DELETE CASCADE,
+  time_wait   INTEGER NOT NULL DEFAULT 0,
+  base_us     INTEGER NOT NULL,
+  data        TEXT    NOT NULL
+);
+CREATE INDEX flow_transitions_time_wait ON flow_transitions(flow_id) WHERE time_wait = 1;
+
+INSERT INTO transition_words (word)
+SELECT from_state FROM transitions UNION SELECT to_state FROM transitions UNION SELECT cause FROM transitions;
+
+INSERT INTO flow_transitions (flow_id, time_wait, base_us, data)
+SELECT t.flow_id,
+       max(t.to_state = 'TIME_WAIT'),
+       b.base_us,
+       json_group_array(json_array(
+         CAST(round(t.ts * 1e6) AS INTEGER) - b.base_us,
+         CASE t.endpoint WHEN 'orig' THEN 0 ELSE 1 END,
+         (SELECT id FROM transition_words WHERE word = t.from_state),
+         (SELECT id FROM transition_words WHERE word = t.to_state),
+         (SELECT id FROM transition_words WHERE word = t.cause)) ORDER BY t.seq)
+FROM transitions t
+JOIN (SELECT flow_id, min(CAST(round(ts * 1e6) AS INTEGER)) AS base_us FROM transitions GROUP BY flow_id) b ON b.flow_id = t.flow_id
+GROUP BY t.flow_id;
+
+DROP VIEW time_wait;
+DROP INDEX transitions_time_wait;
+DROP TABLE transitions;
+
+CREATE VIEW transitions AS
+SELECT ft.flow_id                        AS flow_id,
+       j.key                             AS seq,
+       (ft.base_us + (j.value ->> 0)) / 1e6 AS ts,
+       CASE j.value ->> 1 WHEN 0 THEN 'orig' ELSE 'resp' END AS endpoint,
+       wf.word                           AS from_state,
+       wt.word                           AS to_state,
+       wc.word                           AS cause
+FROM flow_transitions ft
+JOIN json_each(ft.data) j
+JOIN transition_words wf ON wf.id = j.value ->> 2
+JOIN transition_words wt ON wt.id = j.value ->> 3
+JOIN transition_words wc ON wc.id = j.value ->> 4;
+
+CREATE VIEW time_wait AS
+SELECT t.flow_id,
+       f.capture_id,
+       t.endpoint,
+       CASE t.endpoint WHEN 'orig' THEN f.orig_h ELSE f.resp_h END AS tw_h,
+       CASE t.endpoint WHEN 'orig' THEN f.orig_p ELSE f.resp_p END AS tw_p,
+       CASE t.endpoint WHEN 'orig' THEN f.resp_h ELSE f.orig_h END AS peer_h,
+       CASE t.endpoint WHEN 'orig' THEN f.resp_p ELSE f.orig_p END AS peer_p,
+       t.ts AS since_ts,
+       (CASE t.endpoint WHEN 'orig' THEN f.orig_state ELSE f.resp_state END) = 'TIME_WAIT' AS at_end,
+       f.first_fin_by,
+       (f.first_fin_by = t.endpoint) AS closed_first
+FROM (SELECT ft.flow_id AS flow_id,
+             CASE j.value ->> 1 WHEN 0 THEN 'orig' ELSE 'resp' END AS endpoint,
+             (ft.base_us + (j.value ->> 0)) / 1e6 AS ts
+      FROM flow_transitions ft, json_each(ft.data) j
+      WHERE ft.time_wait = 1
+        AND j.value ->> 3 = (SELECT id FROM transition_words WHERE word = 'TIME_WAIT')) t
+JOIN flows f ON f.id = t.flow_id;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, description: 'captures, flows, transitions, anomalies, socket owners, views', sql: V1 },
+  { version: 2, description: 'transitions stored one row per flow (flow_transitions); transitions becomes a view', sql: V2 },
+];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { FlowStore } from '../../src/store/flow-store';
 import { StoreError } from '../../src/store/store-error';
-import { SCHEMA_VERSION } from '../../src/store/schema';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema';
 import type { FlowRecord, DirectionStats, Transition } from '../../src/tcp/flow-record';
 
 // Hand-built records: only for edge cases of the store itself (upsert,
@@ -84,7 +84,7 @@ test('a new database gets the current schema version, WAL mode and every documen
   const names = (s.db.prepare(`SELECT name, type FROM sqlite_schema WHERE type IN ('table','view') ORDER BY name`).all() as { name: string; type: string }[]).map(
     (r) => `${r.type}:${r.name}`,
   );
-  for (const n of ['table:captures', 'table:flows', 'table:transitions', 'table:anomalies', 'table:socket_owners', 'view:close_wait', 'view:incomplete_closes', 'view:time_wait']) {
+  for (const n of ['table:captures', 'table:flows', 'view:transitions', 'table:flow_transitions', 'table:transition_words', 'table:anomalies', 'table:socket_owners', 'view:close_wait', 'view:incomplete_closes', 'view:time_wait']) {
     assert.ok(names.includes(n), `${n} missing from ${names.join(' ')}`);
   }
   const cols = (s.db.prepare(`SELECT name FROM pragma_table_info('flows')`).all() as { name: string }[]).map((r) => r.name);
@@ -287,5 +287,121 @@ test('updateCaptureProgress: a running live capture’s end moves with the flush
   const end = s.db.prepare('SELECT last_ts, packets, completed FROM captures WHERE id = ?').get(cap) as Record<string, number>;
   assert.deepEqual(end, { last_ts: (T0 + 100_000_400) / 1e6, packets: 10, completed: 1 });
   assert.equal(s.updateCaptureProgress(cap + 1, { lastTsUs: T0, packets: 1, tcpPackets: 1, bytes: 1 }), false, 'no such capture');
+  s.close();
+});
+
+test('transitions view: exactly the v1 columns, ts the same REAL as tsUs / 1e6, seq from 0', () => {
+  const s = FlowStore.open(tmpDb());
+  const cap = s.beginCapture({ source: 'x', kind: 'file' });
+  const f = closeWaitFlow(1);
+  // Timestamps that do not divide evenly, and a cause that needs JSON escaping.
+  f.transitions[1] = { ...f.transitions[1], tsUs: 1_764_000_000_123_457 };
+  f.transitions[6] = { ...f.transitions[6], cause: 'odd "cause", with \\ and \u00e9' };
+  s.writeFlows(cap, [f, closeWaitFlow(2, { transitions: [] })], { fresh: true });
+  const cols = (s.db.prepare(`SELECT name FROM pragma_table_info('transitions')`).all() as { name: string }[]).map((r) => r.name);
+  assert.deepEqual(cols, ['flow_id', 'seq', 'ts', 'endpoint', 'from_state', 'to_state', 'cause']);
+  const id1 = (s.db.prepare('SELECT id FROM flows WHERE uid = 1').get() as { id: number }).id;
+  const rows = s.db.prepare('SELECT * FROM transitions ORDER BY flow_id, seq').all();
+  assert.deepEqual(
+    rows,
+    f.transitions.map((t, i) => ({ flow_id: id1, seq: i, ts: t.tsUs / 1e6, endpoint: t.endpoint, from_state: t.from, to_state: t.to, cause: t.cause })),
+  );
+  assert.equal((s.db.prepare('SELECT count(*) n FROM flow_transitions').get() as { n: number }).n, 1, 'a flow without transitions has no row');
+  s.close();
+});
+
+test('the same flow twice in one live batch keeps its newest timeline; a rollback forgets the word ids it added', () => {
+  const s = FlowStore.open(tmpDb());
+  const cap = s.beginCapture({ source: 'live:eth0', kind: 'live' });
+  const first = closeWaitFlow(1);
+  const later = closeWaitFlow(1, { transitions: [...first.transitions, { tsUs: T0 + 90_000_000, endpoint: 'orig', from: 'CLOSE_WAIT', to: 'LAST_ACK', cause: 'sent FIN' }] });
+  s.writeFlows(cap, [first, later]);
+  assert.deepEqual(
+    (s.db.prepare('SELECT to_state FROM transitions ORDER BY seq').all() as { to_state: string }[]).map((r) => r.to_state),
+    later.transitions.map((t) => t.to),
+  );
+
+  // A word first used inside a transaction that is rolled back is gone from the table: it must be added again.
+  s.beginTransaction();
+  s.writeFlows(cap, [closeWaitFlow(2, { transitions: [{ tsUs: T0, endpoint: 'resp', from: 'UNKNOWN', to: 'CLOSED', cause: 'brand-new cause' }] })]);
+  s.rollback();
+  s.writeFlows(cap, [closeWaitFlow(3, { transitions: [{ tsUs: T0, endpoint: 'resp', from: 'UNKNOWN', to: 'CLOSED', cause: 'brand-new cause' }] })]);
+  assert.deepEqual(s.db.prepare('SELECT f.uid, t.cause FROM transitions t JOIN flows f ON f.id = t.flow_id WHERE t.cause = ?').all('brand-new cause'), [
+    { uid: 3, cause: 'brand-new cause' },
+  ]);
+
+  // A second connection to the same file shares the word table.
+  s.close();
+  const a = FlowStore.open(s.file);
+  const b = FlowStore.open(s.file);
+  const capA = a.beginCapture({ source: 'a', kind: 'live' });
+  a.writeFlows(capA, [closeWaitFlow(1, { transitions: [{ tsUs: T0, endpoint: 'orig', from: 'UNKNOWN', to: 'SYN_SENT', cause: 'cause from a' }] })]);
+  b.writeFlows(capA, [closeWaitFlow(2, { transitions: [{ tsUs: T0, endpoint: 'orig', from: 'UNKNOWN', to: 'SYN_SENT', cause: 'cause from a' }] })]);
+  assert.equal((b.db.prepare(`SELECT count(*) n FROM transitions WHERE cause = 'cause from a'`).get() as { n: number }).n, 2);
+  assert.equal((b.db.prepare(`SELECT count(*) n FROM transition_words WHERE word = 'cause from a'`).get() as { n: number }).n, 1);
+  a.close();
+  b.close();
+});
+
+test('migration 2 converts a version-1 database: transitions, time_wait and the report queries give the same rows', () => {
+  const file = tmpDb();
+  // A version-1 database as the v1 code wrote it: migration 1 only, rows inserted through SQL.
+  const v1 = new Database(file);
+  v1.exec(MIGRATIONS[0].sql);
+  v1.pragma('user_version = 1');
+  v1.exec(`INSERT INTO captures (id, source, kind, first_ts, last_ts, ingested_at, completed) VALUES (1, 'old.pcap', 'file', 1764000000.0, 1764000100.0, 0, 1)`);
+  const insFlow = v1.prepare(`INSERT INTO flows (id, capture_id, uid, ip_version, orig_h, orig_p, resp_h, resp_p, first_ts, last_ts, duration,
+      orig_pkts, orig_bytes, orig_ip_bytes, resp_pkts, resp_bytes, resp_ip_bytes, missed_bytes, retransmissions, orig_retransmissions, resp_retransmissions,
+      orig_out_of_order, resp_out_of_order, orig_keepalives, resp_keepalives, orig_zero_windows, resp_zero_windows, history, conn_state, midstream,
+      orig_state, resp_state, first_fin_by, first_fin_acked, peer_fin_sent, close_kind, finished)
+    VALUES (?, 1, ?, 4, '10.77.9.2', ?, '10.77.9.1', 80, 1764000000.0, 1764000066.0, 66.0, 5, 10, 300, 5, 20, 320, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      'ShADadFf', 'SF', 0, ?, ?, ?, 1, 1, ?, 1)`);
+  insFlow.run(10, 1, 40001, 'TIME_WAIT', 'CLOSED', 'orig', 'normal');
+  insFlow.run(11, 2, 40002, 'CLOSE_WAIT', 'FIN_WAIT_2', 'resp', 'close_wait');
+  insFlow.run(12, 3, 40003, 'SYN_SENT', 'UNKNOWN', null, 'no_reply');
+  const insT = v1.prepare('INSERT INTO transitions (flow_id, seq, ts, endpoint, from_state, to_state, cause) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const v1Rows: [number, number, number, string, string, string, string][] = [
+    [10, 0, 1764000000.000001, 'orig', 'UNKNOWN', 'SYN_SENT', 'sent SYN'],
+    [10, 1, 1764000000.123457, 'resp', 'UNKNOWN', 'SYN_RECEIVED', 'sent SYN+ACK'],
+    [10, 2, 1764000000.2, 'orig', 'SYN_SENT', 'ESTABLISHED', 'recv SYN+ACK'],
+    [10, 3, 1764000065.999999, 'orig', 'ESTABLISHED', 'FIN_WAIT_1', 'sent FIN'],
+    [10, 4, 1764000066.0, 'orig', 'FIN_WAIT_2', 'TIME_WAIT', 'recv FIN'],
+    [10, 5, 1764000066.0, 'resp', 'LAST_ACK', 'CLOSED', 'FIN acked'],
+    [11, 0, 1764000001.5, 'orig', 'UNKNOWN', 'SYN_SENT', 'sent SYN'],
+    [11, 1, 1764000066.25, 'orig', 'ESTABLISHED', 'CLOSE_WAIT', 'recv FIN'],
+  ];
+  // Inserted out of order: seq decides the order, not the rowid.
+  for (const r of [...v1Rows].reverse()) insT.run(...r);
+  const query = 'SELECT flow_id, seq, ts, endpoint, from_state, to_state, cause FROM transitions ORDER BY flow_id, seq';
+  const before = v1.prepare(query).all();
+  const twBefore = v1.prepare('SELECT * FROM time_wait ORDER BY flow_id, endpoint').all();
+  v1.close();
+  assert.equal(twBefore.length, 1);
+
+  const s = FlowStore.open(file);
+  assert.equal(s.db.pragma('user_version', { simple: true }), 2);
+  const kinds = s.db.prepare(`SELECT name, type FROM sqlite_schema WHERE name IN ('transitions', 'flow_transitions', 'time_wait', 'transitions_time_wait') ORDER BY name`).all();
+  assert.deepEqual(kinds, [
+    { name: 'flow_transitions', type: 'table' },
+    { name: 'time_wait', type: 'view' },
+    { name: 'transitions', type: 'view' },
+  ]);
+  assert.deepEqual(s.db.prepare(query).all(), before, 'every row, ts to the last bit');
+  assert.deepEqual(s.db.prepare('SELECT * FROM time_wait ORDER BY flow_id, endpoint').all(), twBefore);
+  assert.deepEqual(s.db.prepare('SELECT flow_id, time_wait FROM flow_transitions ORDER BY flow_id').all(), [
+    { flow_id: 10, time_wait: 1 },
+    { flow_id: 11, time_wait: 0 },
+  ]);
+  // The report's per-flow queries.
+  assert.deepEqual(s.db.prepare(`SELECT max(ts) AS t FROM transitions WHERE flow_id = ? AND to_state = 'FIN_WAIT_1'`).get(10), { t: 1764000065.999999 });
+
+  // New flows written after the upgrade reuse the migrated words.
+  const cap = s.beginCapture({ source: 'new.pcap', kind: 'file' });
+  s.writeFlows(cap, [closeWaitFlow(1)], { fresh: true });
+  assert.equal((s.db.prepare(`SELECT count(*) n FROM transition_words WHERE word = 'sent SYN'`).get() as { n: number }).n, 1);
+  assert.equal((s.db.prepare('SELECT count(*) n FROM transitions').get() as { n: number }).n, v1Rows.length + 7);
+  // Deleting a flow still takes its timeline with it.
+  s.db.prepare('DELETE FROM flows WHERE id = 10').run();
+  assert.equal((s.db.prepare('SELECT count(*) n FROM transitions WHERE flow_id = 10').get() as { n: number }).n, 0);
   s.close();
 });
