@@ -241,3 +241,23 @@ test('an implied FIN retracted by a later bare FIN one further: the unit it occu
   assert.equal(f.respState, 'FIN_WAIT_2');
   assert.equal(f.origState, 'CLOSE_WAIT');
 });
+
+test('retraction after the peer also closed: the peer FIN becomes the first FIN, the writer is in CLOSE_WAIT', () => {
+  const w = new Wire();
+  w.handshake(100, 500, 0);
+  w.seg({ from: 'c', flags: 'A', seq: 101, ack: 502, atMs: 10 }); // server byte 501 unseen: FIN implied
+  w.seg({ from: 'c', flags: 'FA', seq: 101, ack: 502, atMs: 2_010 });
+  w.seg({ from: 's', flags: 'A', seq: 502, ack: 102, atMs: 2_011 });
+  // Implied close complete so far (client CLOSED, server TIME_WAIT); then the server writes.
+  w.seg({ from: 's', flags: 'PA', seq: 502, ack: 102, len: 10, atMs: 2_020 });
+  w.seg({ from: 'c', flags: 'A', seq: 102, ack: 512, atMs: 2_021 });
+  const f = w.only();
+  assert.equal(f.anomalies?.fin_inference_retracted, 1);
+  assert.equal(f.firstFinBy, 'orig');
+  assert.equal(f.idleBeforeFinUs, 2_008_000); // client FIN at 2010 ms, handshake done at 2 ms, no payload before
+  assert.equal(f.respState, 'CLOSE_WAIT');
+  assert.equal(f.origState, 'FIN_WAIT_2');
+  assert.equal(f.closeKind, 'close_wait');
+  assert.equal(f.resp.bytes, 11);
+  assert.equal(f.missedBytes, 1);
+});
