@@ -116,11 +116,14 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
       planned.push({ path: p, sha256: null, firstTsUs: null, size: null, order: i });
       continue;
     }
-    let sha: string;
+    let sha: string | null = null;
     let size: number | null = null;
     try {
       size = fs.statSync(p).size;
-      sha = await fileSha256(p, opts.signal);
+      // A single file that no stored file can equal (no stored file of its size) is hashed while it is
+      // read (readCapture hashes in a worker thread), not in a pass of its own before; a duplicate is
+      // then still caught after the read, and the ingest rolled back.
+      if (paths.length > 1 || store.mayHoldFileOfSize(size)) sha = await fileSha256(p, opts.signal);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
@@ -128,6 +131,10 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
       continue;
     }
     if (opts.signal?.aborted) throw new IngestAborted();
+    if (sha === null) {
+      planned.push({ path: p, sha256: null, firstTsUs: null, size, order: i });
+      continue;
+    }
     const stored = store.findFile(sha);
     if (stored) {
       results.push({ path: p, status: 'duplicate', sha256: sha, captureId: stored.captureId, packets: 0, firstTsUs: null, lastTsUs: null, message: `${p}: already ingested as capture ${stored.captureId} (${stored.path})`, fatal: false });
@@ -209,7 +216,8 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     const damage: string[] = [];
     let bytesBefore = 0;
     let seq = 0;
-    let stdinSha: string | null = null;
+    /** sha256 of an input hashed while read (only ever the sole input). */
+    let lateSha: string | null = null;
     for (let i = 0; i < planned.length; i++) {
       const pl = planned[i];
       const packetsBefore = decoder.packets;
@@ -217,7 +225,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
       try {
         r = await readCapture(pl.path, onPacket, {
           signal: opts.signal,
-          // Files were hashed up front; only standard input is hashed while it is read.
+          // Files hashed up front are not hashed again; standard input and a lone file are hashed while read.
           hash: pl.sha256 === null,
           onProgress: opts.onProgress
             ? (bytesRead, totalBytes) =>
@@ -246,15 +254,16 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
       bytesBefore += pl.size ?? r.bytes;
       formats.add(formatOf(r));
       for (const l of r.info.linktypes) linktypes.add(l);
-      if (pl.path === '-') {
+      if (pl.sha256 === null) {
+        // Hashed while read (standard input, or the only file): only now known to be a duplicate or not.
         const stored = store.findFile(r.sha256);
         if (stored) {
           await writer.abort();
-          results.push({ path: '-', status: 'duplicate', sha256: r.sha256, captureId: stored.captureId, packets: 0, firstTsUs: null, lastTsUs: null, message: `-: already ingested as capture ${stored.captureId} (${stored.path})`, fatal: false });
+          results.push({ path: pl.path, status: 'duplicate', sha256: r.sha256, captureId: stored.captureId, packets: 0, firstTsUs: null, lastTsUs: null, message: `${pl.path}: already ingested as capture ${stored.captureId} (${stored.path})`, fatal: false });
           out.elapsedMs = Date.now() - started;
           return out;
         }
-        stdinSha = r.sha256;
+        lateSha = r.sha256;
       }
       const sha = pl.sha256 ?? r.sha256;
       writer.addCaptureFile(seq++, {
@@ -310,7 +319,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
       damage: damage.length > 0 ? damage.join('; ') : null,
       format: [...formats].join(','),
       linktypes: [...linktypes],
-      sha256: stdinSha,
+      sha256: lateSha,
     });
     out.captureId = captureId;
   } catch (err) {

@@ -407,6 +407,15 @@ export class FlowStore {
     return row;
   }
 
+  /**
+   * Whether a stored file could have the same content as a file of this size:
+   * one of the same size, or one whose size is unknown (standard input).
+   * When not, ingest can hash the file while reading it instead of before.
+   */
+  mayHoldFileOfSize(size: number): boolean {
+    return this.db.prepare('SELECT 1 FROM capture_files WHERE size = ? OR size IS NULL LIMIT 1').get(size) !== undefined;
+  }
+
   /** Id of the newest capture, or undefined for an empty database. */
   latestCaptureId(): number | undefined {
     const row = this.db.prepare('SELECT max(id) AS id FROM captures').get() as { id: number | null };

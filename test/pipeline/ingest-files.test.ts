@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,5 +112,34 @@ test('the worker-thread writer stores exactly what the inline writer stores, and
   } finally {
     a.close();
     b.close();
+  }
+});
+
+test('a lone file is hashed while it is read: the stored sha256 is the file’s, and a duplicate found only after the read is rolled back', async () => {
+  const file = fixture('server-closes-first.pcap');
+  const want = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  for (const writer of ['inline', 'worker'] as const) {
+    const s = FlowStore.open(tmpDb());
+    try {
+      const r = await ingestFiles(s, [file], { writer });
+      assert.equal(r.files[0].status, 'ingested');
+      assert.equal(r.files[0].sha256, want);
+      assert.deepEqual(s.db.prepare('SELECT c.sha256 AS c, f.sha256 AS f FROM captures c JOIN capture_files f ON f.capture_id = c.id').get(), { c: want, f: want });
+      const count = () => s.db.prepare('SELECT (SELECT count(*) FROM captures) c, (SELECT count(*) FROM flows) f, (SELECT count(*) FROM capture_files) cf').get();
+      const before = count();
+      // Same size stored: hashed first, skipped without reading.
+      const again = await ingestFiles(s, [file], { writer });
+      assert.deepEqual(again.files.map((f) => [f.status, f.captureId]), [['duplicate', r.captureId]]);
+      // No stored file of its size (as if another ingest had committed it meanwhile): read, then found and rolled back.
+      s.db.prepare('UPDATE capture_files SET size = size + 1').run();
+      const late = await ingestFiles(s, [file], { writer });
+      assert.equal(late.captureId, null);
+      assert.deepEqual(late.files.map((f) => [f.status, f.captureId, f.sha256]), [['duplicate', r.captureId, want]]);
+      assert.match(late.files[0].message ?? '', /already ingested as capture/);
+      assert.deepEqual(count(), before, 'nothing added');
+      assert.equal(s.db.inTransaction, false);
+    } finally {
+      s.close();
+    }
   }
 });
