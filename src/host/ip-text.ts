@@ -1,46 +1,19 @@
 /**
- * Canonical text for addresses read from the kernel, matching what the decoder
- * writes into FlowRecord: dotted quad for IPv4, RFC 5952 for IPv6, and IPv4 for
- * IPv4-mapped IPv6 addresses (such a socket puts IPv4 packets on the wire).
+ * Canonical text for addresses read from the kernel, matching what the engine
+ * writes into FlowRecord (src/flow/address-text.ts does the formatting):
+ * dotted quad for IPv4, RFC 5952 for IPv6. /proc/net/tcp6 yields IPv6
+ * addresses as eight 16-bit groups; callers turn IPv4-mapped ones into IPv4
+ * (such a socket puts IPv4 packets on the wire).
  */
+import { ipv4Text, ipv6Text as ipv6WordsText } from '../flow/address-text';
 
-/** Dotted quad of an unsigned 32-bit address (network order value). */
-export function ipv4Text(addr: number): string {
-  return `${addr >>> 24}.${(addr >>> 16) & 0xff}.${(addr >>> 8) & 0xff}.${addr & 0xff}`;
-}
+export { ipv4Text };
 
-/**
- * RFC 5952 text of an IPv6 address given as eight 16-bit groups: lowercase,
- * no leading zeros, the longest run (>= 2) of zero groups, first on ties,
- * replaced by `::`.
- */
+/** RFC 5952 text of an IPv6 address given as eight 16-bit groups. */
 export function ipv6Text(groups: ArrayLike<number>): string {
-  let bestStart = -1;
-  let bestLen = 1;
-  let runStart = -1;
-  for (let i = 0; i <= 8; i++) {
-    if (i < 8 && groups[i] === 0) {
-      if (runStart < 0) runStart = i;
-    } else if (runStart >= 0) {
-      const len = i - runStart;
-      if (len > bestLen) {
-        bestLen = len;
-        bestStart = runStart;
-      }
-      runStart = -1;
-    }
-  }
-  const hex = (i: number) => groups[i].toString(16);
-  if (bestStart < 0) {
-    const parts: string[] = [];
-    for (let i = 0; i < 8; i++) parts.push(hex(i));
-    return parts.join(':');
-  }
-  const head: string[] = [];
-  for (let i = 0; i < bestStart; i++) head.push(hex(i));
-  const tail: string[] = [];
-  for (let i = bestStart + bestLen; i < 8; i++) tail.push(hex(i));
-  return `${head.join(':')}::${tail.join(':')}`;
+  const words = new Uint32Array(4);
+  for (let i = 0; i < 4; i++) words[i] = ((groups[2 * i] << 16) | groups[2 * i + 1]) >>> 0;
+  return ipv6WordsText(words);
 }
 
 /** True for ::ffff:a.b.c.d given as eight 16-bit groups. */
