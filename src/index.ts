@@ -1,5 +1,17 @@
 // Library API: re-exports only. The CLI is one client of it.
-export * from './source/raw-packet';
-export * from './source/capture-error';
-export * from './decode/decoded-packet';
-export * from './tcp/flow-record';
+//   readCapture(file, onPacket)  → RawPacket per record       (src/source)
+//   new Decoder().decode(raw)    → DecodedPacket               (src/decode)
+//   new TcpEngine({ onFlow })    → FlowRecord per connection   (src/tcp)
+//   FlowStore.open(db)           → SQLite flow database        (src/store)
+//   ingestFiles(store, files)    → all of the above, one transaction (src/pipeline)
+//   buildReport / renderText     → the diagnosis from the database (src/report)
+// The live pipeline is imported from './pipeline/live-pipeline' directly: it
+// loads the optional libpcap addon.
+export * from './source';
+export * from './decode';
+export * from './flow';
+export * from './tcp';
+export * from './store';
+export * from './pipeline';
+export * from './report';
+export { readKernelTcpSockets, parseProcNetTcp, SocketOwnerResolver } from './host';

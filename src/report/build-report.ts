@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { formatDuration, formatTs, isoTs } from './format-time';
 import { idleFingerprint, describeIdle, MIN_FOR_TIMER } from './idle-fingerprint';
-import type { CaptureInfo, Evidence, Finding, IdleFingerprint, Report, SampleFlow, Severity, Thresholds } from './report-types';
+import type { ReportCapture, Evidence, Finding, IdleFingerprint, Report, SampleFlow, Severity, Thresholds } from './report-types';
 
 /**
  * The diagnosis of one capture, computed from the database only (never from
@@ -27,7 +27,7 @@ function median(sorted: readonly number[]): number {
 
 const SEVERITY_RANK: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
 
-export function loadCapture(db: Database, id: number): CaptureInfo {
+export function loadCapture(db: Database, id: number): ReportCapture {
   const c = db.prepare('SELECT * FROM captures WHERE id = ?').get(id) as Record<string, any> | undefined;
   if (!c) throw new Error(`no capture with id ${id}`);
   const files = db
@@ -628,7 +628,7 @@ function dirRows(db: Database, capId: number, where: string): DirRow[] {
 /** Linux cooked capture (tcpdump -i any): every interface a packet crosses, bridges and veths included. */
 const ANY_LINKTYPES = new Set([113, 276]);
 
-function retransmissions(db: Database, capId: number, capture: CaptureInfo): Finding[] {
+function retransmissions(db: Database, capId: number, capture: ReportCapture): Finding[] {
   // A packet captured on two interfaces (-i any on a host with a bridge or veths, or a pcapng with several interfaces)
   // is on the wire once but in the file twice, with the same sequence number: it counts as a retransmission.
   const multi = capture.linktypes.length > 1 || capture.linktypes.some((l) => ANY_LINKTYPES.has(l));
@@ -735,7 +735,7 @@ function zeroWindows(db: Database, capId: number): Finding[] {
 /** The reader's wording for a last record cut short by the end of the file (tcpdump killed), as opposed to broken framing. */
 const CUT_SHORT = /truncated at end of file|cut short/;
 
-function damageFinding(c: CaptureInfo): Finding[] {
+function damageFinding(c: ReportCapture): Finding[] {
   if (!c.truncated && !c.damage) return [];
   const cutShort = c.damage === null || CUT_SHORT.test(c.damage);
   const nothing = (c.packets ?? 0) === 0;

@@ -13,7 +13,7 @@ export interface Thresholds {
 
 export const DEFAULT_THRESHOLDS: Thresholds = { warnCount: 100, warnAgeS: 300, critAgeS: 1800 };
 
-export interface CaptureInfo {
+export interface ReportCapture {
   id: number;
   source: string;
   kind: string;
@@ -114,7 +114,7 @@ export interface Finding {
 
 export interface Report {
   database: string;
-  capture: CaptureInfo;
+  capture: ReportCapture;
   captures: number;
   thresholds: Thresholds;
   summary: {
