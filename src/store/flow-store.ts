@@ -85,8 +85,10 @@ export class FlowStore {
   /** flow_transitions values (flow_id, time_wait, base_us, data) waiting for a multi-row INSERT (fewer calls into SQLite). */
   private pendingTransitions: (string | number)[] = [];
   /**
-   * transition_words ids of the state names and causes this connection has
-   * seen committed or written in its open transaction; cleared on rollback.
+   * transition_words ids of the state names and causes used in the current
+   * transaction. Only trusted within one transaction (a rollback, also one
+   * SQLite makes on its own after an I/O error, can take new words away), so
+   * it starts empty in each: a handful of lookups per transaction.
    */
   private readonly words = new Map<string, number>();
   private readonly upsertWord: Database.Statement;
@@ -186,6 +188,7 @@ export class FlowStore {
    */
   writeFlows(captureId: number, flows: readonly FlowRecord[], opts: { fresh?: boolean } = {}): void {
     if (flows.length === 0) return;
+    if (!this.db.inTransaction) this.words.clear();
     try {
       this.writeFlowsTx(captureId, flows, opts.fresh === true);
     } catch (err) {
@@ -428,6 +431,7 @@ export class FlowStore {
 
   /** Open an explicit transaction (file ingest: all or nothing). */
   beginTransaction(): void {
+    this.words.clear();
     this.db.exec('BEGIN IMMEDIATE');
   }
   commit(): void {
