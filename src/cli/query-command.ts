@@ -17,8 +17,8 @@ export function registerQuery(program: Command): void {
     .addHelpText(
       'after',
       `
-Tables: captures, capture_files, flows, transitions, anomalies, socket_owners.
-Views: close_wait, incomplete_closes, time_wait, capture_end.
+Tables: captures, capture_files, flows, anomalies, socket_owners.
+Views: transitions, close_wait, incomplete_closes, time_wait, capture_end.
 Examples:
   wirestate query "SELECT stuck_h, count(*), max(stuck_s) FROM close_wait
                    GROUP BY stuck_h"
