@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { CliError, action } from './cli-error';
+import { CliError, action, usageErrors } from './cli-error';
 import { listNetworkDevices, type NetworkDevice } from '../host/network-devices';
 import { LiveCaptureError } from '../source/live-capture';
 
@@ -28,8 +28,7 @@ export function renderInterfaces(devices: NetworkDevice[]): string {
 }
 
 export function registerInterfaces(program: Command): void {
-  program
-    .command('interfaces')
+  usageErrors(program.command('interfaces'))
     .description('list the devices live capture can use (libpcap), with addresses and flags; * marks the default')
     .option('--json', 'print JSON')
     .action(

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { CliError, action } from './cli-error';
+import { CliError, action, usageErrors } from './cli-error';
 import { addEngineOptions, engineOptions, type EngineFlags } from './engine-options';
 import { LiveCaptureError } from '../source/live-capture';
 import { defaultDevice, listNetworkDevices } from '../host/network-devices';
@@ -63,7 +63,7 @@ function toCliError(err: unknown): unknown {
 }
 
 export function registerLive(program: Command): void {
-  addEngineOptions(program.command('live'))
+  addEngineOptions(usageErrors(program.command('live')))
     .description('capture live through libpcap and write flows to the database as they happen (query/report work meanwhile)')
     .argument('[filter...]', 'BPF capture filter, as for tcpdump (e.g. tcp port 8080)')
     .option('-i, --interface <name>', 'device to capture on (default: first non-loopback interface that is up; see wirestate interfaces)')

@@ -8,14 +8,14 @@ import { registerAnalyze } from './analyze-command';
 import { registerFlows } from './flows-command';
 import { registerLive } from './live-command';
 import { registerInterfaces } from './interfaces-command';
-import { reportError } from './cli-error';
+import { reportError, usageErrors } from './cli-error';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const pkg = require('../../../package.json') as { version: string };
 
 export function buildProgram(): Command {
   const program = new Command();
-  program
+  usageErrors(program)
     .name('wirestate')
     .description('Reconstruct the TCP state of every endpoint in a capture and explain stuck CLOSE_WAIT sockets.')
     .version(pkg.version)
