@@ -108,6 +108,7 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
       err.write(`wirestate: ${msg}; nothing added${f.captureId !== null ? ` (see it: wirestate report --capture ${f.captureId}${db})` : ''}\n`);
     }
   }
+  for (const w of result.warnings) err.write(`wirestate: warning: ${w}\n`);
   if (!flags.quiet && result.captureId !== null) {
     const span =
       result.firstTsUs !== null && result.lastTsUs !== null

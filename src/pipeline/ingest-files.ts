@@ -78,6 +78,8 @@ export interface IngestResult {
   lastTsUs: number | null;
   truncated: boolean;
   anomalies: Record<string, number>;
+  /** One line each: inputs that overlap in time (read one after another, not merged). */
+  warnings: string[];
   elapsedMs: number;
 }
 
@@ -173,6 +175,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     lastTsUs: null,
     truncated: false,
     anomalies: {},
+    warnings: [],
     elapsedMs: 0,
   };
   if (planned.length === 0) {
@@ -216,6 +219,8 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     const damage: string[] = [];
     let bytesBefore = 0;
     let seq = 0;
+    /** The latest last-packet time among the files read so far, and whose it is. */
+    let prevLast: { path: string; tsUs: number } | null = null;
     /** sha256 of an input hashed while read (only ever the sole input). */
     let lateSha: string | null = null;
     for (let i = 0; i < planned.length; i++) {
@@ -278,6 +283,15 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
         damage: r.damage ? r.damage.message : null,
       });
       if (r.damage) damage.push(r.damage.message);
+      if (prevLast !== null && r.firstTsUs !== null && r.firstTsUs < prevLast.tsUs) {
+        // Rotated files follow each other; these overlap (e.g. one capture per host). They are read
+        // one after another, so time runs backwards at the seam: say so rather than guess.
+        out.warnings.push(
+          `${pl.path} starts ${((prevLast.tsUs - r.firstTsUs) / 1e6).toFixed(6)} s before ${prevLast.path} ends: ` +
+            'files that overlap in time are read one after another, not merged; a connection seen in both may be split or misread',
+        );
+      }
+      if (r.lastTsUs !== null && (prevLast === null || r.lastTsUs > prevLast.tsUs)) prevLast = { path: pl.path, tsUs: r.lastTsUs };
       out.bytes += r.bytes;
       if (r.firstTsUs !== null && (out.firstTsUs === null || r.firstTsUs < out.firstTsUs)) out.firstTsUs = r.firstTsUs;
       if (r.lastTsUs !== null && (out.lastTsUs === null || r.lastTsUs > out.lastTsUs)) out.lastTsUs = r.lastTsUs;
@@ -307,6 +321,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     out.flows = engine.totalFlows;
     out.truncated = damage.length > 0;
     out.anomalies = decoder.anomalies.toObject();
+    if (out.warnings.length > 0) out.anomalies.files_overlap_in_time = out.warnings.length;
     if (opts.signal?.aborted) throw new IngestAborted();
     await writer.finish({
       firstTsUs: out.firstTsUs,
