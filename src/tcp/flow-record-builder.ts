@@ -5,6 +5,7 @@ import { seqDiff } from './seq-math';
 import { TcpEndpoint } from './tcp-endpoint';
 import { ROLE_NONE, ROLE_ORIG, TcpFlow } from './tcp-flow';
 import { STATE_NAMES, ST_CLOSED, ST_TIME_WAIT } from './tcp-state-codes';
+import { materializeTransitions } from './transition-log';
 import { zeekConnState } from './zeek-state';
 
 /** Window scale this side negotiated: its SYN option if the peer's SYN also carried one; -1 otherwise. */
@@ -82,7 +83,7 @@ export function buildFlowRecord(flow: TcpFlow, final: boolean): FlowRecord {
     firstRstBy: flow.firstRstBy === ROLE_NONE ? null : flow.firstRstBy === ROLE_ORIG ? 'orig' : 'resp',
     closeKind: classifyClose(flow),
     finished: final && isFinished(flow),
-    transitions: final ? flow.transitions : flow.transitions.slice(),
+    transitions: materializeTransitions(flow.transitionLog, flow.firstTsUs),
   };
   if (flow.firstFinBy !== ROLE_NONE) {
     const f = flow.firstFinBy === ROLE_ORIG ? o : r;

@@ -1,7 +1,7 @@
 import type { KeyedFlow } from '../flow/flow-table';
-import type { Endpoint, Transition } from './flow-record';
 import { TcpEndpoint } from './tcp-endpoint';
-import { STATE_NAMES, ST_CLOSED, ST_ESTABLISHED, ST_TIME_WAIT } from './tcp-state-codes';
+import { ST_CLOSED, ST_ESTABLISHED, ST_TIME_WAIT } from './tcp-state-codes';
+import { logTransition } from './transition-log';
 
 /** Role codes for close-analysis fields. */
 export const ROLE_NONE = 0;
@@ -16,6 +16,24 @@ export const H_DATA = 1 << 3;
 export const H_ACK = 1 << 4;
 export const H_FIN_RST = 1 << 5;
 export const H_MULTI = 1 << 6;
+
+/** Lower-case history letter (responder) without allocating a string. */
+function lowerLetter(upper: string): string {
+  switch (upper) {
+    case 'S': return 's';
+    case 'H': return 'h';
+    case 'A': return 'a';
+    case 'D': return 'd';
+    case 'F': return 'f';
+    case 'R': return 'r';
+    case 'T': return 't';
+    case 'G': return 'g';
+    case 'W': return 'w';
+    case 'I': return 'i';
+    case 'Q': return 'q';
+    default: return upper.toLowerCase();
+  }
+}
 
 /**
  * One TCP connection: key fields, the two endpoints and the per-flow facts
@@ -44,7 +62,8 @@ export class TcpFlow implements KeyedFlow {
   history = '';
   histSeen = 0;
 
-  transitions: Transition[] = [];
+  /** Transitions so far, compact (transition-log.ts; offsets from firstTsUs). */
+  transitionLog: number[] = [];
   anomalies: Map<string, number> | null = null;
 
   /** When both sides first reached ESTABLISHED (or the mid-stream pickup), -1 before. */
@@ -92,8 +111,7 @@ export class TcpFlow implements KeyedFlow {
   setState(isOrig: boolean, to: number, tsUs: number, cause: string): void {
     const ep = isOrig ? this.orig : this.resp;
     if (ep.state === to) return;
-    const endpoint: Endpoint = isOrig ? 'orig' : 'resp';
-    this.transitions.push({ tsUs, endpoint, from: STATE_NAMES[ep.state], to: STATE_NAMES[to], cause });
+    logTransition(this.transitionLog, this.firstTsUs, isOrig, to, tsUs, cause);
     ep.state = to;
     ep.sinceUs = tsUs;
     if (to === ST_ESTABLISHED) {
@@ -105,7 +123,7 @@ export class TcpFlow implements KeyedFlow {
   }
 
   addHistory(isOrig: boolean, upper: string): void {
-    this.history += isOrig ? upper : upper.toLowerCase();
+    this.history += isOrig ? upper : lowerLetter(upper);
   }
 
   /** Zeek's CheckHistory: records the letter the first time; true when it was already seen. */
