@@ -240,16 +240,16 @@ DROP TABLE transitions;
 CREATE VIEW transitions AS
 SELECT ft.flow_id                        AS flow_id,
        j.key                             AS seq,
-       (ft.base_us + (j.value ->> 0)) / 1e6 AS ts,
-       CASE j.value ->> 1 WHEN 0 THEN 'orig' ELSE 'resp' END AS endpoint,
+       (ft.base_us + (json_extract(j.value, '$[0]'))) / 1e6 AS ts,
+       CASE json_extract(j.value, '$[1]') WHEN 0 THEN 'orig' ELSE 'resp' END AS endpoint,
        wf.word                           AS from_state,
        wt.word                           AS to_state,
        wc.word                           AS cause
 FROM flow_transitions ft
 JOIN json_each(ft.data) j
-JOIN transition_words wf ON wf.id = j.value ->> 2
-JOIN transition_words wt ON wt.id = j.value ->> 3
-JOIN transition_words wc ON wc.id = j.value ->> 4;
+JOIN transition_words wf ON wf.id = json_extract(j.value, '$[2]')
+JOIN transition_words wt ON wt.id = json_extract(j.value, '$[3]')
+JOIN transition_words wc ON wc.id = json_extract(j.value, '$[4]');
 
 CREATE VIEW time_wait AS
 SELECT t.flow_id,
@@ -264,11 +264,11 @@ SELECT t.flow_id,
        f.first_fin_by,
        (f.first_fin_by = t.endpoint) AS closed_first
 FROM (SELECT ft.flow_id AS flow_id,
-             CASE j.value ->> 1 WHEN 0 THEN 'orig' ELSE 'resp' END AS endpoint,
-             (ft.base_us + (j.value ->> 0)) / 1e6 AS ts
+             CASE json_extract(j.value, '$[1]') WHEN 0 THEN 'orig' ELSE 'resp' END AS endpoint,
+             (ft.base_us + (json_extract(j.value, '$[0]'))) / 1e6 AS ts
       FROM flow_transitions ft, json_each(ft.data) j
       WHERE ft.time_wait = 1
-        AND j.value ->> 3 = (SELECT id FROM transition_words WHERE word = 'TIME_WAIT')) t
+        AND json_extract(j.value, '$[3]') = (SELECT id FROM transition_words WHERE word = 'TIME_WAIT')) t
 JOIN flows f ON f.id = t.flow_id;
 `;
 
