@@ -6,6 +6,13 @@ import { ST_UNKNOWN, Z_INACTIVE } from './tcp-state-codes';
  * counters. Two per flow (orig, resp); mutated in place, never per packet.
  */
 export class TcpEndpoint {
+  /**
+   * The boolean facts below, one bit each behind accessors: an endpoint is
+   * held for the whole connection (old generation), and 17 separate fields
+   * cost 8 bytes each.
+   */
+  flagBits = 0;
+
   /** RFC 9293 state code (tcp-state-codes.ts) and the time of its last change. */
   state = ST_UNKNOWN;
   sinceUs = -1;
@@ -14,12 +21,27 @@ export class TcpEndpoint {
   zprev = Z_INACTIVE;
 
   /** Any packet sent by this endpoint seen. */
-  anyPacket = false;
+  get anyPacket(): boolean {
+    return (this.flagBits & 1) !== 0;
+  }
+  set anyPacket(v: boolean) {
+    this.flagBits = v ? this.flagBits | 1 : this.flagBits & ~1;
+  }
   /** Reached ESTABLISHED at some point. */
-  everEstablished = false;
+  get everEstablished(): boolean {
+    return (this.flagBits & 2) !== 0;
+  }
+  set everEstablished(v: boolean) {
+    this.flagBits = v ? this.flagBits | 2 : this.flagBits & ~2;
+  }
 
   // ---- the sequence space this endpoint sends ----
-  seqInit = false;
+  get seqInit(): boolean {
+    return (this.flagBits & 4) !== 0;
+  }
+  set seqInit(v: boolean) {
+    this.flagBits = v ? this.flagBits | 4 : this.flagBits & ~4;
+  }
   /** Initial sequence number (seq of the SYN, or first seq - 1 mid-stream). */
   isn = 0;
   /** One past the highest sequence number used (data, SYN and FIN included). */
@@ -35,51 +57,121 @@ export class TcpEndpoint {
    * (process-segment.ts). Cleared once payload or an ACK at or past nextSeq
    * confirms the anchor. bareAnchorSegs counts the bare segments at it.
    */
-  bareAnchor = false;
+  get bareAnchor(): boolean {
+    return (this.flagBits & 8) !== 0;
+  }
+  set bareAnchor(v: boolean) {
+    this.flagBits = v ? this.flagBits | 8 : this.flagBits & ~8;
+  }
   bareAnchorSegs = 0;
 
-  synSent = false;
-  synAckSent = false;
+  get synSent(): boolean {
+    return (this.flagBits & 16) !== 0;
+  }
+  set synSent(v: boolean) {
+    this.flagBits = v ? this.flagBits | 16 : this.flagBits & ~16;
+  }
+  get synAckSent(): boolean {
+    return (this.flagBits & 32) !== 0;
+  }
+  set synAckSent(v: boolean) {
+    this.flagBits = v ? this.flagBits | 32 : this.flagBits & ~32;
+  }
   /** The peer acknowledged this endpoint's SYN. */
-  synAcked = false;
-  finSent = false;
+  get synAcked(): boolean {
+    return (this.flagBits & 64) !== 0;
+  }
+  set synAcked(v: boolean) {
+    this.flagBits = v ? this.flagBits | 64 : this.flagBits & ~64;
+  }
+  get finSent(): boolean {
+    return (this.flagBits & 128) !== 0;
+  }
+  set finSent(v: boolean) {
+    this.flagBits = v ? this.flagBits | 128 : this.flagBits & ~128;
+  }
   /** Sequence number the FIN occupies (seq + payload length of the FIN segment). */
   finSeq = 0;
   finTsUs = -1;
   /** The peer acknowledged finSeq + 1. */
-  finAcked = false;
+  get finAcked(): boolean {
+    return (this.flagBits & 256) !== 0;
+  }
+  set finAcked(v: boolean) {
+    this.flagBits = v ? this.flagBits | 256 : this.flagBits & ~256;
+  }
   /**
    * The FIN was not seen but inferred (from an ACK of unseen sequence space);
    * retracted if this endpoint later sends sequence space past it.
    */
-  finInferred = false;
+  get finInferred(): boolean {
+    return (this.flagBits & 512) !== 0;
+  }
+  set finInferred(v: boolean) {
+    this.flagBits = v ? this.flagBits | 512 : this.flagBits & ~512;
+  }
   /** Idle time before this endpoint's FIN (see TcpFlow.idleBeforeFinUs), -1 when unknown. */
   finIdleUs = -1;
   /**
    * The peer acknowledged sequence space of this endpoint the capture never
    * showed, up to nextSeq (its stream tail is unseen, FIN status unknown).
    */
-  tailUnseen = false;
+  get tailUnseen(): boolean {
+    return (this.flagBits & 1024) !== 0;
+  }
+  set tailUnseen(v: boolean) {
+    this.flagBits = v ? this.flagBits | 1024 : this.flagBits & ~1024;
+  }
   /** This endpoint has (evidently) received the peer's FIN. */
-  gotPeerFin = false;
-  rstSent = false;
+  get gotPeerFin(): boolean {
+    return (this.flagBits & 2048) !== 0;
+  }
+  set gotPeerFin(v: boolean) {
+    this.flagBits = v ? this.flagBits | 2048 : this.flagBits & ~2048;
+  }
+  get rstSent(): boolean {
+    return (this.flagBits & 4096) !== 0;
+  }
+  set rstSent(v: boolean) {
+    this.flagBits = v ? this.flagBits | 4096 : this.flagBits & ~4096;
+  }
   /** TIME_WAIT start (restarted by a retransmitted peer FIN). */
   timeWaitStartUs = -1;
 
   // ---- what this endpoint acknowledges / advertises ----
-  ackSeen = false;
+  get ackSeen(): boolean {
+    return (this.flagBits & 8192) !== 0;
+  }
+  set ackSeen(v: boolean) {
+    this.flagBits = v ? this.flagBits | 8192 : this.flagBits & ~8192;
+  }
   /** Highest ACK this endpoint sent (its RCV.NXT as far as we know). */
   highestAck = 0;
   /** Raw window of the last segment it sent, and whether that was a SYN (unscaled). */
   window = 0;
-  windowKnown = false;
+  get windowKnown(): boolean {
+    return (this.flagBits & 16384) !== 0;
+  }
+  set windowKnown(v: boolean) {
+    this.flagBits = v ? this.flagBits | 16384 : this.flagBits & ~16384;
+  }
   /** The last window came on a SYN (never scaled). */
-  windowFromSyn = false;
+  get windowFromSyn(): boolean {
+    return (this.flagBits & 32768) !== 0;
+  }
+  set windowFromSyn(v: boolean) {
+    this.flagBits = v ? this.flagBits | 32768 : this.flagBits & ~32768;
+  }
 
   // ---- SYN options ----
   wscale = -1;
   mss = -1;
-  sackPermitted = false;
+  get sackPermitted(): boolean {
+    return (this.flagBits & 65536) !== 0;
+  }
+  set sackPermitted(v: boolean) {
+    this.flagBits = v ? this.flagBits | 65536 : this.flagBits & ~65536;
+  }
 
   // ---- counters ----
   packets = 0;

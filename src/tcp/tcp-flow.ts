@@ -40,6 +40,9 @@ function lowerLetter(upper: string): string {
  * the close analysis and Zeek history need. Created once per connection.
  */
 export class TcpFlow implements KeyedFlow {
+  /** The boolean facts below (midstream ... dirty), one bit each behind accessors (see TcpEndpoint.flagBits). */
+  flagBits = 64;
+
   ipVersion: 4 | 6 = 4;
   origAddr4 = 0;
   respAddr4 = 0;
@@ -56,7 +59,12 @@ export class TcpFlow implements KeyedFlow {
   uid = 0;
   firstTsUs = 0;
   lastTsUs = 0;
-  midstream = false;
+  get midstream(): boolean {
+    return (this.flagBits & 1) !== 0;
+  }
+  set midstream(v: boolean) {
+    this.flagBits = v ? this.flagBits | 1 : this.flagBits & ~1;
+  }
 
   /** Zeek history string and the once-per-direction bits. */
   history = '';
@@ -78,24 +86,54 @@ export class TcpFlow implements KeyedFlow {
   firstRstBy = ROLE_NONE;
   firstRstTsUs = -1;
   /** The first RST answered the originator's SYN (connection refused). */
-  refused = false;
+  get refused(): boolean {
+    return (this.flagBits & 2) !== 0;
+  }
+  set refused(v: boolean) {
+    this.flagBits = v ? this.flagBits | 2 : this.flagBits & ~2;
+  }
   /** The peer of the first FIN's sender sent new payload after that FIN (wrote into the half-closed connection). */
-  dataIntoHalfClosed = false;
+  get dataIntoHalfClosed(): boolean {
+    return (this.flagBits & 4) !== 0;
+  }
+  set dataIntoHalfClosed(v: boolean) {
+    this.flagBits = v ? this.flagBits | 4 : this.flagBits & ~4;
+  }
   /**
    * The first RST came from the first FIN's sender, after that FIN, while its
    * peer had not sent a FIN or had written into the half-closed connection.
    */
-  rstAfterHalfClose = false;
+  get rstAfterHalfClose(): boolean {
+    return (this.flagBits & 8) !== 0;
+  }
+  set rstAfterHalfClose(v: boolean) {
+    this.flagBits = v ? this.flagBits | 8 : this.flagBits & ~8;
+  }
   /** Both FINs had been sent and acknowledged before the first RST. */
-  closedBeforeRst = false;
+  get closedBeforeRst(): boolean {
+    return (this.flagBits & 16) !== 0;
+  }
+  set closedBeforeRst(v: boolean) {
+    this.flagBits = v ? this.flagBits | 16 : this.flagBits & ~16;
+  }
 
   /** Time both endpoints became CLOSED, -1 otherwise. */
   closedAtUs = -1;
   /** Deadline of this flow's one valid timer entry (tcp-engine.ts). */
   timerDeadline = Number.POSITIVE_INFINITY;
-  removed = false;
+  get removed(): boolean {
+    return (this.flagBits & 32) !== 0;
+  }
+  set removed(v: boolean) {
+    this.flagBits = v ? this.flagBits | 32 : this.flagBits & ~32;
+  }
   /** Changed (packet or timer state change) since the last engine snapshot; a new flow starts changed (tcp-engine.ts). */
-  dirty = true;
+  get dirty(): boolean {
+    return (this.flagBits & 64) !== 0;
+  }
+  set dirty(v: boolean) {
+    this.flagBits = v ? this.flagBits | 64 : this.flagBits & ~64;
+  }
   /** Intrusive list of active flows in creation order (tcp-engine.ts). */
   listPrev: TcpFlow | null = null;
   listNext: TcpFlow | null = null;
