@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { formatDuration, formatTs, isoTs } from './format-time';
 import { idleFingerprint, describeIdle, MIN_FOR_TIMER } from './idle-fingerprint';
+import { inferMidstreamRoles, NO_ROLES, type MidstreamRoles } from './role-inference';
 import type { ReportCapture, Evidence, Finding, IdleFingerprint, Report, SampleFlow, Severity, Thresholds } from './report-types';
 
 /**
@@ -64,7 +65,7 @@ export function loadCapture(db: Database, id: number): ReportCapture {
   };
 }
 
-export function loadSample(db: Database, flowId: number): SampleFlow | null {
+export function loadSample(db: Database, flowId: number, roles: MidstreamRoles = NO_ROLES): SampleFlow | null {
   const f = db.prepare('SELECT * FROM flows WHERE id = ?').get(flowId) as Record<string, any> | undefined;
   if (!f) return null;
   const steps = db
@@ -78,6 +79,8 @@ export function loadSample(db: Database, flowId: number): SampleFlow | null {
     connState: f.conn_state,
     closeKind: f.close_kind,
     midstream: f.midstream === 1,
+    rolesInferred: roles.inferred.has(flowId),
+    rolesSwapped: roles.swapped.has(flowId),
     idleBeforeFin:
       f.first_fin_ts !== null && f.idle_before_fin !== null
         ? {
@@ -98,22 +101,23 @@ export function loadSample(db: Database, flowId: number): SampleFlow | null {
   };
 }
 
-function evidence(db: Database, ids: number[], sampleId: number | null): Evidence {
+function evidence(db: Database, ids: number[], sampleId: number | null, roles: MidstreamRoles = NO_ROLES): Evidence {
   return {
     flowIds: ids.slice(0, MAX_IDS),
     moreFlows: Math.max(0, ids.length - MAX_IDS),
-    sample: sampleId === null ? null : loadSample(db, sampleId),
+    sample: sampleId === null ? null : loadSample(db, sampleId, roles),
   };
 }
 
-function owners(db: Database, ids: number[], endpoint: 'orig' | 'resp'): string[] {
-  if (ids.length === 0) return [];
+/** The processes owning the given endpoints (flow id and its stored side). */
+function owners(db: Database, ends: readonly { flow_id: number; stuck_side: 'orig' | 'resp' }[]): string[] {
+  if (ends.length === 0) return [];
   const rows = db
     .prepare(
       `SELECT command, pid, count(*) AS n FROM socket_owners
-       WHERE endpoint = ? AND flow_id IN (SELECT value FROM json_each(?)) GROUP BY command, pid ORDER BY n DESC`,
+       WHERE endpoint || '|' || flow_id IN (SELECT value FROM json_each(?)) GROUP BY command, pid ORDER BY n DESC`,
     )
-    .all(endpoint, JSON.stringify(ids)) as { command: string; pid: number; n: number }[];
+    .all(JSON.stringify(ends.map((e) => `${e.stuck_side}|${e.flow_id}`))) as { command: string; pid: number; n: number }[];
   return rows.map((r) => `${r.command} (pid ${r.pid})`);
 }
 
@@ -140,7 +144,7 @@ function severityFor(count: number, oldestS: number, t: Thresholds): { severity:
   return { severity: 'info', why: `below the thresholds (${t.warnCount} connections, ${formatDuration(t.warnAgeS)})` };
 }
 
-function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[] {
+function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: MidstreamRoles): Finding[] {
   const rows = db
     .prepare(
       `SELECT cw.flow_id, cw.stuck_side, cw.stuck_h, cw.stuck_p, cw.peer_h, cw.peer_p, cw.peer_state, cw.since_ts, cw.stuck_s,
@@ -151,9 +155,11 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
     .all(capId) as CwRow[];
   // Group by the stuck side: a server by its service port; a client (ephemeral
   // ports) by its address and the service it talks to — the pooled-client case.
+  // Flows picked up mid-stream take their client/server from fan-in, not from the stored port guess.
+  const isClient = (r: CwRow): boolean => (r.stuck_side === 'orig') !== roles.swapped.has(r.flow_id);
   const groups = new Map<string, CwRow[]>();
   for (const r of rows) {
-    const key = r.stuck_side === 'resp' ? `s|${r.stuck_h}|${r.stuck_p}` : `c|${r.stuck_h}|${r.peer_h}|${r.peer_p}`;
+    const key = isClient(r) ? `c|${r.stuck_h}|${r.peer_h}|${r.peer_p}` : `s|${r.stuck_h}|${r.stuck_p}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
     g.push(r);
@@ -161,8 +167,9 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
   const out: Finding[] = [];
   for (const g of groups.values()) {
     const first = g[0];
-    const client = first.stuck_side === 'orig';
+    const client = isClient(first);
     const ids = g.map((r) => r.flow_id);
+    const inferred = g.filter((r) => roles.inferred.has(r.flow_id)).length;
     const stuck = g.map((r) => r.stuck_s).sort((a, b) => a - b);
     const oldest = stuck[stuck.length - 1];
     const med = median(stuck);
@@ -186,7 +193,7 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
     const rate = leakRate(g.length, newestSince - since);
     const stuckName = client ? `client ${first.stuck_h}` : `server ${hostPort(first.stuck_h, first.stuck_p)}`;
     const peerName = client ? `server ${hostPort(first.peer_h, first.peer_p)}` : peers.size === 1 ? `client ${[...peers.keys()][0]}` : `${peers.size} clients`;
-    const own = owners(db, ids, first.stuck_side);
+    const own = owners(db, g);
     const fw2 = peerStates.get('FIN_WAIT_2') ?? 0;
     const details = [
       `${plural(g.length, 'connection')} in CLOSE_WAIT on ${stuckName}${own.length ? ` (${own.join(', ')})` : ''}, ` +
@@ -200,6 +207,13 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
       `Severity ${severity}: ${why}.`,
     ];
     if (fp) details.splice(3, 0, `${describeIdle(fp)}.`);
+    if (inferred > 0) {
+      const svc = client ? hostPort(first.peer_h, first.peer_p) : hostPort(first.stuck_h, first.stuck_p);
+      details.push(
+        `Client and server inferred: the capture started after ${inferred === g.length ? (g.length === 1 ? 'this connection was' : `all ${g.length} were`) : `${inferred} of them were`} opened, ` +
+          `so no handshake was captured; ${svc} recurs across the capture's connections while the other side's ports vary, so it is taken as the service.`,
+      );
+    }
     let implication: string;
     if (client) {
       const timer = fp && fp.timer ? ` ${hostPort(first.peer_h, first.peer_p)} closes idle connections after about ${formatDuration(fp.medianS)} (its keep-alive timeout).` : '';
@@ -251,8 +265,9 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds): Finding[
         finWait2Pairs: fw2,
         owners: own,
         idleBeforeFin: fp,
+        rolesInferred: inferred,
       },
-      evidence: evidence(db, ids, first.flow_id),
+      evidence: evidence(db, ids, first.flow_id, roles),
     });
   }
   return out;
@@ -303,8 +318,15 @@ function groupBy<T>(rows: readonly T[], key: (r: T) => string): Map<string, T[]>
   return m;
 }
 
-function resetAfterHalfClose(db: Database, capId: number): Finding[] {
-  const rows = flowsOfKind(db, capId, 'reset_after_half_close');
+/** A flow row seen with the client/server roles fan-in gave a mid-stream flow (stored orig is the service). */
+function withRoles(r: FlowRow, roles: MidstreamRoles): FlowRow {
+  if (!roles.swapped.has(r.id)) return r;
+  const flip = (x: 'orig' | 'resp' | null): 'orig' | 'resp' | null => (x === null ? null : x === 'orig' ? 'resp' : 'orig');
+  return { ...r, orig_h: r.resp_h, orig_p: r.resp_p, resp_h: r.orig_h, resp_p: r.orig_p, first_fin_by: flip(r.first_fin_by), first_rst_by: flip(r.first_rst_by) };
+}
+
+function resetAfterHalfClose(db: Database, capId: number, roles: MidstreamRoles): Finding[] {
+  const rows = flowsOfKind(db, capId, 'reset_after_half_close').map((r) => withRoles(r, roles));
   const rstTs = db.prepare(`SELECT min(ts) AS t FROM transitions WHERE flow_id = ? AND to_state = 'CLOSED' AND cause LIKE '%RST%'`);
   const out: Finding[] = [];
   // The half-closed side is the one that did NOT send the first FIN.
@@ -354,7 +376,7 @@ function resetAfterHalfClose(db: Database, capId: number): Finding[] {
         resetAfterFinS: gaps.length ? { min: gaps[0], median: median(gaps), max: gaps[gaps.length - 1] } : null,
         idleBeforeFin: fp,
       },
-      evidence: evidence(db, g.map((r) => r.id), f.id),
+      evidence: evidence(db, g.map((r) => r.id), f.id, roles),
     });
   }
   return out;
@@ -515,7 +537,7 @@ function resets(db: Database, capId: number): Finding[] {
   return out;
 }
 
-function timeWait(db: Database, capId: number): Finding[] {
+function timeWait(db: Database, capId: number, roles: MidstreamRoles): Finding[] {
   const rows = db
     .prepare(
       `SELECT flow_id, endpoint, tw_h, tw_p, peer_h, peer_p, at_end, closed_first FROM time_wait WHERE capture_id = ? ORDER BY since_ts, flow_id`,
@@ -523,9 +545,10 @@ function timeWait(db: Database, capId: number): Finding[] {
     .all(capId) as { flow_id: number; endpoint: 'orig' | 'resp'; tw_h: string; tw_p: number; peer_h: string; peer_p: number; at_end: number; closed_first: number }[];
   const out: Finding[] = [];
   // Servers by service; clients by the service they talk to (one finding, not one per client host).
-  for (const g of groupBy(rows, (r) => (r.endpoint === 'resp' ? `s|${r.tw_h}|${r.tw_p}` : `c|${r.peer_h}|${r.peer_p}`)).values()) {
+  const isServer = (r: (typeof rows)[number]): boolean => (r.endpoint === 'resp') !== roles.swapped.has(r.flow_id);
+  for (const g of groupBy(rows, (r) => (isServer(r) ? `s|${r.tw_h}|${r.tw_p}` : `c|${r.peer_h}|${r.peer_p}`)).values()) {
     const f = g[0];
-    const server = f.endpoint === 'resp';
+    const server = isServer(f);
     const hosts = new Set(g.map((r) => r.tw_h));
     const name = server ? `server ${hostPort(f.tw_h, f.tw_p)}` : hosts.size === 1 ? `client ${f.tw_h} (to ${hostPort(f.peer_h, f.peer_p)})` : `${hosts.size} clients of ${hostPort(f.peer_h, f.peer_p)}`;
     const atEnd = g.filter((r) => r.at_end === 1).length;
@@ -554,13 +577,20 @@ function timeWait(db: Database, capId: number): Finding[] {
   return out;
 }
 
-function closerFingerprints(db: Database, capId: number): Finding[] {
-  const rows = db
-    .prepare(
-      `SELECT id, first_fin_by, orig_h, resp_h, resp_p, idle_before_fin FROM flows
-       WHERE capture_id = ? AND first_fin_by IS NOT NULL AND idle_before_fin IS NOT NULL ORDER BY first_ts, id`,
-    )
-    .all(capId) as { id: number; first_fin_by: 'orig' | 'resp'; orig_h: string; resp_h: string; resp_p: number; idle_before_fin: number }[];
+function closerFingerprints(db: Database, capId: number, roles: MidstreamRoles): Finding[] {
+  type Row = { id: number; first_fin_by: 'orig' | 'resp'; orig_h: string; orig_p: number; resp_h: string; resp_p: number; idle_before_fin: number };
+  const rows = (
+    db
+      .prepare(
+        `SELECT id, first_fin_by, orig_h, orig_p, resp_h, resp_p, idle_before_fin FROM flows
+         WHERE capture_id = ? AND first_fin_by IS NOT NULL AND idle_before_fin IS NOT NULL ORDER BY first_ts, id`,
+      )
+      .all(capId) as Row[]
+  ).map((r): Row =>
+    roles.swapped.has(r.id)
+      ? { ...r, first_fin_by: r.first_fin_by === 'orig' ? 'resp' : 'orig', orig_h: r.resp_h, orig_p: r.resp_p, resp_h: r.orig_h, resp_p: r.orig_p }
+      : r,
+  );
   const out: Finding[] = [];
   for (const g of groupBy(rows, (r) => `${r.first_fin_by}|${r.resp_h}|${r.resp_p}`).values()) {
     const f = g[0];
@@ -793,18 +823,19 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     byCloseKind[r.close_kind] = r.n;
   }
   const midstreamFlows = (db.prepare('SELECT count(*) AS n FROM flows WHERE capture_id = ? AND midstream = 1').get(capId) as { n: number }).n;
-  const cw = closeWaitFindings(db, capId, thresholds);
+  const roles = inferMidstreamRoles(db, capId);
+  const cw = closeWaitFindings(db, capId, thresholds, roles);
   const all: Finding[] = [
     ...damageFinding(capture),
     ...cw,
-    ...resetAfterHalfClose(db, capId),
+    ...resetAfterHalfClose(db, capId, roles),
     ...unackedCloses(db, capId, endTs),
     ...refusedAndUnanswered(db, capId, endTs),
     ...resets(db, capId),
     ...zeroWindows(db, capId),
     ...retransmissions(db, capId, capture),
-    ...closerFingerprints(db, capId),
-    ...timeWait(db, capId),
+    ...closerFingerprints(db, capId, roles),
+    ...timeWait(db, capId, roles),
   ];
   const findings = [...all];
   // Bound the report: per kind, the largest groups first, the rest counted as omitted.
@@ -868,7 +899,7 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     capture,
     captures,
     thresholds,
-    summary: { flows: capture.flows, byCloseKind, closeWait, finWait2CloseWaitPairs: pairs, midstreamFlows, severity, verdict, omitted },
+    summary: { flows: capture.flows, byCloseKind, closeWait, finWait2CloseWaitPairs: pairs, midstreamFlows, midstreamRolesInferred: roles.inferred.size, severity, verdict, omitted },
     findings,
   });
 }

@@ -106,7 +106,12 @@ function renderFinding(f: Finding, n: number, r: Report): string[] {
   if (s) {
     out.push(`    Sample flow ${s.flowId}: ${s.orig} -> ${s.resp}`);
     out.push(`      history ${s.history}, conn_state ${s.connState}, close ${s.closeKind}`);
-    if (s.midstream) out.push('      (capture started mid-connection: client/server guessed from the ports)');
+    if (s.midstream) {
+      const why = s.rolesInferred
+        ? `(capture started mid-connection, no handshake seen: client and server inferred from which endpoint recurs across the capture; ${s.rolesSwapped ? s.orig : s.resp} is the server)`
+        : '(capture started mid-connection: client/server guessed from the ports)';
+      out.push(...wrap(why, WIDTH, '       ', '      '));
+    }
     // The same microseconds as the offsets below (and as tcpdump -tttt), so a packet can be found by its time.
     if (s.timeline.length > 0 && s.timeline[0].ts) out.push(`      first transition at ${s.timeline[0].ts.replace('T', ' ').replace('Z', ' UTC')}`);
     // Where the idle time before the first FIN began, among the transitions: the gap a keep-alive timer measures.
@@ -123,7 +128,7 @@ function renderFinding(f: Finding, n: number, r: Report): string[] {
       if (idle !== null && t.offsetS > idle.offsetS) idleLine();
       // Microseconds, as tcpdump prints them: a handshake on a LAN takes less than a millisecond.
       const off = `+${t.offsetS.toFixed(6)}s`.padStart(12);
-      const who = t.endpoint === 'orig' ? 'client' : 'server';
+      const who = (t.endpoint === 'orig') !== s.rolesSwapped ? 'client' : 'server';
       // The offset column is right-aligned: the prefix keeps its padding (wrap only collapses spaces inside the text).
       out.push(...wrap(`${t.from} -> ${t.to}: ${t.cause}`, WIDTH, ' '.repeat(27), `    ${off} ${who} `));
     }
@@ -167,7 +172,10 @@ export function renderText(r: Report): string {
     out.push(
       ...wrap(
         `${mid === 1 ? '1 connection was' : `${mid} connections were`} already open when the capture started: no handshake seen, ` +
-          `client and server guessed from the ports (a well-known or non-ephemeral port is the server's).`,
+          (r.summary.midstreamRolesInferred === 0
+            ? `client and server guessed from the ports (a well-known or non-ephemeral port is the server's).`
+            : `client and server inferred from fan-in (the endpoint that recurs across connections while the other side's ports vary is the service)` +
+              (r.summary.midstreamRolesInferred < mid ? `, for ${r.summary.midstreamRolesInferred} of them; the rest guessed from the ports.` : '.')),
         WIDTH,
         '    ',
         '  ',

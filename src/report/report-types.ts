@@ -55,6 +55,10 @@ export interface SampleFlow {
   closeKind: string;
   /** The capture started mid-connection: no handshake seen, client/server roles guessed from the ports. */
   midstream: boolean;
+  /** Mid-stream only: client and server decided by fan-in across the capture (the recurring endpoint is the service), not by the port guess. */
+  rolesInferred: boolean;
+  /** Fan-in found the stored orig to be the service: the timeline's orig is the server, resp the client. */
+  rolesSwapped: boolean;
   timeline: TimelineStep[];
   /** When the idle time before the first FIN began (the last payload, or the handshake when no data was sent); null without a FIN. */
   idleBeforeFin: { offsetS: number; idleS: number; afterData: boolean } | null;
@@ -124,6 +128,8 @@ export interface Report {
     finWait2CloseWaitPairs: number;
     /** Connections already open when the capture started (no handshake seen; client/server guessed from the ports). */
     midstreamFlows: number;
+    /** Of those, how many had client and server decided by fan-in (the endpoint recurring across the capture is the service). */
+    midstreamRolesInferred: number;
     severity: Severity | 'ok';
     verdict: string;
     /** Findings left out per kind (beyond the per-kind limit; --all shows every one). */
