@@ -863,7 +863,8 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
     const worst = [...cw].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (b.facts.count as number) - (a.facts.count as number))[0];
     verdict = `${worst.title}; stuck since ${formatTs(Date.parse(worst.facts.since as string) / 1000)}.`;
     if (cw.length > 1) verdict += ` ${cw.length - 1} more endpoint group${cw.length > 2 ? 's' : ''} hold CLOSE_WAIT connections.`;
-    const rst = findings.filter((f) => f.kind === 'reset_after_half_close');
+    // Every group, not just the ones shown after the per-kind limit.
+    const rst = all.filter((f) => f.kind === 'reset_after_half_close');
     if (rst.length > 0) {
       const n = rst.reduce((a, f) => a + (f.facts.count as number), 0);
       verdict += ` ${n} connection${n === 1 ? ' was' : 's were'} reused after the peer had closed ${n === 1 ? 'it' : 'them'} and reset (stale pooled connection${n === 1 ? '' : 's'}).`;

@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { fixture } from '../helpers/paths';
+import { readPcap, replicatePcap } from '../cli/pcap-edit';
+import { runCli, tmpDir, truth } from '../cli/run-cli';
+import type { Report } from '../../src/report/report-types';
+
+test('the verdict counts stale-reuse resets over every group, not only the 10 shown', () => {
+  const t = truth('nginx-stale-reuse-reset');
+  const perCopy = t.flows.filter((f) => f.closeKind === 'reset_after_half_close').length;
+  assert.ok(perCopy > 0);
+  const dir = tmpDir();
+  const file = path.join(dir, 'many.pcap');
+  // 12 replicas of the real capture, each against other service ports: 12 reset groups.
+  replicatePcap(readPcap(fixture(`${t.name}.pcap`)), t.serverPort, 12, 5, file, { shiftServerPorts: true });
+  const db = path.join(dir, 'w.db');
+  const r = runCli(['analyze', file, '--db', db, '-q', '--format', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rep = JSON.parse(r.stdout) as Report;
+  const d = new Database(db, { readonly: true });
+  const n = (d.prepare("SELECT count(*) AS n FROM flows WHERE close_kind = 'reset_after_half_close'").get() as { n: number }).n;
+  d.close();
+  assert.equal(n, 12 * perCopy);
+  assert.equal(rep.findings.filter((f) => f.kind === 'reset_after_half_close').length, 10);
+  assert.equal(rep.summary.omitted.reset_after_half_close, 2);
+  assert.ok(rep.summary.verdict.includes(` ${n} connections were reused after the peer had closed them and reset`), rep.summary.verdict);
+});
