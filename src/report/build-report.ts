@@ -765,8 +765,9 @@ function zeroWindows(db: Database, capId: number): Finding[] {
 /** The reader's wording for a last record cut short by the end of the file (tcpdump killed), as opposed to broken framing. */
 const CUT_SHORT = /truncated at end of file|cut short/;
 
-function damageFinding(c: ReportCapture): Finding[] {
+function damageFinding(c: ReportCapture, endTs: number | null): Finding[] {
   if (!c.truncated && !c.damage) return [];
+  if (c.kind === 'live') return [liveAbortFinding(c, endTs)];
   const cutShort = c.damage === null || CUT_SHORT.test(c.damage);
   const nothing = (c.packets ?? 0) === 0;
   const details = [
@@ -793,6 +794,35 @@ function damageFinding(c: ReportCapture): Finding[] {
       evidence: { flowIds: [], moreFlows: 0, sample: null },
     },
   ];
+}
+
+/**
+ * A live capture whose capturing process died (device error, killed): the
+ * supervisor closed its row as damaged, from the last flush. Nothing is
+ * corrupt; the states are simply as of that flush. Informational: by itself
+ * it does not raise the verdict's severity.
+ */
+function liveAbortFinding(c: ReportCapture, endTs: number | null): Finding {
+  const at = endTs === null ? 'the last flush' : `the last flush at ${formatTs(endTs)}`;
+  return {
+    kind: 'capture_damage',
+    severity: 'info',
+    // The supervisor's own line ("live capture on eth0 ended abnormally (SIGABRT): ...") already says it all.
+    title:
+      c.damage && /^live capture .*ended abnormally/.test(c.damage)
+        ? `L${c.damage.slice(1)}`
+        : `The live capture ended abnormally${c.damage ? `: ${c.damage}` : ''}`,
+    details: [
+      `States are as of ${at}: every flow written by then is in the database, with the state it had at that flush; ` +
+        `packets after it were not recorded.`,
+    ],
+    implication:
+      'The capturing process stopped before it could finish (the interface went down or was removed, or the process was killed). ' +
+      'Nothing in the database is damaged, but connections may have changed state after the last flush: ' +
+      'a CLOSE_WAIT listed here may have been closed since. Run wirestate live again to watch them further.',
+    facts: { damage: c.damage, cutShort: false, liveAborted: true, lastFlush: isoTs(endTs), packetsRead: c.packets },
+    evidence: { flowIds: [], moreFlows: 0, sample: null },
+  };
 }
 
 export interface ReportOptions {
@@ -826,7 +856,7 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
   const roles = inferMidstreamRoles(db, capId);
   const cw = closeWaitFindings(db, capId, thresholds, roles);
   const all: Finding[] = [
-    ...damageFinding(capture),
+    ...damageFinding(capture, endTs),
     ...cw,
     ...resetAfterHalfClose(db, capId, roles),
     ...unackedCloses(db, capId, endTs),
@@ -857,7 +887,9 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
   const closeWait = cw.reduce((a, f) => a + (f.facts.count as number), 0);
   const pairs = cw.reduce((a, f) => a + (f.facts.finWait2Pairs as number), 0);
   let severity: Severity | 'ok' = 'ok';
-  for (const f of findings) if (f.kind !== 'time_wait' && f.kind !== 'closer_fingerprint' && (severity === 'ok' || SEVERITY_RANK[f.severity] > SEVERITY_RANK[severity])) severity = f.severity;
+  // An aborted live capture is context, not a finding about the network: it does not set the severity.
+  const ranked = (f: Finding): boolean => f.kind !== 'time_wait' && f.kind !== 'closer_fingerprint' && !(f.facts as { liveAborted?: boolean }).liveAborted;
+  for (const f of findings) if (ranked(f) && (severity === 'ok' || SEVERITY_RANK[f.severity] > SEVERITY_RANK[severity])) severity = f.severity;
   let verdict: string;
   if (cw.length > 0) {
     const worst = [...cw].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (b.facts.count as number) - (a.facts.count as number))[0];
@@ -891,9 +923,12 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
   // Whatever the verdict, it stands on a damaged file: say so where it is read first.
   const dmg = findings.find((f) => f.kind === 'capture_damage');
   if (dmg) {
-    verdict += (dmg.facts as { cutShort: boolean }).cutShort
-      ? ' The capture ends in a truncated record (see below).'
-      : ' The capture file is corrupt: connections after the damage are missing (see below).';
+    const facts = dmg.facts as { cutShort: boolean; liveAborted?: boolean };
+    verdict += facts.liveAborted
+      ? ` The live capture ended abnormally: states are as of ${endTs === null ? 'the last flush' : `the last flush at ${formatTs(endTs)}`} (see below).`
+      : facts.cutShort
+        ? ' The capture ends in a truncated record (see below).'
+        : ' The capture file is corrupt: connections after the damage are missing (see below).';
   }
   return roundFloats({
     database: opts.database ?? '',
