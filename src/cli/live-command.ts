@@ -54,6 +54,48 @@ export function summaryText(s: LiveSummary, dbPath: string): string {
   return lines.join('\n') + '\n';
 }
 
+/** Signals that stop a live capture cleanly; SIGHUP is the terminal or ssh session going away. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * The capturing process's stop signals, installed before the capture row is
+ * created so that a signal during start-up (opening the device and the
+ * database, reading socket owners) is never the default "die at once":
+ * the first one stops the capture as soon as it is running.
+ */
+class StopSignals {
+  private installed = false;
+  private signal: NodeJS.Signals | null = null;
+  private onStop: (() => void) | null = null;
+  private readonly handler = (sig: NodeJS.Signals) => {
+    // On a terminal a signal reaches both this process and its supervisor, which forwards it: act once.
+    if (this.signal !== null) return;
+    this.signal = sig;
+    this.onStop?.();
+  };
+
+  install(): void {
+    if (this.installed) return;
+    this.installed = true;
+    for (const sig of STOP_SIGNALS) process.on(sig, this.handler);
+  }
+
+  uninstall(): void {
+    if (!this.installed) return;
+    this.installed = false;
+    for (const sig of STOP_SIGNALS) process.off(sig, this.handler);
+    this.onStop = null;
+  }
+
+  /** Run `fn` on the first stop signal; at once if one came already. */
+  whenStopped(fn: () => void): void {
+    this.onStop = fn;
+    if (this.signal !== null) fn();
+  }
+}
+
+const stopSignals = new StopSignals();
+
 function toCliError(err: unknown): unknown {
   if (err instanceof LiveCaptureError) {
     const usage = err.code === 'bad_filter' || err.code === 'no_such_device' || err.code === 'cap_missing' || err.code === 'no_default_device';
@@ -63,6 +105,8 @@ function toCliError(err: unknown): unknown {
 }
 
 export function registerLive(program: Command): void {
+  // The capturing child: take over the stop signals before anything else runs.
+  if (process.env[LIVE_CHILD_ENV] === '1') stopSignals.install();
   addEngineOptions(usageErrors(program.command('live')))
     .description('capture live through libpcap and write flows to the database as they happen (query/report work meanwhile)')
     .argument('[filter...]', 'BPF capture filter, as for tcpdump (e.g. tcp port 8080)')
@@ -99,60 +143,71 @@ export function registerLive(program: Command): void {
           return res.code ?? 1;
         }
         process.channel?.unref();
-        let pipeline: LivePipeline;
+        stopSignals.install();
         try {
-          const device = opts.interface ?? defaultDevice(listNetworkDevices());
-          pipeline = LivePipeline.start({
-            device,
-            filter,
-            snaplen,
-            bufferSize: bufferKiB * 1024,
-            dbPath: opts.db,
-            flushEveryMs: flushEvery * 1000,
-            ...engineOptions(opts),
-            count,
-            durationMs: duration * 1000,
-            pcapOut: opts.write ?? null,
-            resolveOwners: opts.owners,
-            onProgress: process.send ? (p) => process.send?.(p) : undefined,
-          });
-        } catch (err) {
-          throw toCliError(err);
-        }
-        const quiet = opts.quiet === true;
-        const cap = pipeline.capture;
-        if (!quiet) {
-          process.stderr.write(
-            `wirestate: capturing on ${cap.device}, link-type ${LINKTYPE_NAMES[cap.linktype] ?? cap.linktype}, snaplen ${cap.snaplen}` +
-              `${filter ? `, filter '${filter}'` : ''}; flows to ${opts.db} (capture ${pipeline.captureId}); Ctrl-C to stop\n`,
-          );
-        }
-        let signalled = false;
-        const onSignal = () => {
-          // On a terminal Ctrl-C reaches both this process and its supervisor, which forwards it: act once.
-          if (signalled) return;
-          signalled = true;
-          if (!quiet && process.stderr.isTTY) process.stderr.write('\n');
-          pipeline.stop('signal');
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-        let statusTimer: NodeJS.Timeout | null = null;
-        const started = Date.now();
-        if (!quiet && process.stderr.isTTY) {
-          statusTimer = setInterval(() => {
-            process.stderr.write(`\r\x1b[K${statusLine(pipeline.status(), (Date.now() - started) / 1000)}`);
-          }, 1000);
-        }
-        try {
-          const summary = await pipeline.done;
-          if (statusTimer) process.stderr.write('\r\x1b[K');
-          if (!quiet) process.stdout.write(summaryText(summary, opts.db));
+          await capture(filter, opts, { snaplen, bufferKiB, flushEvery, count, duration });
         } finally {
-          if (statusTimer) clearInterval(statusTimer);
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          stopSignals.uninstall();
         }
       }),
     );
+}
+
+interface CaptureNumbers {
+  snaplen: number;
+  bufferKiB: number;
+  flushEvery: number;
+  count: number;
+  duration: number;
+}
+
+/** The capture itself, in the capturing process (stop signals already installed). */
+async function capture(filter: string, opts: LiveOptions, n: CaptureNumbers): Promise<void> {
+  const { snaplen, bufferKiB, flushEvery, count, duration } = n;
+  let pipeline: LivePipeline;
+  try {
+    const device = opts.interface ?? defaultDevice(listNetworkDevices());
+    pipeline = LivePipeline.start({
+      device,
+      filter,
+      snaplen,
+      bufferSize: bufferKiB * 1024,
+      dbPath: opts.db,
+      flushEveryMs: flushEvery * 1000,
+      ...engineOptions(opts),
+      count,
+      durationMs: duration * 1000,
+      pcapOut: opts.write ?? null,
+      resolveOwners: opts.owners,
+      onProgress: process.send ? (p) => process.send?.(p) : undefined,
+    });
+  } catch (err) {
+    throw toCliError(err);
+  }
+  const quiet = opts.quiet === true;
+  const cap = pipeline.capture;
+  if (!quiet) {
+    process.stderr.write(
+      `wirestate: capturing on ${cap.device}, link-type ${LINKTYPE_NAMES[cap.linktype] ?? cap.linktype}, snaplen ${cap.snaplen}` +
+        `${filter ? `, filter '${filter}'` : ''}; flows to ${opts.db} (capture ${pipeline.captureId}); Ctrl-C to stop\n`,
+    );
+  }
+  stopSignals.whenStopped(() => {
+    if (!quiet && process.stderr.isTTY) process.stderr.write('\n');
+    pipeline.stop('signal');
+  });
+  let statusTimer: NodeJS.Timeout | null = null;
+  const started = Date.now();
+  if (!quiet && process.stderr.isTTY) {
+    statusTimer = setInterval(() => {
+      process.stderr.write(`\r\x1b[K${statusLine(pipeline.status(), (Date.now() - started) / 1000)}`);
+    }, 1000);
+  }
+  try {
+    const summary = await pipeline.done;
+    if (statusTimer) process.stderr.write('\r\x1b[K');
+    if (!quiet) process.stdout.write(summaryText(summary, opts.db));
+  } finally {
+    if (statusTimer) clearInterval(statusTimer);
+  }
 }

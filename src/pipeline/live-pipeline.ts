@@ -165,8 +165,17 @@ export class LivePipeline {
       sha256: null,
       startedTsUs: this.startedTsUs,
     });
-    this.owners?.refresh();
+    // Progress first: reading socket owners walks /proc/*/fd (slow); should the process die
+    // meanwhile, its supervisor already knows the capture row and closes it.
+    this.store.updateCaptureProgress(this.captureId, {
+      lastTsUs: this.startedTsUs,
+      packets: 0,
+      tcpPackets: 0,
+      bytes: 0,
+      firstTsUs: null,
+    });
     this.reportProgress();
+    this.owners?.refresh();
     this.flushTimer = setInterval(() => this.guard(() => this.flush()), Math.max(50, opts.flushEveryMs));
     if (opts.durationMs > 0) this.durationTimer = setTimeout(() => this.stop('duration'), opts.durationMs);
   }

@@ -30,6 +30,12 @@ export interface SupervisedResult {
   damage: string | null;
 }
 
+/**
+ * Signals passed on to the capturing child, which stops cleanly on each;
+ * SIGHUP (terminal closed, ssh session dropped) is a stop like SIGTERM.
+ */
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 /** The environment variable that marks the capturing child process. */
 export const LIVE_CHILD_ENV = 'WIRESTATE_LIVE_CHILD';
 
@@ -39,7 +45,7 @@ export const LIVE_CHILD_ENV = 'WIRESTATE_LIVE_CHILD';
  * descriptor reports an error, e.g. the interface went down or was removed;
  * the supervisor then closes the capture row as damaged, keeping every flow
  * written up to the last flush. Signals are forwarded to the child, which
- * stops cleanly on SIGINT/SIGTERM.
+ * stops cleanly on SIGINT/SIGTERM/SIGHUP.
  */
 export function runSupervised(script: string, args: string[], execArgv: string[] = []): Promise<SupervisedResult> {
   return new Promise((resolve, reject) => {
@@ -54,18 +60,16 @@ export function runSupervised(script: string, args: string[], execArgv: string[]
     const forward = (sig: NodeJS.Signals) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     };
-    const onInt = () => forward('SIGINT');
-    const onTerm = () => forward('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+    const unforward = () => {
+      for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
+    };
+    for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);
     child.on('error', (err) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
+      unforward();
       reject(err);
     });
     child.on('exit', (code, signal) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
+      unforward();
       let damage: string | null = null;
       const abnormal = signal !== null || (code !== null && code >= 128);
       if (abnormal && progress) {
