@@ -1,4 +1,8 @@
+import { slotArray, takeSlot } from './number-slots';
 import { ST_UNKNOWN, Z_INACTIVE } from './tcp-state-codes';
+
+/** Initial values of the slot-held numbers, in slot order. */
+const ENDPOINT_INIT: readonly number[] = [-1, 0, 0, 0, 0, -1, -1, -1, 0, -1, -1, -1, 0, 0, 0, 0];
 
 /**
  * Everything the engine knows about one side of a TCP connection: its RFC
@@ -6,6 +10,9 @@ import { ST_UNKNOWN, Z_INACTIVE } from './tcp-state-codes';
  * counters. Two per flow (orig, resp); mutated in place, never per packet.
  */
 export class TcpEndpoint {
+  /** Base of this endpoint's block in number-slots.ts, which holds the times and sequence numbers below behind accessors. */
+  readonly slot = takeSlot(ENDPOINT_INIT);
+
   /**
    * The boolean facts below, one bit each behind accessors: an endpoint is
    * held for the whole connection (old generation), and 17 separate fields
@@ -15,7 +22,12 @@ export class TcpEndpoint {
 
   /** RFC 9293 state code (tcp-state-codes.ts) and the time of its last change. */
   state = ST_UNKNOWN;
-  sinceUs = -1;
+  get sinceUs(): number {
+    return slotArray()[this.slot + 0];
+  }
+  set sinceUs(v: number) {
+    slotArray()[this.slot + 0] = v;
+  }
   /** Zeek-style state, only for conn_state. */
   zstate = Z_INACTIVE;
   zprev = Z_INACTIVE;
@@ -43,11 +55,26 @@ export class TcpEndpoint {
     this.flagBits = v ? this.flagBits | 4 : this.flagBits & ~4;
   }
   /** Initial sequence number (seq of the SYN, or first seq - 1 mid-stream). */
-  isn = 0;
+  get isn(): number {
+    return slotArray()[this.slot + 1];
+  }
+  set isn(v: number) {
+    slotArray()[this.slot + 1] = v;
+  }
   /** One past the highest sequence number used (data, SYN and FIN included). */
-  nextSeq = 0;
+  get nextSeq(): number {
+    return slotArray()[this.slot + 2];
+  }
+  set nextSeq(v: number) {
+    slotArray()[this.slot + 2] = v;
+  }
   /** One past the highest payload byte. */
-  dataEnd = 0;
+  get dataEnd(): number {
+    return slotArray()[this.slot + 3];
+  }
+  set dataEnd(v: number) {
+    slotArray()[this.slot + 3] = v;
+  }
   /** Sequence-space holes not yet filled, flat [start, end, start, end, ...]. */
   holes: number[] | null = null;
   /**
@@ -91,8 +118,18 @@ export class TcpEndpoint {
     this.flagBits = v ? this.flagBits | 128 : this.flagBits & ~128;
   }
   /** Sequence number the FIN occupies (seq + payload length of the FIN segment). */
-  finSeq = 0;
-  finTsUs = -1;
+  get finSeq(): number {
+    return slotArray()[this.slot + 4];
+  }
+  set finSeq(v: number) {
+    slotArray()[this.slot + 4] = v;
+  }
+  get finTsUs(): number {
+    return slotArray()[this.slot + 5];
+  }
+  set finTsUs(v: number) {
+    slotArray()[this.slot + 5] = v;
+  }
   /** The peer acknowledged finSeq + 1. */
   get finAcked(): boolean {
     return (this.flagBits & 256) !== 0;
@@ -111,7 +148,12 @@ export class TcpEndpoint {
     this.flagBits = v ? this.flagBits | 512 : this.flagBits & ~512;
   }
   /** Idle time before this endpoint's FIN (see TcpFlow.idleBeforeFinUs), -1 when unknown. */
-  finIdleUs = -1;
+  get finIdleUs(): number {
+    return slotArray()[this.slot + 6];
+  }
+  set finIdleUs(v: number) {
+    slotArray()[this.slot + 6] = v;
+  }
   /**
    * The peer acknowledged sequence space of this endpoint the capture never
    * showed, up to nextSeq (its stream tail is unseen, FIN status unknown).
@@ -136,7 +178,12 @@ export class TcpEndpoint {
     this.flagBits = v ? this.flagBits | 4096 : this.flagBits & ~4096;
   }
   /** TIME_WAIT start (restarted by a retransmitted peer FIN). */
-  timeWaitStartUs = -1;
+  get timeWaitStartUs(): number {
+    return slotArray()[this.slot + 7];
+  }
+  set timeWaitStartUs(v: number) {
+    slotArray()[this.slot + 7] = v;
+  }
 
   // ---- what this endpoint acknowledges / advertises ----
   get ackSeen(): boolean {
@@ -146,7 +193,12 @@ export class TcpEndpoint {
     this.flagBits = v ? this.flagBits | 8192 : this.flagBits & ~8192;
   }
   /** Highest ACK this endpoint sent (its RCV.NXT as far as we know). */
-  highestAck = 0;
+  get highestAck(): number {
+    return slotArray()[this.slot + 8];
+  }
+  set highestAck(v: number) {
+    slotArray()[this.slot + 8] = v;
+  }
   /** Raw window of the last segment it sent, and whether that was a SYN (unscaled). */
   window = 0;
   get windowKnown(): boolean {
@@ -175,8 +227,18 @@ export class TcpEndpoint {
 
   // ---- counters ----
   packets = 0;
-  ipBytes = 0;
-  bytes = 0;
+  get ipBytes(): number {
+    return slotArray()[this.slot + 12];
+  }
+  set ipBytes(v: number) {
+    slotArray()[this.slot + 12] = v;
+  }
+  get bytes(): number {
+    return slotArray()[this.slot + 13];
+  }
+  set bytes(v: number) {
+    slotArray()[this.slot + 13] = v;
+  }
   retransmits = 0;
   outOfOrder = 0;
   keepalives = 0;
@@ -185,9 +247,24 @@ export class TcpEndpoint {
   missed = 0;
 
   // ---- Zeek history bookkeeping ----
-  histLastSyn = -1;
-  histLastFin = -1;
-  histLastRst = -1;
+  get histLastSyn(): number {
+    return slotArray()[this.slot + 9];
+  }
+  set histLastSyn(v: number) {
+    slotArray()[this.slot + 9] = v;
+  }
+  get histLastFin(): number {
+    return slotArray()[this.slot + 10];
+  }
+  set histLastFin(v: number) {
+    slotArray()[this.slot + 10] = v;
+  }
+  get histLastRst(): number {
+    return slotArray()[this.slot + 11];
+  }
+  set histLastRst(v: number) {
+    slotArray()[this.slot + 11] = v;
+  }
   rxmitCount = 0;
   rxmitThresh = 1;
   zeroWinCount = 0;

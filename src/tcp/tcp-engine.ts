@@ -441,5 +441,7 @@ export class TcpEngine {
     else this.listTail = f.listPrev;
     f.listPrev = f.listNext = null;
     this.onFlow(buildFlowRecord(f, true));
+    // Only the removed mark is read after this (stale heap / change-log entries).
+    f.releaseSlots();
   }
 }

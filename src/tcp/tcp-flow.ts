@@ -1,3 +1,4 @@
+import { releaseSlot, slotArray, takeSlot } from './number-slots';
 import type { KeyedFlow } from '../flow/flow-table';
 import { TcpEndpoint } from './tcp-endpoint';
 import { ST_CLOSED, ST_ESTABLISHED, ST_TIME_WAIT } from './tcp-state-codes';
@@ -35,11 +36,17 @@ function lowerLetter(upper: string): string {
   }
 }
 
+/** Initial values of the slot-held numbers, in slot order. */
+const FLOW_INIT: readonly number[] = [0, 0, -1, -1, -1, -1, -1, -1, Number.POSITIVE_INFINITY, 0, 0, 0, 0, 0, 0, 0];
+
 /**
  * One TCP connection: key fields, the two endpoints and the per-flow facts
  * the close analysis and Zeek history need. Created once per connection.
  */
 export class TcpFlow implements KeyedFlow {
+  /** Base of this flow's block in number-slots.ts (times below, behind accessors); given back by releaseSlots. */
+  readonly slot = takeSlot(FLOW_INIT);
+
   /** The boolean facts below (midstream ... dirty), one bit each behind accessors (see TcpEndpoint.flagBits). */
   flagBits = 64;
 
@@ -57,8 +64,18 @@ export class TcpFlow implements KeyedFlow {
   readonly resp = new TcpEndpoint();
 
   uid = 0;
-  firstTsUs = 0;
-  lastTsUs = 0;
+  get firstTsUs(): number {
+    return slotArray()[this.slot + 0];
+  }
+  set firstTsUs(v: number) {
+    slotArray()[this.slot + 0] = v;
+  }
+  get lastTsUs(): number {
+    return slotArray()[this.slot + 1];
+  }
+  set lastTsUs(v: number) {
+    slotArray()[this.slot + 1] = v;
+  }
   get midstream(): boolean {
     return (this.flagBits & 1) !== 0;
   }
@@ -75,16 +92,41 @@ export class TcpFlow implements KeyedFlow {
   anomalies: Map<string, number> | null = null;
 
   /** When both sides first reached ESTABLISHED (or the mid-stream pickup), -1 before. */
-  establishedTsUs = -1;
+  get establishedTsUs(): number {
+    return slotArray()[this.slot + 2];
+  }
+  set establishedTsUs(v: number) {
+    slotArray()[this.slot + 2] = v;
+  }
   /** Last segment carrying payload (keep-alive probes excluded), either direction. */
-  lastPayloadTsUs = -1;
+  get lastPayloadTsUs(): number {
+    return slotArray()[this.slot + 3];
+  }
+  set lastPayloadTsUs(v: number) {
+    slotArray()[this.slot + 3] = v;
+  }
 
   firstFinBy = ROLE_NONE;
-  firstFinTsUs = -1;
+  get firstFinTsUs(): number {
+    return slotArray()[this.slot + 4];
+  }
+  set firstFinTsUs(v: number) {
+    slotArray()[this.slot + 4] = v;
+  }
   /** Idle time before the first FIN, -1 when unknown (process-segment.ts sendFin). */
-  idleBeforeFinUs = -1;
+  get idleBeforeFinUs(): number {
+    return slotArray()[this.slot + 5];
+  }
+  set idleBeforeFinUs(v: number) {
+    slotArray()[this.slot + 5] = v;
+  }
   firstRstBy = ROLE_NONE;
-  firstRstTsUs = -1;
+  get firstRstTsUs(): number {
+    return slotArray()[this.slot + 6];
+  }
+  set firstRstTsUs(v: number) {
+    slotArray()[this.slot + 6] = v;
+  }
   /** The first RST answered the originator's SYN (connection refused). */
   get refused(): boolean {
     return (this.flagBits & 2) !== 0;
@@ -118,9 +160,19 @@ export class TcpFlow implements KeyedFlow {
   }
 
   /** Time both endpoints became CLOSED, -1 otherwise. */
-  closedAtUs = -1;
+  get closedAtUs(): number {
+    return slotArray()[this.slot + 7];
+  }
+  set closedAtUs(v: number) {
+    slotArray()[this.slot + 7] = v;
+  }
   /** Deadline of this flow's one valid timer entry (tcp-engine.ts). */
-  timerDeadline = Number.POSITIVE_INFINITY;
+  get timerDeadline(): number {
+    return slotArray()[this.slot + 8];
+  }
+  set timerDeadline(v: number) {
+    slotArray()[this.slot + 8] = v;
+  }
   get removed(): boolean {
     return (this.flagBits & 32) !== 0;
   }
@@ -140,6 +192,13 @@ export class TcpFlow implements KeyedFlow {
   /** Cached text addresses, made on first write-out. */
   origText: string | null = null;
   respText: string | null = null;
+
+  /** Give back the number blocks of the flow and its endpoints; the flow must not be used afterwards (tcp-engine.ts emit). */
+  releaseSlots(): void {
+    releaseSlot(this.orig.slot);
+    releaseSlot(this.resp.slot);
+    releaseSlot(this.slot);
+  }
 
   endpoint(isOrig: boolean): TcpEndpoint {
     return isOrig ? this.orig : this.resp;
