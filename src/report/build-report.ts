@@ -607,7 +607,13 @@ function closerFingerprints(db: Database, capId: number, roles: MidstreamRoles):
       severity: 'info',
       title: describeIdle(fp),
       details: [`${server || hosts.size === 1 ? 'It' : 'They'} sent the first FIN in ${plural(fp.total, 'connection')} with a known idle time.`, `Idle before FIN: min ${formatDuration(fp.minS)}, median ${formatDuration(fp.medianS)}, max ${formatDuration(fp.maxS)}.`],
-      implication: fp.timer
+      implication: !fp.timer && fp.timerMode && fp.modes.length >= 2
+        ? `Two ways of closing. ${fp.modes[0].medianS < 1 ? `Most closes come right after the last data: the application decides to close (${server ? 'the response said Connection: close, or the client asked for it' : 'it is done with the connection'}). ` : ''}` +
+          `${plural(fp.timerMode.count, 'close')} come${fp.timerMode.count === 1 ? 's' : ''} after about ${formatDuration(fp.timerMode.medianS)} without data: ` +
+          (server
+            ? `that is the server's idle/keep-alive timeout (nginx keepalive_timeout, Apache KeepAliveTimeout, a load balancer's idle timeout). Clients must not keep idle connections to it longer than that.`
+            : `that is the client's own idle timeout (e.g. its connection pool's idle eviction).`)
+        : fp.timer
         ? `A timer closes these connections: after about ${formatDuration(fp.medianS)} without data the ${server ? 'server' : 'client'} sends FIN. ` +
           (server
             ? `That is its idle/keep-alive timeout (nginx keepalive_timeout, Apache KeepAliveTimeout, a load balancer's idle timeout). Clients must not keep idle connections to it longer than that.`

@@ -72,11 +72,23 @@ export interface Evidence {
   sample: SampleFlow | null;
 }
 
+/** A cluster of similar idle-before-FIN times (within max(1 s, 5 %) of its smallest). */
+export interface IdleMode {
+  count: number;
+  medianS: number;
+  minS: number;
+  maxS: number;
+}
+
 /** Idle time before the first FIN, for one closer: the fingerprint of a keep-alive/idle timer. */
 export interface IdleFingerprint {
   closer: string;
   /** Connections where this closer sent the first FIN and an idle time is known. */
   total: number;
+  /** Clusters with at least 3 closes and 5 % of them, largest first (two when e.g. a server closes on Connection: close and on its keep-alive timer). */
+  modes: IdleMode[];
+  /** The largest mode at 1 s idle or more: an idle timer, even when most closes are not on it; null when none. */
+  timerMode: IdleMode | null;
   medianS: number;
   minS: number;
   maxS: number;
