@@ -134,10 +134,10 @@ export function registerLive(program: Command): void {
           // down/removed); the supervisor then still closes the capture row.
           const res = await runSupervised(process.argv[1], process.argv.slice(2), process.execArgv);
           if (res.damage && res.progress) {
-            throw new CliError(
-              `${res.damage}; capture ${res.progress.captureId} closed as damaged in ${res.progress.dbPath}, with the flows written up to the last flush`,
-              1,
-            );
+            const row = res.rowClosed
+              ? `capture ${res.progress.captureId} closed as damaged in ${res.progress.dbPath}, with the flows written up to the last flush`
+              : `capture ${res.progress.captureId} is left open in ${res.progress.dbPath}`;
+            throw new CliError(`${res.damage}; ${row}`, 1);
           }
           if (res.signal) throw new CliError(`live capture process ended by ${res.signal} before the capture started`, 1);
           return res.code ?? 1;
@@ -207,6 +207,14 @@ async function capture(filter: string, opts: LiveOptions, n: CaptureNumbers): Pr
     const summary = await pipeline.done;
     if (statusTimer) process.stderr.write('\r\x1b[K');
     if (!quiet) process.stdout.write(summaryText(summary, opts.db));
+  } catch (err) {
+    if (statusTimer) process.stderr.write('\r\x1b[K');
+    if (!pipeline.closedAsDamaged) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new CliError(
+      `live capture on ${cap.device} failed: ${message}; capture ${pipeline.captureId} closed as damaged in ${opts.db}, with the flows written up to the last flush`,
+      1,
+    );
   } finally {
     if (statusTimer) clearInterval(statusTimer);
   }

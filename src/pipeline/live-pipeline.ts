@@ -1,7 +1,7 @@
 import { Decoder } from '../decode/decoder';
 import { TcpEngine } from '../tcp/tcp-engine';
 import type { FlowRecord } from '../tcp/flow-record';
-import { FlowStore } from '../store/flow-store';
+import { FlowStore, type CaptureProgress } from '../store/flow-store';
 import { LiveCapture } from '../source/live-capture';
 import { PcapWriter } from '../source/pcap-writer';
 import type { RawPacket } from '../source/raw-packet';
@@ -72,6 +72,14 @@ export interface LiveSummary extends LiveStatus {
 /** Flow records written per transaction / event-loop turn. */
 const WRITE_CHUNK = 200;
 
+/** Tries at closing the capture row after a failure while the database is locked by another writer. */
+const CLOSE_ATTEMPTS = 3;
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) || /database is locked|database table is locked/.test(String((err as Error)?.message));
+}
+
 function nowUs(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
 }
@@ -128,6 +136,10 @@ export class LivePipeline {
   private flushTimer: NodeJS.Timeout | null = null;
   private durationTimer: NodeJS.Timeout | null = null;
   private stopping = false;
+  /** What the capture row says now (its last_ts and counts): the flows written cover up to there. */
+  private recorded: CaptureProgress = { lastTsUs: 0, packets: 0, tcpPackets: 0, bytes: 0, firstTsUs: null };
+  /** True once a failure closed the capture row as damaged (see `done`'s rejection). */
+  closedAsDamaged = false;
   private resolveDone!: (s: LiveSummary) => void;
   private rejectDone!: (e: unknown) => void;
 
@@ -157,27 +169,43 @@ export class LivePipeline {
       throw err;
     }
     this.startedTsUs = nowUs();
-    this.captureId = this.store.beginCapture({
-      source: opts.filter ? `live:${opts.device} ${opts.filter}` : `live:${opts.device}`,
-      kind: 'live',
-      format: 'libpcap',
-      linktypes: [this.capture.linktype],
-      sha256: null,
-      startedTsUs: this.startedTsUs,
-    });
+    try {
+      this.captureId = this.store.beginCapture({
+        source: opts.filter ? `live:${opts.device} ${opts.filter}` : `live:${opts.device}`,
+        kind: 'live',
+        format: 'libpcap',
+        linktypes: [this.capture.linktype],
+        sha256: null,
+        startedTsUs: this.startedTsUs,
+      });
+    } catch (err) {
+      this.closeAll();
+      throw err;
+    }
     // Progress first: reading socket owners walks /proc/*/fd (slow); should the process die
     // meanwhile, its supervisor already knows the capture row and closes it.
-    this.store.updateCaptureProgress(this.captureId, {
-      lastTsUs: this.startedTsUs,
-      packets: 0,
-      tcpPackets: 0,
-      bytes: 0,
-      firstTsUs: null,
-    });
-    this.reportProgress();
-    this.owners?.refresh();
+    this.recorded = { lastTsUs: this.startedTsUs, packets: 0, tcpPackets: 0, bytes: 0, firstTsUs: null };
+    try {
+      this.recordProgress(this.recorded);
+      this.owners?.refresh();
+    } catch (err) {
+      this.closeDamaged(`live capture on ${this.capture.device} failed to start: ${err instanceof Error ? err.message : String(err)}`);
+      this.closeAll();
+      throw err;
+    }
     this.flushTimer = setInterval(() => this.guard(() => this.flush()), Math.max(50, opts.flushEveryMs));
     if (opts.durationMs > 0) this.durationTimer = setTimeout(() => this.stop('duration'), opts.durationMs);
+  }
+
+  /** After a failed start: release the database, the device and the pcap file. */
+  private closeAll(): void {
+    this.store.close();
+    this.capture.close();
+    try {
+      this.writer?.close();
+    } catch {
+      // the original error is the one to report
+    }
   }
 
   /** Open the device and the database and start capturing. Throws LiveCaptureError / StoreError. */
@@ -285,15 +313,15 @@ export class LivePipeline {
       // Unchanged since the last flush, so that record is still current; its socket owner is known now.
       for (const f of retry.values()) if (owners.ownersOf(f).length > 0) this.enqueue(f);
     }
-    this.store.updateCaptureProgress(this.captureId, {
-      lastTsUs: now,
-      packets: this.packets,
-      tcpPackets: this.tcpPackets,
-      bytes: this.bytes,
-      firstTsUs: this.firstTsUs,
-    });
+    this.recordProgress({ lastTsUs: now, packets: this.packets, tcpPackets: this.tcpPackets, bytes: this.bytes, firstTsUs: this.firstTsUs });
     this.flushes++;
     this.notePause(performance.now() - t0);
+  }
+
+  /** Move the running capture row to `p` and tell the supervisor (onProgress). */
+  private recordProgress(p: CaptureProgress): void {
+    this.store.updateCaptureProgress(this.captureId, p);
+    this.recorded = p;
     this.reportProgress();
   }
 
@@ -308,11 +336,11 @@ export class LivePipeline {
       dbPath: this.opts.dbPath,
       device: this.capture.device,
       startedTsUs: this.startedTsUs,
-      firstTsUs: this.firstTsUs,
-      flushedTsUs: nowUs(),
-      packets: this.packets,
-      tcpPackets: this.tcpPackets,
-      bytes: this.bytes,
+      firstTsUs: this.recorded.firstTsUs ?? null,
+      flushedTsUs: this.recorded.lastTsUs,
+      packets: this.recorded.packets,
+      tcpPackets: this.recorded.tcpPackets,
+      bytes: this.recorded.bytes,
       flowsWritten: this.flowsWritten,
       anomalies: this.decoder.anomalies.toObject(),
     });
@@ -355,8 +383,38 @@ export class LivePipeline {
     } catch {
       // the original error is the one to report
     }
+    const message = err instanceof Error ? err.message : String(err);
+    this.closedAsDamaged = this.closeDamaged(`live capture on ${this.capture.device} failed: ${message}`);
     this.store.close();
     this.rejectDone(err);
+  }
+
+  /**
+   * Best effort after a failure: close the capture row as damaged, as of
+   * the last recorded progress (the flows written cover up to there). A
+   * database another writer holds locked is tried a few times (each try
+   * waits the store's busy timeout); any other error gives up at once and
+   * leaves the row to the supervisor.
+   */
+  private closeDamaged(damage: string): boolean {
+    const p = this.recorded;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.store.endCapture(this.captureId, {
+          firstTsUs: p.firstTsUs ?? this.startedTsUs,
+          lastTsUs: p.lastTsUs,
+          packets: p.packets,
+          tcpPackets: p.tcpPackets,
+          bytes: p.bytes,
+          anomalies: this.decoder.anomalies.toObject(),
+          truncated: true,
+          damage,
+          drops: null,
+        });
+      } catch (err) {
+        if (attempt >= CLOSE_ATTEMPTS || !isBusy(err)) return false;
+      }
+    }
   }
 
   private clearTimers(): void {

@@ -26,8 +26,10 @@ export interface SupervisedResult {
   signal: NodeJS.Signals | null;
   /** The last progress report, null when the capture never started. */
   progress: LiveProgress | null;
-  /** One line describing why the capture row was closed as damaged, or null. */
+  /** One line describing why the capture row was closed as damaged (or had to be), or null. */
   damage: string | null;
+  /** True when the supervisor closed the capture row (as damaged). */
+  rowClosed: boolean;
 }
 
 /**
@@ -71,28 +73,36 @@ export function runSupervised(script: string, args: string[], execArgv: string[]
     child.on('exit', (code, signal) => {
       unforward();
       let damage: string | null = null;
-      const abnormal = signal !== null || (code !== null && code >= 128);
+      let rowClosed = false;
+      // Any end but a clean exit 0 with the capture still open: close its row as damaged.
+      const abnormal = signal !== null || code !== 0;
       if (abnormal && progress) {
         const how = signal ?? `exit code ${code}`;
-        damage =
+        let text =
           `live capture on ${progress.device} ended abnormally (${how})` +
           (signal === 'SIGABRT' || code === 134 ? ': libpcap reported an error on the device (interface down or removed?)' : '');
         try {
-          closeAbortedCapture(progress, damage);
+          // false: the child closed the row itself (e.g. a failure it reported), nothing to add.
+          rowClosed = closeAbortedCapture(progress, text);
+          if (rowClosed) damage = text;
         } catch (err) {
-          damage += `; closing the capture row failed too: ${(err as Error).message}`;
+          text += `; closing the capture row failed too: ${(err as Error).message}`;
+          damage = text;
         }
       }
-      resolve({ code, signal, progress, damage });
+      resolve({ code, signal, progress, damage, rowClosed });
     });
   });
 }
 
-/** Close the capture row of a capture whose process died, from its last progress report. */
-export function closeAbortedCapture(p: LiveProgress, damage: string): void {
+/**
+ * Close the capture row of a capture whose process died, from its last
+ * progress report. False when the row was closed already (never overwritten).
+ */
+export function closeAbortedCapture(p: LiveProgress, damage: string): boolean {
   const store = FlowStore.open(p.dbPath);
   try {
-    store.endCapture(p.captureId, {
+    return store.endCapture(p.captureId, {
       firstTsUs: p.firstTsUs ?? p.startedTsUs,
       lastTsUs: p.flushedTsUs,
       packets: p.packets,

@@ -321,15 +321,21 @@ export class FlowStore {
     pt.length = 0;
   }
 
-  endCapture(captureId: number, s: CaptureSummary): void {
-    const tx = this.db.transaction(() => {
+  /**
+   * Close a running capture (completed = 1) with its final summary. A
+   * capture already closed is left as it is, so a late close (a supervisor
+   * cleaning up after its child) never overwrites a good final row.
+   * Returns false when there was no running capture with that id.
+   */
+  endCapture(captureId: number, s: CaptureSummary): boolean {
+    const tx = this.db.transaction((): boolean => {
       const flows = this.db.prepare('SELECT count(*) AS n FROM flows WHERE capture_id = ?').get(captureId) as { n: number };
-      this.db
+      const closed = this.db
         .prepare(
           `UPDATE captures SET first_ts = ?, last_ts = ?, packets = ?, tcp_packets = ?, bytes = ?, flows = ?,
              truncated = ?, damage = ?, drops = ?, completed = 1,
              format = COALESCE(?, format), linktypes = COALESCE(?, linktypes), sha256 = COALESCE(?, sha256)
-           WHERE id = ?`,
+           WHERE id = ? AND completed = 0`,
         )
         .run(
           usToSecOrNull(s.firstTsUs),
@@ -346,13 +352,16 @@ export class FlowStore {
           s.sha256 ?? null,
           captureId,
         );
+      if (closed.changes !== 1) return false;
       this.db.prepare('DELETE FROM anomalies WHERE capture_id = ? AND flow_id IS NULL').run(captureId);
       const ins = this.db.prepare('INSERT INTO anomalies (capture_id, flow_id, name, count) VALUES (?, NULL, ?, ?)');
       for (const [name, count] of Object.entries(s.anomalies)) {
         if (count > 0) ins.run(captureId, name, count);
       }
+      return true;
     });
-    tx();
+    // IMMEDIATE: take the write lock first (waiting the busy timeout for another writer), not upgrade a read part-way.
+    return tx.immediate();
   }
 
   /**
