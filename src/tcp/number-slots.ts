@@ -1,48 +1,51 @@
 /**
- * Blocks of SLOT_SIZE doubles in one shared Float64Array, for the numeric
- * state of flows and endpoints that does not fit a small integer (times in
- * µs, 32-bit sequence numbers). As object fields each of those values is a
- * separately allocated heap number that garbage collection copies and marks
- * for as long as the flow is held; here they cost 8 bytes outside the
- * collected heap. A block is taken when a flow or endpoint is made and given
- * back when the engine has emitted the flow (TcpFlow.releaseSlots); blocks
- * are reused, the array grows by doubling and never shrinks.
+ * Fixed-size blocks of doubles in one Float64Array, for the numeric state of
+ * flows and endpoints: times in µs and 32-bit sequence numbers (as object
+ * fields, each is a pointer to a separately allocated heap number) and the
+ * small counters and codes (an 8-byte field each). Flows are held until the
+ * connection ends, usually long enough to reach the old generation, so what
+ * their objects contain is what garbage collection copies and marks; in a
+ * pool the values cost 8 bytes each outside the collected heap. A block is
+ * taken when a flow or endpoint is made and given back once the engine has
+ * emitted the flow (TcpFlow.releaseSlots); blocks are reused, the array
+ * grows by doubling and never shrinks.
  */
-export const SLOT_SIZE = 16;
+export class SlotPool {
+  /** The values (replaced when the pool grows: read it through the pool, never keep it). */
+  array: Float64Array;
+  private used = 0;
+  private free = new Int32Array(1024);
+  private freeCount = 0;
 
-let slots = new Float64Array(SLOT_SIZE * 1024);
-let used = 0;
-let free = new Int32Array(1024);
-let freeCount = 0;
+  constructor(readonly size: number) {
+    this.array = new Float64Array(size * 1024);
+  }
 
-/** The current array (replaced when it grows: read it through this, never keep it). */
-export function slotArray(): Float64Array {
-  return slots;
-}
-
-/** A block's base index, its doubles set to `init` (SLOT_SIZE values). */
-export function takeSlot(init: readonly number[]): number {
-  let base: number;
-  if (freeCount > 0) base = free[--freeCount];
-  else {
-    if (used + SLOT_SIZE > slots.length) {
-      const bigger = new Float64Array(slots.length * 2);
-      bigger.set(slots);
-      slots = bigger;
+  /** A block's base index, its values set from `init` (at least `size` of them). */
+  take(init: readonly number[]): number {
+    let base: number;
+    if (this.freeCount > 0) base = this.free[--this.freeCount];
+    else {
+      if (this.used + this.size > this.array.length) {
+        const bigger = new Float64Array(this.array.length * 2);
+        bigger.set(this.array);
+        this.array = bigger;
+      }
+      base = this.used;
+      this.used += this.size;
     }
-    base = used;
-    used += SLOT_SIZE;
+    const a = this.array;
+    for (let i = 0; i < this.size; i++) a[base + i] = init[i];
+    return base;
   }
-  for (let i = 0; i < SLOT_SIZE; i++) slots[base + i] = init[i];
-  return base;
-}
 
-/** Give a block back; its owner must not be read or written afterwards. */
-export function releaseSlot(base: number): void {
-  if (freeCount === free.length) {
-    const bigger = new Int32Array(free.length * 2);
-    bigger.set(free);
-    free = bigger;
+  /** Give a block back; its owner must not be read or written afterwards. */
+  release(base: number): void {
+    if (this.freeCount === this.free.length) {
+      const bigger = new Int32Array(this.free.length * 2);
+      bigger.set(this.free);
+      this.free = bigger;
+    }
+    this.free[this.freeCount++] = base;
   }
-  free[freeCount++] = base;
 }

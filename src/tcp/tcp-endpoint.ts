@@ -1,8 +1,10 @@
-import { slotArray, takeSlot } from './number-slots';
+import { SlotPool } from './number-slots';
 import { ST_UNKNOWN, Z_INACTIVE } from './tcp-state-codes';
 
 /** Initial values of the slot-held numbers, in slot order. */
-const ENDPOINT_INIT: readonly number[] = [-1, 0, 0, 0, 0, -1, -1, -1, 0, -1, -1, -1, 0, 0, 0, 0];
+const ENDPOINT_INIT: readonly number[] = [-1, 0, 0, 0, 0, -1, -1, -1, 0, -1, -1, -1, 0, 0, ST_UNKNOWN, Z_INACTIVE, Z_INACTIVE, 0, 0, -1, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1];
+/** Blocks of 33 values, one per object (number-slots.ts). */
+const ENDPOINT_SLOTS = new SlotPool(33);
 
 /**
  * Everything the engine knows about one side of a TCP connection: its RFC
@@ -10,8 +12,8 @@ const ENDPOINT_INIT: readonly number[] = [-1, 0, 0, 0, 0, -1, -1, -1, 0, -1, -1,
  * counters. Two per flow (orig, resp); mutated in place, never per packet.
  */
 export class TcpEndpoint {
-  /** Base of this endpoint's block in number-slots.ts, which holds the times and sequence numbers below behind accessors. */
-  readonly slot = takeSlot(ENDPOINT_INIT);
+  /** Base of this endpoint's block in ENDPOINT_SLOTS: the numbers below (times, sequence numbers, codes, counters) are accessors into it. */
+  readonly slot = ENDPOINT_SLOTS.take(ENDPOINT_INIT);
 
   /**
    * The boolean facts below, one bit each behind accessors: an endpoint is
@@ -21,16 +23,31 @@ export class TcpEndpoint {
   flagBits = 0;
 
   /** RFC 9293 state code (tcp-state-codes.ts) and the time of its last change. */
-  state = ST_UNKNOWN;
+  get state(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 14];
+  }
+  set state(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 14] = v;
+  }
   get sinceUs(): number {
-    return slotArray()[this.slot + 0];
+    return ENDPOINT_SLOTS.array[this.slot + 0];
   }
   set sinceUs(v: number) {
-    slotArray()[this.slot + 0] = v;
+    ENDPOINT_SLOTS.array[this.slot + 0] = v;
   }
   /** Zeek-style state, only for conn_state. */
-  zstate = Z_INACTIVE;
-  zprev = Z_INACTIVE;
+  get zstate(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 15];
+  }
+  set zstate(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 15] = v;
+  }
+  get zprev(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 16];
+  }
+  set zprev(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 16] = v;
+  }
 
   /** Any packet sent by this endpoint seen. */
   get anyPacket(): boolean {
@@ -56,24 +73,24 @@ export class TcpEndpoint {
   }
   /** Initial sequence number (seq of the SYN, or first seq - 1 mid-stream). */
   get isn(): number {
-    return slotArray()[this.slot + 1];
+    return ENDPOINT_SLOTS.array[this.slot + 1];
   }
   set isn(v: number) {
-    slotArray()[this.slot + 1] = v;
+    ENDPOINT_SLOTS.array[this.slot + 1] = v;
   }
   /** One past the highest sequence number used (data, SYN and FIN included). */
   get nextSeq(): number {
-    return slotArray()[this.slot + 2];
+    return ENDPOINT_SLOTS.array[this.slot + 2];
   }
   set nextSeq(v: number) {
-    slotArray()[this.slot + 2] = v;
+    ENDPOINT_SLOTS.array[this.slot + 2] = v;
   }
   /** One past the highest payload byte. */
   get dataEnd(): number {
-    return slotArray()[this.slot + 3];
+    return ENDPOINT_SLOTS.array[this.slot + 3];
   }
   set dataEnd(v: number) {
-    slotArray()[this.slot + 3] = v;
+    ENDPOINT_SLOTS.array[this.slot + 3] = v;
   }
   /** Sequence-space holes not yet filled, flat [start, end, start, end, ...]. */
   holes: number[] | null = null;
@@ -90,7 +107,12 @@ export class TcpEndpoint {
   set bareAnchor(v: boolean) {
     this.flagBits = v ? this.flagBits | 8 : this.flagBits & ~8;
   }
-  bareAnchorSegs = 0;
+  get bareAnchorSegs(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 17];
+  }
+  set bareAnchorSegs(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 17] = v;
+  }
 
   get synSent(): boolean {
     return (this.flagBits & 16) !== 0;
@@ -119,16 +141,16 @@ export class TcpEndpoint {
   }
   /** Sequence number the FIN occupies (seq + payload length of the FIN segment). */
   get finSeq(): number {
-    return slotArray()[this.slot + 4];
+    return ENDPOINT_SLOTS.array[this.slot + 4];
   }
   set finSeq(v: number) {
-    slotArray()[this.slot + 4] = v;
+    ENDPOINT_SLOTS.array[this.slot + 4] = v;
   }
   get finTsUs(): number {
-    return slotArray()[this.slot + 5];
+    return ENDPOINT_SLOTS.array[this.slot + 5];
   }
   set finTsUs(v: number) {
-    slotArray()[this.slot + 5] = v;
+    ENDPOINT_SLOTS.array[this.slot + 5] = v;
   }
   /** The peer acknowledged finSeq + 1. */
   get finAcked(): boolean {
@@ -149,10 +171,10 @@ export class TcpEndpoint {
   }
   /** Idle time before this endpoint's FIN (see TcpFlow.idleBeforeFinUs), -1 when unknown. */
   get finIdleUs(): number {
-    return slotArray()[this.slot + 6];
+    return ENDPOINT_SLOTS.array[this.slot + 6];
   }
   set finIdleUs(v: number) {
-    slotArray()[this.slot + 6] = v;
+    ENDPOINT_SLOTS.array[this.slot + 6] = v;
   }
   /**
    * The peer acknowledged sequence space of this endpoint the capture never
@@ -179,10 +201,10 @@ export class TcpEndpoint {
   }
   /** TIME_WAIT start (restarted by a retransmitted peer FIN). */
   get timeWaitStartUs(): number {
-    return slotArray()[this.slot + 7];
+    return ENDPOINT_SLOTS.array[this.slot + 7];
   }
   set timeWaitStartUs(v: number) {
-    slotArray()[this.slot + 7] = v;
+    ENDPOINT_SLOTS.array[this.slot + 7] = v;
   }
 
   // ---- what this endpoint acknowledges / advertises ----
@@ -194,13 +216,18 @@ export class TcpEndpoint {
   }
   /** Highest ACK this endpoint sent (its RCV.NXT as far as we know). */
   get highestAck(): number {
-    return slotArray()[this.slot + 8];
+    return ENDPOINT_SLOTS.array[this.slot + 8];
   }
   set highestAck(v: number) {
-    slotArray()[this.slot + 8] = v;
+    ENDPOINT_SLOTS.array[this.slot + 8] = v;
   }
   /** Raw window of the last segment it sent, and whether that was a SYN (unscaled). */
-  window = 0;
+  get window(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 18];
+  }
+  set window(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 18] = v;
+  }
   get windowKnown(): boolean {
     return (this.flagBits & 16384) !== 0;
   }
@@ -216,8 +243,18 @@ export class TcpEndpoint {
   }
 
   // ---- SYN options ----
-  wscale = -1;
-  mss = -1;
+  get wscale(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 19];
+  }
+  set wscale(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 19] = v;
+  }
+  get mss(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 20];
+  }
+  set mss(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 20] = v;
+  }
   get sackPermitted(): boolean {
     return (this.flagBits & 65536) !== 0;
   }
@@ -226,49 +263,114 @@ export class TcpEndpoint {
   }
 
   // ---- counters ----
-  packets = 0;
+  get packets(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 21];
+  }
+  set packets(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 21] = v;
+  }
   get ipBytes(): number {
-    return slotArray()[this.slot + 12];
+    return ENDPOINT_SLOTS.array[this.slot + 12];
   }
   set ipBytes(v: number) {
-    slotArray()[this.slot + 12] = v;
+    ENDPOINT_SLOTS.array[this.slot + 12] = v;
   }
   get bytes(): number {
-    return slotArray()[this.slot + 13];
+    return ENDPOINT_SLOTS.array[this.slot + 13];
   }
   set bytes(v: number) {
-    slotArray()[this.slot + 13] = v;
+    ENDPOINT_SLOTS.array[this.slot + 13] = v;
   }
-  retransmits = 0;
-  outOfOrder = 0;
-  keepalives = 0;
-  zeroWindows = 0;
+  get retransmits(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 22];
+  }
+  set retransmits(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 22] = v;
+  }
+  get outOfOrder(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 23];
+  }
+  set outOfOrder(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 23] = v;
+  }
+  get keepalives(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 24];
+  }
+  set keepalives(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 24] = v;
+  }
+  get zeroWindows(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 25];
+  }
+  set zeroWindows(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 25] = v;
+  }
   /** Bytes of this endpoint's sequence space never seen. */
-  missed = 0;
+  get missed(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 26];
+  }
+  set missed(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 26] = v;
+  }
 
   // ---- Zeek history bookkeeping ----
   get histLastSyn(): number {
-    return slotArray()[this.slot + 9];
+    return ENDPOINT_SLOTS.array[this.slot + 9];
   }
   set histLastSyn(v: number) {
-    slotArray()[this.slot + 9] = v;
+    ENDPOINT_SLOTS.array[this.slot + 9] = v;
   }
   get histLastFin(): number {
-    return slotArray()[this.slot + 10];
+    return ENDPOINT_SLOTS.array[this.slot + 10];
   }
   set histLastFin(v: number) {
-    slotArray()[this.slot + 10] = v;
+    ENDPOINT_SLOTS.array[this.slot + 10] = v;
   }
   get histLastRst(): number {
-    return slotArray()[this.slot + 11];
+    return ENDPOINT_SLOTS.array[this.slot + 11];
   }
   set histLastRst(v: number) {
-    slotArray()[this.slot + 11] = v;
+    ENDPOINT_SLOTS.array[this.slot + 11] = v;
   }
-  rxmitCount = 0;
-  rxmitThresh = 1;
-  zeroWinCount = 0;
-  zeroWinThresh = 1;
-  gapCount = 0;
-  gapThresh = 1;
+  get rxmitCount(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 27];
+  }
+  set rxmitCount(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 27] = v;
+  }
+  get rxmitThresh(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 28];
+  }
+  set rxmitThresh(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 28] = v;
+  }
+  get zeroWinCount(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 29];
+  }
+  set zeroWinCount(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 29] = v;
+  }
+  get zeroWinThresh(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 30];
+  }
+  set zeroWinThresh(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 30] = v;
+  }
+  get gapCount(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 31];
+  }
+  set gapCount(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 31] = v;
+  }
+  get gapThresh(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 32];
+  }
+  set gapThresh(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 32] = v;
+  }
+
+  /** Give back this endpoint's block (TcpFlow.releaseSlots). */
+  releaseSlot(): void {
+    ENDPOINT_SLOTS.release(this.slot);
+  }
 }

@@ -1,4 +1,4 @@
-import { releaseSlot, slotArray, takeSlot } from './number-slots';
+import { SlotPool } from './number-slots';
 import type { KeyedFlow } from '../flow/flow-table';
 import { TcpEndpoint } from './tcp-endpoint';
 import { ST_CLOSED, ST_ESTABLISHED, ST_TIME_WAIT } from './tcp-state-codes';
@@ -37,15 +37,17 @@ function lowerLetter(upper: string): string {
 }
 
 /** Initial values of the slot-held numbers, in slot order. */
-const FLOW_INIT: readonly number[] = [0, 0, -1, -1, -1, -1, -1, -1, Number.POSITIVE_INFINITY, 0, 0, 0, 0, 0, 0, 0];
+const FLOW_INIT: readonly number[] = [0, 0, -1, -1, -1, -1, -1, -1, Number.POSITIVE_INFINITY, 0, 0, ROLE_NONE, ROLE_NONE];
+/** Blocks of 13 values, one per object (number-slots.ts). */
+const FLOW_SLOTS = new SlotPool(13);
 
 /**
  * One TCP connection: key fields, the two endpoints and the per-flow facts
  * the close analysis and Zeek history need. Created once per connection.
  */
 export class TcpFlow implements KeyedFlow {
-  /** Base of this flow's block in number-slots.ts (times below, behind accessors); given back by releaseSlots. */
-  readonly slot = takeSlot(FLOW_INIT);
+  /** Base of this flow's block in FLOW_SLOTS (the times, uid, histSeen and roles below are accessors into it); given back by releaseSlots. */
+  readonly slot = FLOW_SLOTS.take(FLOW_INIT);
 
   /** The boolean facts below (midstream ... dirty), one bit each behind accessors (see TcpEndpoint.flagBits). */
   flagBits = 64;
@@ -63,18 +65,23 @@ export class TcpFlow implements KeyedFlow {
   readonly orig = new TcpEndpoint();
   readonly resp = new TcpEndpoint();
 
-  uid = 0;
+  get uid(): number {
+    return FLOW_SLOTS.array[this.slot + 9];
+  }
+  set uid(v: number) {
+    FLOW_SLOTS.array[this.slot + 9] = v;
+  }
   get firstTsUs(): number {
-    return slotArray()[this.slot + 0];
+    return FLOW_SLOTS.array[this.slot + 0];
   }
   set firstTsUs(v: number) {
-    slotArray()[this.slot + 0] = v;
+    FLOW_SLOTS.array[this.slot + 0] = v;
   }
   get lastTsUs(): number {
-    return slotArray()[this.slot + 1];
+    return FLOW_SLOTS.array[this.slot + 1];
   }
   set lastTsUs(v: number) {
-    slotArray()[this.slot + 1] = v;
+    FLOW_SLOTS.array[this.slot + 1] = v;
   }
   get midstream(): boolean {
     return (this.flagBits & 1) !== 0;
@@ -85,7 +92,12 @@ export class TcpFlow implements KeyedFlow {
 
   /** Zeek history string and the once-per-direction bits. */
   history = '';
-  histSeen = 0;
+  get histSeen(): number {
+    return FLOW_SLOTS.array[this.slot + 10];
+  }
+  set histSeen(v: number) {
+    FLOW_SLOTS.array[this.slot + 10] = v;
+  }
 
   /** Transitions so far, compact (transition-log.ts; offsets from firstTsUs). */
   transitionLog: number[] = [];
@@ -93,39 +105,49 @@ export class TcpFlow implements KeyedFlow {
 
   /** When both sides first reached ESTABLISHED (or the mid-stream pickup), -1 before. */
   get establishedTsUs(): number {
-    return slotArray()[this.slot + 2];
+    return FLOW_SLOTS.array[this.slot + 2];
   }
   set establishedTsUs(v: number) {
-    slotArray()[this.slot + 2] = v;
+    FLOW_SLOTS.array[this.slot + 2] = v;
   }
   /** Last segment carrying payload (keep-alive probes excluded), either direction. */
   get lastPayloadTsUs(): number {
-    return slotArray()[this.slot + 3];
+    return FLOW_SLOTS.array[this.slot + 3];
   }
   set lastPayloadTsUs(v: number) {
-    slotArray()[this.slot + 3] = v;
+    FLOW_SLOTS.array[this.slot + 3] = v;
   }
 
-  firstFinBy = ROLE_NONE;
+  get firstFinBy(): number {
+    return FLOW_SLOTS.array[this.slot + 11];
+  }
+  set firstFinBy(v: number) {
+    FLOW_SLOTS.array[this.slot + 11] = v;
+  }
   get firstFinTsUs(): number {
-    return slotArray()[this.slot + 4];
+    return FLOW_SLOTS.array[this.slot + 4];
   }
   set firstFinTsUs(v: number) {
-    slotArray()[this.slot + 4] = v;
+    FLOW_SLOTS.array[this.slot + 4] = v;
   }
   /** Idle time before the first FIN, -1 when unknown (process-segment.ts sendFin). */
   get idleBeforeFinUs(): number {
-    return slotArray()[this.slot + 5];
+    return FLOW_SLOTS.array[this.slot + 5];
   }
   set idleBeforeFinUs(v: number) {
-    slotArray()[this.slot + 5] = v;
+    FLOW_SLOTS.array[this.slot + 5] = v;
   }
-  firstRstBy = ROLE_NONE;
+  get firstRstBy(): number {
+    return FLOW_SLOTS.array[this.slot + 12];
+  }
+  set firstRstBy(v: number) {
+    FLOW_SLOTS.array[this.slot + 12] = v;
+  }
   get firstRstTsUs(): number {
-    return slotArray()[this.slot + 6];
+    return FLOW_SLOTS.array[this.slot + 6];
   }
   set firstRstTsUs(v: number) {
-    slotArray()[this.slot + 6] = v;
+    FLOW_SLOTS.array[this.slot + 6] = v;
   }
   /** The first RST answered the originator's SYN (connection refused). */
   get refused(): boolean {
@@ -161,17 +183,17 @@ export class TcpFlow implements KeyedFlow {
 
   /** Time both endpoints became CLOSED, -1 otherwise. */
   get closedAtUs(): number {
-    return slotArray()[this.slot + 7];
+    return FLOW_SLOTS.array[this.slot + 7];
   }
   set closedAtUs(v: number) {
-    slotArray()[this.slot + 7] = v;
+    FLOW_SLOTS.array[this.slot + 7] = v;
   }
   /** Deadline of this flow's one valid timer entry (tcp-engine.ts). */
   get timerDeadline(): number {
-    return slotArray()[this.slot + 8];
+    return FLOW_SLOTS.array[this.slot + 8];
   }
   set timerDeadline(v: number) {
-    slotArray()[this.slot + 8] = v;
+    FLOW_SLOTS.array[this.slot + 8] = v;
   }
   get removed(): boolean {
     return (this.flagBits & 32) !== 0;
@@ -195,9 +217,9 @@ export class TcpFlow implements KeyedFlow {
 
   /** Give back the number blocks of the flow and its endpoints; the flow must not be used afterwards (tcp-engine.ts emit). */
   releaseSlots(): void {
-    releaseSlot(this.orig.slot);
-    releaseSlot(this.resp.slot);
-    releaseSlot(this.slot);
+    this.orig.releaseSlot();
+    this.resp.releaseSlot();
+    FLOW_SLOTS.release(this.slot);
   }
 
   endpoint(isOrig: boolean): TcpEndpoint {
