@@ -89,9 +89,10 @@ function nowUs(): number {
  * runs: finished flows are written right after the burst of packets that
  * finished them; every `flushEveryMs` the engine's timers are advanced to
  * the wall clock (TIME_WAIT/idle expiry on a silent wire), the active flows
- * that changed since the previous flush are re-written, and the capture row's
- * last_ts and counts move to now (so "stuck for" grows in the database while
- * stuck connections are silent); socket owners are re-read at those flushes
+ * that changed since the previous flush are re-written, and once they are
+ * in, the capture row's last_ts and counts move to the flush time (so
+ * "stuck for" grows in the database while stuck connections are silent, and
+ * never runs ahead of the flows written); socket owners are re-read at those flushes
  * only. `stop()` ends it cleanly: last packets, engine.finish, final flush,
  * capture row closed. No printing here; the CLI shows `status()` and the
  * summary.
@@ -127,6 +128,10 @@ export class LivePipeline {
   private queue: FlowRecord[] = [];
   private queueHead = 0;
   private drainScheduled = false;
+  /** Flow records queued so far (all are written in order: `flowsWritten` counts them out). */
+  private enqueued = 0;
+  /** Progress of the last flush, recorded once `flowsWritten` reaches `written`. */
+  private pendingProgress: { progress: CaptureProgress; written: number } | null = null;
   /**
    * Active flows written at the last flush without a socket owner, by uid:
    * if the next owner refresh finds their socket (it appeared between the
@@ -237,6 +242,7 @@ export class LivePipeline {
 
   private enqueue(f: FlowRecord): void {
     this.queue.push(f);
+    this.enqueued++;
     if (!this.drainScheduled && !this.stopping) {
       this.drainScheduled = true;
       // After the current burst of packets: one transaction per chunk of flows.
@@ -255,6 +261,7 @@ export class LivePipeline {
         this.queueHead = 0;
       }
       this.writeFlows(chunk);
+      this.settleProgress();
     }
     if (this.queueHead < this.queue.length && !this.drainScheduled) {
       this.drainScheduled = true;
@@ -313,9 +320,23 @@ export class LivePipeline {
       // Unchanged since the last flush, so that record is still current; its socket owner is known now.
       for (const f of retry.values()) if (owners.ownersOf(f).length > 0) this.enqueue(f);
     }
-    this.recordProgress({ lastTsUs: now, packets: this.packets, tcpPackets: this.tcpPackets, bytes: this.bytes, firstTsUs: this.firstTsUs });
+    // The row's last_ts (and the supervisor's report) may say "flows written up to now" only once
+    // the records just queued are in: recorded when the queue has drained up to here.
+    this.pendingProgress = {
+      progress: { lastTsUs: now, packets: this.packets, tcpPackets: this.tcpPackets, bytes: this.bytes, firstTsUs: this.firstTsUs },
+      written: this.enqueued,
+    };
+    this.settleProgress();
     this.flushes++;
     this.notePause(performance.now() - t0);
+  }
+
+  /** Record the pending progress of the last flush once every record it queued is written. */
+  private settleProgress(): void {
+    const pending = this.pendingProgress;
+    if (pending === null || this.flowsWritten < pending.written) return;
+    this.pendingProgress = null;
+    this.recordProgress(pending.progress);
   }
 
   /** Move the running capture row to `p` and tell the supervisor (onProgress). */
