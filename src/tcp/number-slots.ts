@@ -16,13 +16,20 @@ export class SlotPool {
   private used = 0;
   private free = new Int32Array(1024);
   private freeCount = 0;
+  /** Values of a fresh block. */
+  private readonly init: Float64Array;
+  /** Values per block. */
+  readonly size: number;
 
-  constructor(readonly size: number) {
-    this.array = new Float64Array(size * 1024);
+  /** Blocks of init.length values, each taken block starting as `init`. */
+  constructor(init: readonly number[]) {
+    this.init = Float64Array.from(init);
+    this.size = init.length;
+    this.array = new Float64Array(this.size * 1024);
   }
 
-  /** A block's base index, its values set from `init` (at least `size` of them). */
-  take(init: readonly number[]): number {
+  /** A fresh block's base index. */
+  take(): number {
     let base: number;
     if (this.freeCount > 0) base = this.free[--this.freeCount];
     else {
@@ -34,8 +41,7 @@ export class SlotPool {
       base = this.used;
       this.used += this.size;
     }
-    const a = this.array;
-    for (let i = 0; i < this.size; i++) a[base + i] = init[i];
+    this.array.set(this.init, base);
     return base;
   }
 

@@ -4,7 +4,7 @@ import { ST_UNKNOWN, Z_INACTIVE } from './tcp-state-codes';
 /** Initial values of the slot-held numbers, in slot order. */
 const ENDPOINT_INIT: readonly number[] = [-1, 0, 0, 0, 0, -1, -1, -1, 0, -1, -1, -1, 0, 0, ST_UNKNOWN, Z_INACTIVE, Z_INACTIVE, 0, 0, -1, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1];
 /** Blocks of 33 values, one per object (number-slots.ts). */
-const ENDPOINT_SLOTS = new SlotPool(33);
+const ENDPOINT_SLOTS = new SlotPool(ENDPOINT_INIT);
 
 /**
  * Everything the engine knows about one side of a TCP connection: its RFC
@@ -13,7 +13,7 @@ const ENDPOINT_SLOTS = new SlotPool(33);
  */
 export class TcpEndpoint {
   /** Base of this endpoint's block in ENDPOINT_SLOTS: the numbers below (times, sequence numbers, codes, counters) are accessors into it. */
-  readonly slot = ENDPOINT_SLOTS.take(ENDPOINT_INIT);
+  readonly slot = ENDPOINT_SLOTS.take();
 
   /**
    * The boolean facts below, one bit each behind accessors: an endpoint is

@@ -39,7 +39,7 @@ function lowerLetter(upper: string): string {
 /** Initial values of the slot-held numbers, in slot order. */
 const FLOW_INIT: readonly number[] = [0, 0, -1, -1, -1, -1, -1, -1, Number.POSITIVE_INFINITY, 0, 0, ROLE_NONE, ROLE_NONE];
 /** Blocks of 13 values, one per object (number-slots.ts). */
-const FLOW_SLOTS = new SlotPool(13);
+const FLOW_SLOTS = new SlotPool(FLOW_INIT);
 
 /**
  * One TCP connection: key fields, the two endpoints and the per-flow facts
@@ -47,7 +47,7 @@ const FLOW_SLOTS = new SlotPool(13);
  */
 export class TcpFlow implements KeyedFlow {
   /** Base of this flow's block in FLOW_SLOTS (the times, uid, histSeen and roles below are accessors into it); given back by releaseSlots. */
-  readonly slot = FLOW_SLOTS.take(FLOW_INIT);
+  readonly slot = FLOW_SLOTS.take();
 
   /** The boolean facts below (midstream ... dirty), one bit each behind accessors (see TcpEndpoint.flagBits). */
   flagBits = 64;
