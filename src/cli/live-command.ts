@@ -4,7 +4,7 @@ import { addEngineOptions, engineOptions, type EngineFlags } from './engine-opti
 import { LiveCaptureError } from '../source/live-capture';
 import { defaultDevice, listNetworkDevices } from '../host/network-devices';
 import { LivePipeline, type LiveStatus, type LiveSummary } from '../pipeline/live-pipeline';
-import { LIVE_CHILD_ENV, runSupervised } from '../pipeline/live-supervisor';
+import { LIVE_CHILD_ENV, STOP_SIGNALS_READY, runSupervised } from '../pipeline/live-supervisor';
 
 interface LiveOptions extends EngineFlags {
   interface?: string;
@@ -106,7 +106,11 @@ function toCliError(err: unknown): unknown {
 
 export function registerLive(program: Command): void {
   // The capturing child: take over the stop signals before anything else runs.
-  if (process.env[LIVE_CHILD_ENV] === '1') stopSignals.install();
+  if (process.env[LIVE_CHILD_ENV] === '1') {
+    stopSignals.install();
+    // The supervisor holds back stop signals until now (before, one would kill this process outright).
+    process.send?.({ [STOP_SIGNALS_READY]: true });
+  }
   addEngineOptions(usageErrors(program.command('live')))
     .description('capture live through libpcap and write flows to the database as they happen (query/report work meanwhile)')
     .argument('[filter...]', 'BPF capture filter, as for tcpdump (e.g. tcp port 8080)')

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { FlowStore } from '../store/flow-store';
 
 /**
@@ -38,6 +38,9 @@ export interface SupervisedResult {
  */
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
+/** Key of the message the capturing child sends once its stop-signal handlers are installed. */
+export const STOP_SIGNALS_READY = 'stopSignalsReady';
+
 /** The environment variable that marks the capturing child process. */
 export const LIVE_CHILD_ENV = 'WIRESTATE_LIVE_CHILD';
 
@@ -51,21 +54,44 @@ export const LIVE_CHILD_ENV = 'WIRESTATE_LIVE_CHILD';
  */
 export function runSupervised(script: string, args: string[], execArgv: string[] = []): Promise<SupervisedResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...execArgv, script, ...args], {
-      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, [LIVE_CHILD_ENV]: '1' },
-    });
+    let child: ChildProcess | null = null;
     let progress: LiveProgress | null = null;
-    child.on('message', (m: unknown) => {
-      if (m && typeof m === 'object' && 'captureId' in m) progress = m as LiveProgress;
-    });
+    // Until the child says its stop handlers are in (it is still loading), a stop signal is held
+    // back and passed on then, so that it stops the capture cleanly instead of killing the child.
+    let ready = false;
+    let held: NodeJS.Signals | null = null;
+    const send = (sig: NodeJS.Signals) => {
+      if (child !== null && child.exitCode === null && child.signalCode === null) child.kill(sig);
+    };
     const forward = (sig: NodeJS.Signals) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+      // A second signal before the child is ready is passed on at once: the user insists.
+      if (!ready && held === null) held = sig;
+      else send(sig);
     };
     const unforward = () => {
       for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
     };
+    // Before the child exists: a signal during spawn must not end this process and orphan it.
     for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);
+    try {
+      child = spawn(process.execPath, [...execArgv, script, ...args], {
+        stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+        env: { ...process.env, [LIVE_CHILD_ENV]: '1' },
+      });
+    } catch (err) {
+      unforward();
+      reject(err);
+      return;
+    }
+    child.on('message', (m: unknown) => {
+      if (!m || typeof m !== 'object') return;
+      if ('captureId' in m) progress = m as LiveProgress;
+      if ('captureId' in m || STOP_SIGNALS_READY in m) {
+        ready = true;
+        if (held !== null) send(held);
+        held = null;
+      }
+    });
     child.on('error', (err) => {
       unforward();
       reject(err);

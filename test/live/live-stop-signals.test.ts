@@ -49,6 +49,49 @@ test('live: SIGTERM the moment the capture row exists (socket owners still being
   }
 });
 
+/** Pids of the children of `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+test('live: SIGTERM while the capturing child is still loading is held back until it can stop cleanly', async (t) => {
+  const why = liveUnavailable();
+  if (why) {
+    t.skip(why);
+    return;
+  }
+  const dir = tmpdir();
+  const ns = new LoopbackNetns();
+  try {
+    for (let run = 0; run < 3; run++) {
+      const db = path.join(dir, `early${run}.db`);
+      const live = ns.spawn(process.execPath, [cliPath, 'live', '-i', 'lo', '--db', db, '--flush-every', '0.2', 'tcp port 9']);
+      const exited = waitForExit(live, 20000);
+      const deadline = Date.now() + 15000;
+      while (childrenOf(live.pid as number).length === 0) {
+        assert.ok(Date.now() < deadline, 'no capturing child within 15 s');
+        await sleep(1);
+      }
+      assert.equal(captureRows(db), null, 'signalled before the child opened the database');
+      live.kill('SIGTERM');
+      const end = await exited;
+      assert.equal(end.signal, null, `run ${run}: ${end.stderr}`);
+      assert.equal(end.code, 0, `run ${run}: ${end.stderr}`);
+      assert.match(end.stdout, /stopped \(signal\)/);
+      const row = captureRows(db)?.[0];
+      assert.equal(row?.completed, 1, `run ${run}: capture row closed`);
+      assert.equal(row?.damage, null);
+    }
+  } finally {
+    ns.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('live: SIGHUP to the whole process group (ssh drop, terminal closed) stops cleanly like SIGTERM', async (t) => {
   const why = liveUnavailable();
   if (why) {
