@@ -130,8 +130,12 @@ export class LivePipeline {
   private drainScheduled = false;
   /** Flow records queued so far (all are written in order: `flowsWritten` counts them out). */
   private enqueued = 0;
-  /** Progress of the last flush, recorded once `flowsWritten` reaches `written`. */
-  private pendingProgress: { progress: CaptureProgress; written: number } | null = null;
+  /**
+   * Progress of flushes not yet recorded, oldest first: each is recorded once
+   * `flowsWritten` reaches its `written` (a later flush never holds back an
+   * earlier one, so last_ts keeps moving while the queue stays busy).
+   */
+  private pendingProgress: Array<{ progress: CaptureProgress; written: number }> = [];
   /**
    * Active flows written at the last flush without a socket owner, by uid:
    * if the next owner refresh finds their socket (it appeared between the
@@ -322,21 +326,21 @@ export class LivePipeline {
     }
     // The row's last_ts (and the supervisor's report) may say "flows written up to now" only once
     // the records just queued are in: recorded when the queue has drained up to here.
-    this.pendingProgress = {
+    this.pendingProgress.push({
       progress: { lastTsUs: now, packets: this.packets, tcpPackets: this.tcpPackets, bytes: this.bytes, firstTsUs: this.firstTsUs },
       written: this.enqueued,
-    };
+    });
     this.settleProgress();
     this.flushes++;
     this.notePause(performance.now() - t0);
   }
 
-  /** Record the pending progress of the last flush once every record it queued is written. */
+  /** Record the latest flush progress whose queued records are all written. */
   private settleProgress(): void {
     const pending = this.pendingProgress;
-    if (pending === null || this.flowsWritten < pending.written) return;
-    this.pendingProgress = null;
-    this.recordProgress(pending.progress);
+    let settled: CaptureProgress | null = null;
+    while (pending.length > 0 && pending[0].written <= this.flowsWritten) settled = (pending.shift() as { progress: CaptureProgress }).progress;
+    if (settled !== null) this.recordProgress(settled);
   }
 
   /** Move the running capture row to `p` and tell the supervisor (onProgress). */
