@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { liveUnavailable, sh, uniqueTag, waitForExit, waitForLine, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
+import { liveUnavailable, waitForExit, waitForLine, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
+import { LoopbackNetns } from './loopback-netns';
 
 const livePipelineModule = path.resolve(__dirname, '..', '..', 'src', 'pipeline', 'live-pipeline.js');
 
@@ -24,39 +24,6 @@ p.done.then((s) => console.log('summary ' + JSON.stringify({ reason: s.reason, p
   (e) => { console.error('failed ' + e.message); process.exitCode = 1; });
 `;
 
-/** One network namespace of this file's own (prefix wsh-), loopback only; everything in it is killed by cleanup(). */
-class OwnNetns {
-  readonly name = `wsh-lp${uniqueTag()}`;
-  private readonly children: ChildProcess[] = [];
-  constructor() {
-    sh('ip', ['netns', 'add', this.name]);
-    sh('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
-  }
-  spawn(cmd: string, args: string[]): ChildProcess {
-    const c = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: 'pipe' });
-    this.children.push(c);
-    return c;
-  }
-  ss(port: number): string[] {
-    return sh('ip', ['netns', 'exec', this.name, 'ss', '-tanH'])
-      .split('\n')
-      .map((l) => l.trim().split(/\s+/))
-      .filter((f) => f.length >= 5 && f[0] !== 'LISTEN' && (f[3].endsWith(`:${port}`) || f[4].endsWith(`:${port}`)))
-      .map((f) => f[0]);
-  }
-  cleanup(): void {
-    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    const pids = spawnSync('ip', ['netns', 'pids', this.name], { encoding: 'utf8' }).stdout ?? '';
-    for (const p of pids.split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(p), 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-    spawnSync('ip', ['netns', 'del', this.name]);
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,7 +41,7 @@ test('live, silent wire: stuck_s of CLOSE_WAIT flows grows between two reads, an
     return;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsh-live-'));
-  const ns = new OwnNetns();
+  const ns = new LoopbackNetns();
   try {
     const db = path.join(dir, 'progress.db');
     const port = 7411;
