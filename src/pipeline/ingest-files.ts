@@ -3,7 +3,7 @@ import { Decoder } from '../decode/decoder';
 import { readCapture, type ReadResult } from '../source/read-capture';
 import { CaptureError } from '../source/capture-error';
 import { TcpEngine } from '../tcp/tcp-engine';
-import type { FlowRecord } from '../tcp/flow-record';
+import { FlowBatchBuilder } from '../tcp/flow-batch';
 import type { FlowStore } from '../store/flow-store';
 import { InlineCaptureWriter, type CaptureWriter } from '../store/capture-writer';
 import { WorkerCaptureWriter } from '../store/worker-capture-writer';
@@ -187,18 +187,18 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
   // 2. One transaction for everything.
   const decoder = new Decoder();
   const batchSize = opts.batchSize ?? 2000;
-  let batch: FlowRecord[] = [];
+  const batch = new FlowBatchBuilder();
   let captureId = 0;
   const writer: CaptureWriter = opts.writer === 'worker' ? await WorkerCaptureWriter.start(store.file) : new InlineCaptureWriter(store);
   const flush = () => {
-    if (batch.length === 0) return;
-    writer.writeFlows(batch);
-    batch = [];
+    if (batch.count > 0) writer.writeBatch(batch.take());
   };
   const engine = new TcpEngine({
-    onFlow: (f: FlowRecord) => {
-      batch.push(f);
-      if (batch.length >= batchSize) flush();
+    encodeInto: {
+      batch,
+      onEncoded: () => {
+        if (batch.count >= batchSize) flush();
+      },
     },
     ...(opts.timeWaitUs !== undefined ? { timeWaitUs: opts.timeWaitUs } : {}),
     ...(opts.idleTimeoutUs !== undefined ? { idleTimeoutUs: opts.idleTimeoutUs } : {}),

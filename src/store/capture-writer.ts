@@ -1,4 +1,4 @@
-import type { FlowRecord } from '../tcp/flow-record';
+import type { FlowBatch } from '../tcp/flow-batch';
 import type { CaptureFileInfo, CaptureMeta, CaptureSummary, FlowStore } from './flow-store';
 
 /**
@@ -11,8 +11,8 @@ import type { CaptureFileInfo, CaptureMeta, CaptureSummary, FlowStore } from './
 export interface CaptureWriter {
   /** BEGIN and insert the capture row; resolves to its id. */
   begin(meta: CaptureMeta): Promise<number>;
-  /** Queue flows (fresh: the engine emits each flow once). May block briefly when the writer is behind. */
-  writeFlows(flows: FlowRecord[]): void;
+  /** Queue a batch of flows (fresh: the engine emits each flow once; the batch is handed over, not to be used again). May block briefly when the writer is behind. */
+  writeBatch(batch: FlowBatch): void;
   addCaptureFile(seq: number, info: CaptureFileInfo): void;
   /** endCapture + COMMIT; rejects (and rolls back) if any earlier write failed. */
   finish(summary: CaptureSummary): Promise<void>;
@@ -28,12 +28,12 @@ export class InlineCaptureWriter implements CaptureWriter {
   constructor(private readonly store: FlowStore) {}
 
   async begin(meta: CaptureMeta): Promise<number> {
-    this.store.beginTransaction();
+    this.store.beginTransaction({ bulk: true });
     this.captureId = this.store.beginCapture(meta);
     return this.captureId;
   }
-  writeFlows(flows: FlowRecord[]): void {
-    this.store.writeFlows(this.captureId, flows, { fresh: true });
+  writeBatch(batch: FlowBatch): void {
+    this.store.writeRows(this.captureId, batch, { fresh: true });
   }
   addCaptureFile(seq: number, info: CaptureFileInfo): void {
     this.store.addCaptureFile(this.captureId, seq, info);

@@ -1,6 +1,46 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { FlowRecord } from '../tcp/flow-record';
+import {
+  encodeFlowRecords,
+  FIXED,
+  F_CLOSE_KIND,
+  F_CONN_STATE,
+  F_FINISHED,
+  F_FIRST_FIN_ACKED,
+  F_FIRST_FIN_BY,
+  F_FIRST_FIN_TS,
+  F_FIRST_RST_BY,
+  F_FIRST_TS,
+  F_HISTORY,
+  F_IDLE_BEFORE_FIN,
+  F_IP_VERSION,
+  F_LAST_TS,
+  F_MIDSTREAM,
+  F_MISSED,
+  F_ORIG,
+  F_ORIG_H,
+  F_ORIG_P,
+  F_ORIG_SINCE,
+  F_ORIG_STATE,
+  F_PEER_FIN_SENT,
+  F_RESP,
+  F_RESP_H,
+  F_RESP_P,
+  F_RESP_SINCE,
+  F_RESP_STATE,
+  F_UID,
+  S_BYTES,
+  S_IP_BYTES,
+  S_KEEPALIVES,
+  S_MSS,
+  S_OUT_OF_ORDER,
+  S_PACKETS,
+  S_RETRANSMITS,
+  S_WINDOW_SCALE,
+  S_ZERO_WINDOWS,
+  type FlowBatch,
+} from '../tcp/flow-batch';
 import { migrate, schemaVersion } from './migrate';
 import { SCHEMA_VERSION } from './schema';
 import { StoreError } from './store-error';
@@ -97,7 +137,11 @@ export class FlowStore {
   private readonly insertFlowAnomaly: Database.Statement;
   private readonly insertOwner: Database.Statement;
   private updateProgress: Database.Statement | null = null;
-  private readonly writeFlowsTx: (captureId: number, flows: readonly FlowRecord[], fresh: boolean) => void;
+  /** CREATE INDEX statements of indexes dropped for a bulk load, run again at commit. */
+  private deferredIndexes: string[] = [];
+  private readonly writeRowsTx: (captureId: number, rows: FlowBatch, fresh: boolean) => void;
+  /** Bound values of one flows row (capture_id, then FLOW_COLUMNS), reused. */
+  private readonly rowValues: (number | string | null)[] = new Array(FLOW_COLUMNS.length).fill(null);
 
   private constructor(db: Database.Database, file: string) {
     this.db = db;
@@ -115,8 +159,10 @@ export class FlowStore {
     this.deleteFlowAnomalies = db.prepare('DELETE FROM anomalies WHERE flow_id = ?');
     this.insertFlowAnomaly = db.prepare('INSERT INTO anomalies (capture_id, flow_id, name, count) VALUES (?, ?, ?, ?)');
     this.insertOwner = db.prepare('INSERT INTO socket_owners (flow_id, endpoint, pid, command) VALUES (?, ?, ?, ?)');
-    this.writeFlowsTx = db.transaction((captureId: number, flows: readonly FlowRecord[], fresh: boolean) => {
-      for (const f of flows) this.writeOne(captureId, f, fresh);
+    this.writeRowsTx = db.transaction((captureId: number, rows: FlowBatch, fresh: boolean) => {
+      const texts = rows.texts.split('\0');
+      let p = 0;
+      for (let i = 0; i < rows.count; i++) p = this.writeOne(captureId, rows.nums, p, texts, fresh);
       this.flushTransitions();
     });
   }
@@ -187,10 +233,15 @@ export class FlowStore {
    * exist already still gets updated.
    */
   writeFlows(captureId: number, flows: readonly FlowRecord[], opts: { fresh?: boolean } = {}): void {
-    if (flows.length === 0) return;
+    if (flows.length > 0) this.writeRows(captureId, encodeFlowRecords(flows), opts);
+  }
+
+  /** writeFlows for flows already encoded (flow-rows.ts), e.g. by the thread that tracked them. */
+  writeRows(captureId: number, rows: FlowBatch, opts: { fresh?: boolean } = {}): void {
+    if (rows.count === 0) return;
     if (!this.db.inTransaction) this.words.clear();
     try {
-      this.writeFlowsTx(captureId, flows, opts.fresh === true);
+      this.writeRowsTx(captureId, rows, opts.fresh === true);
     } catch (err) {
       // Rolled back (at least to the savepoint): word ids added in it may be gone.
       this.words.clear();
@@ -199,98 +250,102 @@ export class FlowStore {
     }
   }
 
-  private writeOne(captureId: number, f: FlowRecord, fresh: boolean): void {
-    const o = f.orig;
-    const r = f.resp;
-    const values = [
-      captureId,
-      f.uid,
-      f.ipVersion,
-      f.origH,
-      f.origP,
-      f.respH,
-      f.respP,
-      f.firstTsUs / 1e6,
-      f.lastTsUs / 1e6,
-      (f.lastTsUs - f.firstTsUs) / 1e6,
-      o.packets,
-      o.bytes,
-      o.ipBytes,
-      r.packets,
-      r.bytes,
-      r.ipBytes,
-      f.missedBytes,
-      o.retransmits + r.retransmits,
-      o.retransmits,
-      r.retransmits,
-      o.outOfOrder,
-      r.outOfOrder,
-      o.keepalives,
-      r.keepalives,
-      o.zeroWindows,
-      r.zeroWindows,
-      o.windowScale >= 0 ? o.windowScale : null,
-      r.windowScale >= 0 ? r.windowScale : null,
-      o.mss > 0 ? o.mss : null,
-      r.mss > 0 ? r.mss : null,
-      f.history,
-      f.connState,
-      f.midstream ? 1 : 0,
-      f.origState,
-      f.respState,
-      f.origStateSinceUs / 1e6,
-      f.respStateSinceUs / 1e6,
-      f.firstFinBy,
-      usToSecOrNull(f.firstFinTsUs),
-      usToSecOrNull(f.idleBeforeFinUs),
-      f.firstFinAcked ? 1 : 0,
-      f.peerFinSent ? 1 : 0,
-      f.firstRstBy,
-      f.closeKind,
-      f.finished ? 1 : 0,
-    ];
+  /** The flow at position `p` of a batch's values (flow-batch.ts); returns the position of the next flow. */
+  private writeOne(captureId: number, a: Float64Array, p: number, texts: string[], fresh: boolean): number {
+    const v = this.rowValues;
+    const o = p + F_ORIG;
+    const r = p + F_RESP;
+    const first = a[p + F_FIRST_TS];
+    const last = a[p + F_LAST_TS];
+    // Same order as FLOW_COLUMNS.
+    v[0] = captureId;
+    v[1] = a[p + F_UID];
+    v[2] = a[p + F_IP_VERSION];
+    v[3] = texts[a[p + F_ORIG_H]];
+    v[4] = a[p + F_ORIG_P];
+    v[5] = texts[a[p + F_RESP_H]];
+    v[6] = a[p + F_RESP_P];
+    v[7] = first / 1e6;
+    v[8] = last / 1e6;
+    v[9] = (last - first) / 1e6;
+    v[10] = a[o + S_PACKETS];
+    v[11] = a[o + S_BYTES];
+    v[12] = a[o + S_IP_BYTES];
+    v[13] = a[r + S_PACKETS];
+    v[14] = a[r + S_BYTES];
+    v[15] = a[r + S_IP_BYTES];
+    v[16] = a[p + F_MISSED];
+    v[17] = a[o + S_RETRANSMITS] + a[r + S_RETRANSMITS];
+    v[18] = a[o + S_RETRANSMITS];
+    v[19] = a[r + S_RETRANSMITS];
+    v[20] = a[o + S_OUT_OF_ORDER];
+    v[21] = a[r + S_OUT_OF_ORDER];
+    v[22] = a[o + S_KEEPALIVES];
+    v[23] = a[r + S_KEEPALIVES];
+    v[24] = a[o + S_ZERO_WINDOWS];
+    v[25] = a[r + S_ZERO_WINDOWS];
+    v[26] = a[o + S_WINDOW_SCALE] >= 0 ? a[o + S_WINDOW_SCALE] : null;
+    v[27] = a[r + S_WINDOW_SCALE] >= 0 ? a[r + S_WINDOW_SCALE] : null;
+    v[28] = a[o + S_MSS] > 0 ? a[o + S_MSS] : null;
+    v[29] = a[r + S_MSS] > 0 ? a[r + S_MSS] : null;
+    v[30] = texts[a[p + F_HISTORY]];
+    v[31] = texts[a[p + F_CONN_STATE]];
+    v[32] = a[p + F_MIDSTREAM];
+    v[33] = texts[a[p + F_ORIG_STATE]];
+    v[34] = texts[a[p + F_RESP_STATE]];
+    v[35] = a[p + F_ORIG_SINCE] / 1e6;
+    v[36] = a[p + F_RESP_SINCE] / 1e6;
+    v[37] = textOrNull(texts, a[p + F_FIRST_FIN_BY]);
+    v[38] = secondsOrNull(a[p + F_FIRST_FIN_TS]);
+    v[39] = secondsOrNull(a[p + F_IDLE_BEFORE_FIN]);
+    v[40] = a[p + F_FIRST_FIN_ACKED];
+    v[41] = a[p + F_PEER_FIN_SENT];
+    v[42] = textOrNull(texts, a[p + F_FIRST_RST_BY]);
+    v[43] = texts[a[p + F_CLOSE_KIND]];
+    v[44] = a[p + F_FINISHED];
+    const retrans = a[o + S_RETRANSMITS] + a[r + S_RETRANSMITS];
+    const ooo = a[o + S_OUT_OF_ORDER] + a[r + S_OUT_OF_ORDER];
+    const zw = a[o + S_ZERO_WINDOWS] + a[r + S_ZERO_WINDOWS];
+    const missed = a[p + F_MISSED];
+    const midstream = a[p + F_MIDSTREAM] === 1;
+    p += FIXED;
     let flowId = 0;
     let inserted = false;
     if (fresh) {
       try {
-        flowId = Number(this.insertFlow.run(values).lastInsertRowid);
+        flowId = Number(this.insertFlow.run(...v).lastInsertRowid);
         inserted = true;
       } catch (err) {
         if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
       }
     }
     if (!inserted) {
-      flowId = (this.upsertFlow.get(values) as { id: number }).id;
+      flowId = (this.upsertFlow.get(v) as { id: number }).id;
       this.deleteTransitions.run(flowId);
       this.deleteOwners.run(flowId);
       this.deleteFlowAnomalies.run(flowId);
     }
     // Per-flow anomalies: only the ones that occurred (most flows have none).
-    const retrans = o.retransmits + r.retransmits;
-    const ooo = o.outOfOrder + r.outOfOrder;
-    const zw = o.zeroWindows + r.zeroWindows;
     if (retrans > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_retransmission', retrans);
     if (ooo > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_out_of_order', ooo);
     if (zw > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_zero_window', zw);
-    if (f.missedBytes > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_missed_bytes', f.missedBytes);
-    if (f.midstream) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_midstream_pickup', 1);
+    if (missed > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_missed_bytes', missed);
+    if (midstream) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_midstream_pickup', 1);
     // What the engine itself flagged on this flow (rst_out_of_window, fin_implied_by_ack, ...).
-    if (f.anomalies) {
-      for (const name in f.anomalies) {
-        const n = f.anomalies[name];
-        if (n > 0) this.insertFlowAnomaly.run(captureId, flowId, name, n);
-      }
+    const nAnomalies = a[p++];
+    for (let i = 0; i < nAnomalies; i++, p += 2) {
+      if (a[p + 1] > 0) this.insertFlowAnomaly.run(captureId, flowId, texts[a[p]], a[p + 1]);
     }
-    const ts = f.transitions;
-    if (ts.length > 0) {
+    const nTransitions = a[p++];
+    if (nTransitions > 0) {
       // [[dt_us,endpoint,from,to,cause],...] (schema.ts, version 2)
-      const base = ts[0].tsUs;
+      const base = a[p];
       let data = '[';
       let timeWait = 0;
-      for (let i = 0; i < ts.length; i++) {
-        const t = ts[i];
-        if (t.to === 'TIME_WAIT') timeWait = 1;
-        data += `${i === 0 ? '[' : ',['}${t.tsUs - base},${t.endpoint === 'orig' ? 0 : 1},${this.wordId(t.from)},${this.wordId(t.to)},${this.wordId(t.cause)}]`;
+      for (let i = 0; i < nTransitions; i++, p += 5) {
+        const to = texts[a[p + 3]];
+        if (to === 'TIME_WAIT') timeWait = 1;
+        data += `${i === 0 ? '[' : ',['}${a[p] - base},${a[p + 1]},${this.wordId(texts[a[p + 2]])},${this.wordId(to)},${this.wordId(texts[a[p + 4]])}]`;
       }
       data += ']';
       const pt = this.pendingTransitions;
@@ -300,9 +355,11 @@ export class FlowStore {
         pt.length = 0;
       }
     }
-    if (f.owners) {
-      for (const ow of f.owners) this.insertOwner.run(flowId, ow.endpoint, ow.pid, ow.command);
+    const nOwners = a[p++];
+    for (let i = 0; i < nOwners; i++, p += 3) {
+      this.insertOwner.run(flowId, a[p] === 0 ? 'orig' : 'resp', a[p + 1], texts[a[p + 2]]);
     }
+    return p;
   }
 
   /** Id of a state name or cause in transition_words, added on first use. */
@@ -438,17 +495,49 @@ export class FlowStore {
     return this.db.prepare('SELECT 1 FROM captures WHERE id = ?').get(id) !== undefined;
   }
 
-  /** Open an explicit transaction (file ingest: all or nothing). */
-  beginTransaction(): void {
+  /**
+   * Open an explicit transaction (file ingest: all or nothing). For a bulk
+   * load (`bulk`), this connection stops checking foreign keys until the
+   * transaction ends (every id written is one it just created) and the
+   * secondary indexes of tables still empty are dropped now and built again
+   * by commit(): building an index from the finished table is much cheaper
+   * than growing it row by row. A rollback, or a crash, brings them back
+   * with everything else.
+   */
+  beginTransaction(opts: { bulk?: boolean } = {}): void {
     this.words.clear();
-    this.db.exec('BEGIN IMMEDIATE');
+    this.deferredIndexes = [];
+    if (opts.bulk === true) this.db.pragma('foreign_keys = OFF');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      if (opts.bulk === true) {
+        for (const table of BULK_TABLES) {
+          if (this.db.prepare(`SELECT 1 FROM ${table} LIMIT 1`).get() !== undefined) continue;
+          const indexes = this.db
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL")
+            .all(table) as { name: string; sql: string }[];
+          for (const ix of indexes) {
+            this.db.exec(`DROP INDEX "${ix.name}"`);
+            this.deferredIndexes.push(ix.sql);
+          }
+        }
+      }
+    } catch (err) {
+      this.rollback();
+      throw err;
+    }
   }
   commit(): void {
+    for (const sql of this.deferredIndexes) this.db.exec(sql);
+    this.deferredIndexes = [];
     this.db.exec('COMMIT');
+    this.db.pragma('foreign_keys = ON');
   }
   rollback(): void {
     this.words.clear();
+    this.deferredIndexes = [];
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    if (this.db.open) this.db.pragma('foreign_keys = ON');
   }
 
   close(): void {
@@ -456,9 +545,13 @@ export class FlowStore {
   }
 }
 
+/** Tables whose secondary indexes a bulk load into an empty table builds at the end. */
+const BULK_TABLES = ['flows', 'flow_transitions', 'anomalies'];
+
 /** Flows per multi-row flow_transitions INSERT. */
 const TRANSITION_BLOCK = 64;
 
+/** Columns of `flows` in the order writeOne binds them. */
 const FLOW_COLUMNS = [
   'capture_id',
   'uid',
@@ -506,6 +599,14 @@ const FLOW_COLUMNS = [
   'close_kind',
   'finished',
 ];
+
+function textOrNull(texts: readonly string[], i: number): string | null {
+  return i !== i ? null : texts[i];
+}
+
+function secondsOrNull(us: number): number | null {
+  return us !== us ? null : us / 1e6;
+}
 
 const INSERT_FLOW_SQL = `INSERT INTO flows (${FLOW_COLUMNS.join(', ')})
 VALUES (${FLOW_COLUMNS.map(() => '?').join(', ')})`;

@@ -39,13 +39,13 @@ port.on('message', (m: WriterRequest) => {
     switch (m.t) {
       case 'begin':
         if (failed || !store) return;
-        store.beginTransaction();
+        store.beginTransaction({ bulk: true });
         captureId = store.beginCapture(m.meta);
         reply({ t: 'begun', captureId });
         return;
-      case 'flows':
+      case 'rows':
         try {
-          if (!failed && store) store.writeFlows(captureId, m.flows, { fresh: true });
+          if (!failed && store) store.writeRows(captureId, m.rows, { fresh: true });
         } finally {
           Atomics.sub(pending, 0, 1);
           Atomics.notify(pending, 0);

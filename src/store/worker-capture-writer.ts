@@ -1,19 +1,20 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { FlowRecord } from '../tcp/flow-record';
 import type { CaptureWriter } from './capture-writer';
+import type { FlowBatch } from '../tcp/flow-batch';
 import type { CaptureFileInfo, CaptureMeta, CaptureSummary } from './flow-store';
 import { StoreError } from './store-error';
 import type { WriterReply, WriterRequest, WriterWorkerData } from './writer-protocol';
 
-/** Flow batches allowed in flight before writeFlows waits for the worker (bounds memory). */
+/** Flow batches allowed in flight before writeBatch waits for the worker (bounds memory). */
 const MAX_PENDING = 4;
 
 /**
  * Runs the capture's transaction in a worker thread with its own connection,
  * so that SQLite work overlaps reading, decoding and TCP tracking. Flow
- * batches are posted (structured clone); when MAX_PENDING batches are not yet
- * written, writeFlows blocks on a shared counter (Atomics.wait) until the
+ * batches (flow-batch.ts: one Float64Array, transferred, and one string) cost
+ * little to hand over; when MAX_PENDING batches are not yet
+ * written, writeBatch blocks on a shared counter (Atomics.wait) until the
  * worker catches up. A failure in the worker is reported by the next awaited
  * call (finish / begin), and everything is rolled back.
  */
@@ -83,7 +84,7 @@ export class WorkerCaptureWriter implements CaptureWriter {
     return ((await p) as { captureId: number }).captureId;
   }
 
-  writeFlows(flows: FlowRecord[]): void {
+  writeBatch(rows: FlowBatch): void {
     if (this.failure !== null || this.exited) return; // reported by finish()
     // Wait (blocking this thread) while the worker is MAX_PENDING batches behind.
     for (;;) {
@@ -93,7 +94,7 @@ export class WorkerCaptureWriter implements CaptureWriter {
       if (this.exited) return;
     }
     Atomics.add(this.pending, 0, 1);
-    this.post({ t: 'flows', flows });
+    if (!this.exited) this.worker.postMessage({ t: 'rows', rows } satisfies WriterRequest, [rows.nums.buffer as ArrayBuffer]);
   }
 
   addCaptureFile(seq: number, info: CaptureFileInfo): void {

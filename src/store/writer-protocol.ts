@@ -1,10 +1,11 @@
-import type { FlowRecord } from '../tcp/flow-record';
 import type { CaptureFileInfo, CaptureMeta, CaptureSummary } from './flow-store';
+import type { FlowBatch } from '../tcp/flow-batch';
 
 /** Messages from the ingest thread to the writer worker, handled strictly in order. */
 export type WriterRequest =
   | { t: 'begin'; meta: CaptureMeta }
-  | { t: 'flows'; flows: FlowRecord[] }
+  /** rows.nums is transferred, not copied. */
+  | { t: 'rows'; rows: FlowBatch }
   | { t: 'file'; seq: number; info: CaptureFileInfo }
   | { t: 'finish'; summary: CaptureSummary }
   | { t: 'abort' };

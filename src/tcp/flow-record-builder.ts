@@ -1,11 +1,53 @@
 import { ipv4Text, ipv6Text } from '../flow/address-text';
-import type { DirectionStats, FlowRecord } from './flow-record';
+import type { FlowRecord } from './flow-record';
+import {
+  decodeFlowRecord,
+  FlowBatchBuilder,
+  F_CLOSE_KIND,
+  F_CONN_STATE,
+  F_FINISHED,
+  F_FIRST_FIN_ACKED,
+  F_FIRST_FIN_BY,
+  F_FIRST_FIN_TS,
+  F_FIRST_RST_BY,
+  F_FIRST_TS,
+  F_HISTORY,
+  F_IDLE_BEFORE_FIN,
+  F_IP_VERSION,
+  F_LAST_TS,
+  F_MIDSTREAM,
+  F_MISSED,
+  F_ORIG,
+  F_ORIG_H,
+  F_ORIG_P,
+  F_ORIG_SINCE,
+  F_ORIG_STATE,
+  F_PEER_FIN_SENT,
+  F_RESP,
+  F_RESP_H,
+  F_RESP_P,
+  F_RESP_SINCE,
+  F_RESP_STATE,
+  F_UID,
+  pushAnomalies,
+  pushOwners,
+  pushTransition,
+  S_BYTES,
+  S_IP_BYTES,
+  S_KEEPALIVES,
+  S_MSS,
+  S_OUT_OF_ORDER,
+  S_PACKETS,
+  S_RETRANSMITS,
+  S_WINDOW_SCALE,
+  S_ZERO_WINDOWS,
+} from './flow-batch';
 import { classifyClose } from './close-kind';
 import { seqDiff } from './seq-math';
 import { TcpEndpoint } from './tcp-endpoint';
 import { ROLE_NONE, ROLE_ORIG, TcpFlow } from './tcp-flow';
 import { STATE_NAMES, ST_CLOSED, ST_TIME_WAIT } from './tcp-state-codes';
-import { materializeTransitions } from './transition-log';
+import { visitTransitions } from './transition-log';
 import { zeekConnState } from './zeek-state';
 
 /** Window scale this side negotiated: its SYN option if the peer's SYN also carried one; -1 otherwise. */
@@ -15,18 +57,16 @@ function negotiatedScale(ep: TcpEndpoint, peer: TcpEndpoint): number {
   return ep.wscale;
 }
 
-function stats(ep: TcpEndpoint, peer: TcpEndpoint): DirectionStats {
-  return {
-    packets: ep.packets,
-    bytes: ep.bytes,
-    ipBytes: ep.ipBytes,
-    retransmits: ep.retransmits,
-    outOfOrder: ep.outOfOrder,
-    keepalives: ep.keepalives,
-    zeroWindows: ep.zeroWindows,
-    windowScale: negotiatedScale(ep, peer),
-    mss: ep.mss,
-  };
+function putStats(a: Float64Array, at: number, ep: TcpEndpoint, peer: TcpEndpoint): void {
+  a[at + S_PACKETS] = ep.packets;
+  a[at + S_BYTES] = ep.bytes;
+  a[at + S_IP_BYTES] = ep.ipBytes;
+  a[at + S_RETRANSMITS] = ep.retransmits;
+  a[at + S_OUT_OF_ORDER] = ep.outOfOrder;
+  a[at + S_KEEPALIVES] = ep.keepalives;
+  a[at + S_ZERO_WINDOWS] = ep.zeroWindows;
+  a[at + S_WINDOW_SCALE] = negotiatedScale(ep, peer);
+  a[at + S_MSS] = ep.mss;
 }
 
 function holeBytes(ep: TcpEndpoint): number {
@@ -43,8 +83,16 @@ export function isFinished(flow: TcpFlow): boolean {
   return (o === ST_CLOSED || o === ST_TIME_WAIT) && (r === ST_CLOSED || r === ST_TIME_WAIT);
 }
 
-/** The FlowRecord for a flow as it stands (one object per flow, not per packet). */
-export function buildFlowRecord(flow: TcpFlow, final: boolean): FlowRecord {
+function role(r: number): 'orig' | 'resp' | null {
+  return r === ROLE_NONE ? null : r === ROLE_ORIG ? 'orig' : 'resp';
+}
+
+/**
+ * Append a flow as it stands to a batch (flow-batch.ts): the one place that
+ * turns a TcpFlow into the values of its record. `final`: the flow is being
+ * emitted for good (only then can it count as finished).
+ */
+export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): void {
   if (flow.origText === null || flow.respText === null) {
     if (flow.ipVersion === 4) {
       flow.origText = ipv4Text(flow.origAddr4);
@@ -56,41 +104,58 @@ export function buildFlowRecord(flow: TcpFlow, final: boolean): FlowRecord {
   }
   const o = flow.orig;
   const r = flow.resp;
-  const rec: FlowRecord = {
-    uid: flow.uid,
-    ipVersion: flow.ipVersion,
-    origH: flow.origText,
-    origP: flow.origPort,
-    respH: flow.respText,
-    respP: flow.respPort,
-    firstTsUs: flow.firstTsUs,
-    lastTsUs: flow.lastTsUs,
-    orig: stats(o, r),
-    resp: stats(r, o),
-    missedBytes: o.missed + r.missed + holeBytes(o) + holeBytes(r),
-    history: flow.history,
-    connState: zeekConnState(flow),
-    midstream: flow.midstream,
-    origState: STATE_NAMES[o.state],
-    respState: STATE_NAMES[r.state],
-    origStateSinceUs: o.sinceUs >= 0 ? o.sinceUs : flow.firstTsUs,
-    respStateSinceUs: r.sinceUs >= 0 ? r.sinceUs : flow.firstTsUs,
-    firstFinBy: flow.firstFinBy === ROLE_NONE ? null : flow.firstFinBy === ROLE_ORIG ? 'orig' : 'resp',
-    firstFinTsUs: flow.firstFinTsUs >= 0 ? flow.firstFinTsUs : null,
-    idleBeforeFinUs: flow.firstFinTsUs >= 0 && flow.idleBeforeFinUs >= 0 ? flow.idleBeforeFinUs : null,
-    firstFinAcked: false,
-    peerFinSent: false,
-    firstRstBy: flow.firstRstBy === ROLE_NONE ? null : flow.firstRstBy === ROLE_ORIG ? 'orig' : 'resp',
-    closeKind: classifyClose(flow),
-    finished: final && isFinished(flow),
-    transitions: materializeTransitions(flow.transitionLog, flow.firstTsUs),
-  };
+  const p = b.beginFlow(0);
+  const a = b.nums;
+  a[p + F_UID] = flow.uid;
+  a[p + F_IP_VERSION] = flow.ipVersion;
+  a[p + F_ORIG_H] = b.text(flow.origText);
+  a[p + F_ORIG_P] = flow.origPort;
+  a[p + F_RESP_H] = b.text(flow.respText);
+  a[p + F_RESP_P] = flow.respPort;
+  a[p + F_FIRST_TS] = flow.firstTsUs;
+  a[p + F_LAST_TS] = flow.lastTsUs;
+  putStats(a, p + F_ORIG, o, r);
+  putStats(a, p + F_RESP, r, o);
+  a[p + F_MISSED] = o.missed + r.missed + holeBytes(o) + holeBytes(r);
+  a[p + F_HISTORY] = b.text(flow.history);
+  a[p + F_CONN_STATE] = b.text(zeekConnState(flow));
+  a[p + F_MIDSTREAM] = flow.midstream ? 1 : 0;
+  a[p + F_ORIG_STATE] = b.text(STATE_NAMES[o.state]);
+  a[p + F_RESP_STATE] = b.text(STATE_NAMES[r.state]);
+  a[p + F_ORIG_SINCE] = o.sinceUs >= 0 ? o.sinceUs : flow.firstTsUs;
+  a[p + F_RESP_SINCE] = r.sinceUs >= 0 ? r.sinceUs : flow.firstTsUs;
+  a[p + F_FIRST_FIN_BY] = b.text(role(flow.firstFinBy));
+  a[p + F_FIRST_FIN_TS] = flow.firstFinTsUs >= 0 ? flow.firstFinTsUs : NaN;
+  a[p + F_IDLE_BEFORE_FIN] = flow.firstFinTsUs >= 0 && flow.idleBeforeFinUs >= 0 ? flow.idleBeforeFinUs : NaN;
+  let acked = false;
+  let peerFin = false;
   if (flow.firstFinBy !== ROLE_NONE) {
-    const f = flow.firstFinBy === ROLE_ORIG ? o : r;
-    const p = flow.firstFinBy === ROLE_ORIG ? r : o;
-    rec.firstFinAcked = f.finAcked;
-    rec.peerFinSent = p.finSent;
+    acked = (flow.firstFinBy === ROLE_ORIG ? o : r).finAcked;
+    peerFin = (flow.firstFinBy === ROLE_ORIG ? r : o).finSent;
   }
-  if (flow.anomalies !== null) rec.anomalies = Object.fromEntries(flow.anomalies);
-  return rec;
+  a[p + F_FIRST_FIN_ACKED] = acked ? 1 : 0;
+  a[p + F_PEER_FIN_SENT] = peerFin ? 1 : 0;
+  a[p + F_FIRST_RST_BY] = b.text(role(flow.firstRstBy));
+  a[p + F_CLOSE_KIND] = b.text(classifyClose(flow));
+  a[p + F_FINISHED] = final && isFinished(flow) ? 1 : 0;
+  pushAnomalies(b, flow.anomalies, flow.anomalies === null ? 0 : flow.anomalies.size);
+  const at = b.length;
+  b.reserve(1);
+  b.push(0);
+  const n = visitTransitions(flow.transitionLog, flow.firstTsUs, (tsUs, isOrig, from, to, cause) => {
+    b.reserve(5);
+    pushTransition(b, tsUs, isOrig, from, to, cause);
+  });
+  b.nums[at] = n;
+  pushOwners(b, undefined);
+}
+
+/** Scratch batch for buildFlowRecord (emptied on each call). */
+const scratch = new FlowBatchBuilder();
+
+/** The FlowRecord for a flow as it stands (one object per flow, not per packet). */
+export function buildFlowRecord(flow: TcpFlow, final: boolean): FlowRecord {
+  scratch.clear();
+  encodeFlow(flow, final, scratch);
+  return decodeFlowRecord(scratch.nums, 0, scratch.texts);
 }

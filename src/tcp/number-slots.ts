@@ -41,7 +41,10 @@ export class SlotPool {
       base = this.used;
       this.used += this.size;
     }
-    this.array.set(this.init, base);
+    // A loop: TypedArray.set costs more than copying a few values.
+    const a = this.array;
+    const init = this.init;
+    for (let i = 0; i < init.length; i++) a[base + i] = init[i];
     return base;
   }
 

@@ -3,7 +3,8 @@ import { DeadlineHeap } from '../flow/deadline-heap';
 import { DIR_FROM_ORIG, FlowTable } from '../flow/flow-table';
 import { firstPacketSenderIsOrig } from '../flow/originator-guess';
 import type { FlowRecord } from './flow-record';
-import { buildFlowRecord } from './flow-record-builder';
+import type { FlowBatchBuilder } from './flow-batch';
+import { buildFlowRecord, encodeFlow } from './flow-record-builder';
 import { processSegment } from './process-segment';
 import { ROLE_NONE, TcpFlow } from './tcp-flow';
 import {
@@ -21,7 +22,13 @@ import {
 
 export interface EngineOptions {
   /** Called once per flow when it is finished/evicted, and for every remaining flow at finish(). */
-  onFlow: (flow: FlowRecord) => void;
+  onFlow?: (flow: FlowRecord) => void;
+  /**
+   * Instead of onFlow (no FlowRecord objects made): each such flow is
+   * appended to `batch` (flow-batch.ts), then `onEncoded` is called, e.g.
+   * to hand the batch to the database writer once it is large enough.
+   */
+  encodeInto?: { batch: FlowBatchBuilder; onEncoded: () => void };
   /** 2*MSL, default 60_000_000 (Linux). */
   timeWaitUs?: number;
   /**
@@ -108,7 +115,8 @@ function isHalfClosed(state: number): boolean {
  * same expiry.
  */
 export class TcpEngine {
-  private readonly onFlow: (flow: FlowRecord) => void;
+  private readonly onFlow: ((flow: FlowRecord) => void) | null;
+  private readonly encodeInto: { batch: FlowBatchBuilder; onEncoded: () => void } | null;
   private readonly timeWaitUs: number;
   private readonly idleTimeoutUs: number;
   private readonly lingerUs: number;
@@ -141,7 +149,9 @@ export class TcpEngine {
   private readonly evictedRoles = new Set<string>();
 
   constructor(opts: EngineOptions) {
-    this.onFlow = opts.onFlow;
+    this.onFlow = opts.onFlow ?? null;
+    this.encodeInto = opts.encodeInto ?? null;
+    if ((this.onFlow === null) === (this.encodeInto === null)) throw new Error('TcpEngine: give exactly one of onFlow and encodeInto');
     this.timeWaitUs = opts.timeWaitUs ?? 60_000_000;
     this.idleTimeoutUs = opts.idleTimeoutUs ?? 7_200_000_000;
     this.lingerUs = opts.closedLingerUs ?? 2_000_000;
@@ -440,7 +450,12 @@ export class TcpEngine {
     if (f.listNext !== null) f.listNext.listPrev = f.listPrev;
     else this.listTail = f.listPrev;
     f.listPrev = f.listNext = null;
-    this.onFlow(buildFlowRecord(f, true));
+    if (this.encodeInto !== null) {
+      encodeFlow(f, true, this.encodeInto.batch);
+      this.encodeInto.onEncoded();
+    } else if (this.onFlow !== null) {
+      this.onFlow(buildFlowRecord(f, true));
+    }
     // Only the removed mark is read after this (stale heap / change-log entries).
     f.releaseSlots();
   }

@@ -1,4 +1,4 @@
-import type { Transition } from './flow-record';
+import type { TcpState, Transition } from './flow-record';
 import { STATE_NAMES, ST_UNKNOWN } from './tcp-state-codes';
 
 /**
@@ -42,11 +42,14 @@ export function logTransition(log: number[], baseUs: number, isOrig: boolean, to
   else log.push(code + 0.5, tsUs);
 }
 
-/** The Transition objects of a log, in order (fresh objects and array on each call). */
-export function materializeTransitions(log: number[], baseUs: number): Transition[] {
-  const out: Transition[] = [];
+/** Receives one transition of a log (state names and cause as strings, no object made). */
+export type TransitionVisitor = (tsUs: number, isOrig: boolean, from: TcpState, to: TcpState, cause: string) => void;
+
+/** Call `visit` for each transition of a log, in order; returns how many there were. */
+export function visitTransitions(log: number[], baseUs: number, visit: TransitionVisitor): number {
   let fromOrig = ST_UNKNOWN;
   let fromResp = ST_UNKNOWN;
+  let n = 0;
   for (let i = 0; i < log.length; i++) {
     const v = log[i];
     const off = Math.floor(v / CODE_SPAN);
@@ -64,13 +67,17 @@ export function materializeTransitions(log: number[], baseUs: number): Transitio
     const from = isOrig ? fromOrig : fromResp;
     if (isOrig) fromOrig = to;
     else fromResp = to;
-    out.push({
-      tsUs,
-      endpoint: isOrig ? 'orig' : 'resp',
-      from: STATE_NAMES[from],
-      to: STATE_NAMES[to],
-      cause: causeNames[code >> 5],
-    });
+    visit(tsUs, isOrig, STATE_NAMES[from], STATE_NAMES[to], causeNames[code >> 5]);
+    n++;
   }
+  return n;
+}
+
+/** The Transition objects of a log, in order (fresh objects and array on each call). */
+export function materializeTransitions(log: number[], baseUs: number): Transition[] {
+  const out: Transition[] = [];
+  visitTransitions(log, baseUs, (tsUs, isOrig, from, to, cause) => {
+    out.push({ tsUs, endpoint: isOrig ? 'orig' : 'resp', from, to, cause });
+  });
   return out;
 }
