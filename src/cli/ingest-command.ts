@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { CliError, action, fileMessage, usageErrors } from './cli-error';
@@ -59,6 +60,19 @@ function progressPrinter(stream: NodeJS.WriteStream) {
   };
 }
 
+/**
+ * Where the SQLite writes run: a worker thread (they overlap reading and TCP
+ * tracking) when there is a second CPU, else this thread. WIRESTATE_WRITER
+ * = inline | worker overrides; an in-memory database is only visible to
+ * this thread's connection.
+ */
+function writerThread(db: string): 'inline' | 'worker' {
+  if (db === ':memory:') return 'inline';
+  const env = process.env.WIRESTATE_WRITER;
+  if (env === 'inline' || env === 'worker') return env;
+  return os.availableParallelism() >= 2 ? 'worker' : 'inline';
+}
+
 /** Ingest files into an open store, printing progress and a summary on stderr. */
 export async function runIngest(store: FlowStore, files: string[], flags: IngestFlags): Promise<IngestOutcome> {
   const err = process.stderr;
@@ -75,9 +89,7 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
       ...engine,
       signal: ctl.signal,
       onProgress: progress ? (p) => progress.update(p) : undefined,
-      // WIRESTATE_WRITER=worker moves the SQLite writes to a worker thread (faster on an idle
-      // 2-core machine, ~80 MB more memory, slower when the other core is busy): opt-in.
-      writer: process.env.WIRESTATE_WRITER === 'worker' && flags.db !== ':memory:' ? 'worker' : 'inline',
+      writer: writerThread(flags.db),
     });
   } catch (e) {
     if (e instanceof IngestAborted) throw new CliError(`${files.join(', ')}: interrupted; ingest rolled back, ${flags.db} is unchanged`, 130);

@@ -188,8 +188,9 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
   const decoder = new Decoder();
   const batchSize = opts.batchSize ?? 2000;
   const batch = new FlowBatchBuilder();
-  let captureId = 0;
-  const writer: CaptureWriter = opts.writer === 'worker' ? await WorkerCaptureWriter.start(store.file) : new InlineCaptureWriter(store);
+  const writer: CaptureWriter = opts.writer === 'worker' ? WorkerCaptureWriter.spawn(store.file) : new InlineCaptureWriter(store);
+  /** This ingest's results for files read: they get the capture id once the writer has given it. */
+  const ingested: IngestFileResult[] = [];
   const flush = () => {
     if (batch.count > 0) writer.writeBatch(batch.take());
   };
@@ -208,12 +209,14 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
   };
 
   try {
-    captureId = await writer.begin({
+    // Not awaited here: a worker writer opens the database while this thread starts reading.
+    const begun = writer.begin({
       source: planned.map((p) => p.path).join(', '),
       kind: 'file',
       sha256: planned.length === 1 ? planned[0].sha256 : null,
       startedTsUs: planned[0].firstTsUs,
     });
+    begun.catch(() => undefined); // awaited before finish; a failure also shows in every later call
     const formats = new Set<string>();
     const linktypes = new Set<number>();
     const damage: string[] = [];
@@ -295,17 +298,19 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
       out.bytes += r.bytes;
       if (r.firstTsUs !== null && (out.firstTsUs === null || r.firstTsUs < out.firstTsUs)) out.firstTsUs = r.firstTsUs;
       if (r.lastTsUs !== null && (out.lastTsUs === null || r.lastTsUs > out.lastTsUs)) out.lastTsUs = r.lastTsUs;
-      results.push({
+      const done: IngestFileResult = {
         path: pl.path,
         status: 'ingested',
         sha256: sha,
-        captureId,
+        captureId: null,
         packets: r.packets,
         firstTsUs: r.firstTsUs,
         lastTsUs: r.lastTsUs,
         message: r.damage ? r.damage.message : null,
         fatal: r.damage ? r.damage.fatal : false,
-      });
+      };
+      results.push(done);
+      ingested.push(done);
     }
     if (seq === 0) {
       // Nothing readable: no capture row.
@@ -323,6 +328,8 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     out.anomalies = decoder.anomalies.toObject();
     if (out.warnings.length > 0) out.anomalies.files_overlap_in_time = out.warnings.length;
     if (opts.signal?.aborted) throw new IngestAborted();
+    const captureId = await begun;
+    for (const f of ingested) f.captureId = captureId;
     await writer.finish({
       firstTsUs: out.firstTsUs,
       lastTsUs: out.lastTsUs,

@@ -9,7 +9,11 @@ import type { CaptureFileInfo, CaptureMeta, CaptureSummary, FlowStore } from './
  * thread reads, decodes and tracks TCP).
  */
 export interface CaptureWriter {
-  /** BEGIN and insert the capture row; resolves to its id. */
+  /**
+   * BEGIN and insert the capture row; resolves to its id. Flows and files
+   * may be given before it resolves (they belong to this capture); if it
+   * rejects, they are dropped.
+   */
   begin(meta: CaptureMeta): Promise<number>;
   /** Queue a batch of flows (fresh: the engine emits each flow once; the batch is handed over, not to be used again). May block briefly when the writer is behind. */
   writeBatch(batch: FlowBatch): void;
@@ -24,6 +28,7 @@ export interface CaptureWriter {
 
 /** The writer that uses the caller's own connection, in this thread. */
 export class InlineCaptureWriter implements CaptureWriter {
+  /** 0 until begun (and after a failed begin: nothing is written then). */
   private captureId = 0;
   constructor(private readonly store: FlowStore) {}
 
@@ -33,10 +38,10 @@ export class InlineCaptureWriter implements CaptureWriter {
     return this.captureId;
   }
   writeBatch(batch: FlowBatch): void {
-    this.store.writeRows(this.captureId, batch, { fresh: true });
+    if (this.captureId !== 0) this.store.writeRows(this.captureId, batch, { fresh: true });
   }
   addCaptureFile(seq: number, info: CaptureFileInfo): void {
-    this.store.addCaptureFile(this.captureId, seq, info);
+    if (this.captureId !== 0) this.store.addCaptureFile(this.captureId, seq, info);
   }
   async finish(summary: CaptureSummary): Promise<void> {
     this.store.endCapture(this.captureId, summary);

@@ -29,7 +29,6 @@ function fail(err: unknown): void {
 
 try {
   store = FlowStore.open(data.dbPath);
-  reply({ t: 'ready' });
 } catch (err) {
   fail(err);
 }

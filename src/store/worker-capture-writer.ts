@@ -38,16 +38,12 @@ export class WorkerCaptureWriter implements CaptureWriter {
     });
   }
 
-  /** Start the worker and wait until it has opened (and migrated) the database. */
-  static async start(dbPath: string): Promise<WorkerCaptureWriter> {
-    const w = new WorkerCaptureWriter(dbPath);
-    try {
-      await w.expect('ready');
-    } catch (err) {
-      await w.close();
-      throw new StoreError('sqlite', (err as Error).message);
-    }
-    return w;
+  /**
+   * Start the worker. It opens the database while the caller goes on;
+   * requests are queued until then, and a failure to open rejects begin().
+   */
+  static spawn(dbPath: string): WorkerCaptureWriter {
+    return new WorkerCaptureWriter(dbPath);
   }
 
   private onReply(r: WriterReply): void {
@@ -81,7 +77,11 @@ export class WorkerCaptureWriter implements CaptureWriter {
   async begin(meta: CaptureMeta): Promise<number> {
     const p = this.expect('begun');
     this.post({ t: 'begin', meta });
-    return ((await p) as { captureId: number }).captureId;
+    try {
+      return ((await p) as { captureId: number }).captureId;
+    } catch (err) {
+      throw new StoreError('sqlite', (err as Error).message);
+    }
   }
 
   writeBatch(rows: FlowBatch): void {

@@ -12,7 +12,6 @@ export type WriterRequest =
 
 /** Replies from the worker. `failed` is sent once, on the first error; later requests are ignored until abort. */
 export type WriterReply =
-  | { t: 'ready' }
   | { t: 'begun'; captureId: number }
   | { t: 'finished' }
   | { t: 'aborted' }

@@ -199,3 +199,30 @@ for (const signal of ['SIGKILL', 'SIGINT'] as const) {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 }
+
+test('a database another process is writing to: one-line "busy" error, exit 1, nothing added (either writer thread)', () => {
+  const dir = tmpDir();
+  const db = path.join(dir, 'locked.db');
+  assert.equal(runCli(['ingest', fixture('client-closes-first.pcap'), '--db', db, '--quiet']).code, 0);
+  const holder = new Database(db);
+  holder.pragma('busy_timeout = 0');
+  const saved = process.env.WIRESTATE_WRITER;
+  try {
+    holder.exec('BEGIN IMMEDIATE'); // held for longer than the CLI's 5 s busy timeout
+    for (const writer of ['worker', 'inline']) {
+      process.env.WIRESTATE_WRITER = writer;
+      const r = runCli(['ingest', fixture('nginx-keepalive-closewait.pcap'), '--db', db]);
+      assert.equal(r.code, 1, `${writer}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /^wirestate: .*locked\.db: database is busy .*nothing was added/);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.WIRESTATE_WRITER;
+    else process.env.WIRESTATE_WRITER = saved;
+    holder.exec('ROLLBACK');
+    holder.close();
+  }
+  assert.equal(n(db, 'SELECT count(*) FROM captures'), 1);
+  assert.equal(n(db, 'SELECT count(*) FROM capture_files'), 1);
+});

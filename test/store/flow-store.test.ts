@@ -405,3 +405,44 @@ test('migration 2 converts a version-1 database: transitions, time_wait and the 
   assert.equal((s.db.prepare('SELECT count(*) n FROM transitions WHERE flow_id = 10').get() as { n: number }).n, 0);
   s.close();
 });
+
+test('a bulk ingest into empty tables builds their indexes at commit; a rollback or a table with rows keeps them', () => {
+  const file = tmpDb();
+  const s = FlowStore.open(file);
+  const indexes = () =>
+    (s.db.prepare(`SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name`).all() as { name: string; sql: string | null }[]).map(
+      (r) => `${r.name}: ${r.sql}`,
+    );
+  const before = indexes();
+  assert.ok(before.some((i) => i.startsWith('flows_orig:')) && before.some((i) => i.startsWith('flow_transitions_time_wait:')));
+
+  // Rolled back: everything as before, foreign keys enforced again.
+  s.beginTransaction({ bulk: true });
+  assert.ok(!indexes().some((i) => i.startsWith('flows_orig:')), 'dropped while loading');
+  assert.equal(s.db.pragma('foreign_keys', { simple: true }), 0);
+  s.writeFlows(s.beginCapture({ source: 'x.pcap', kind: 'file' }), [closeWaitFlow(1)], { fresh: true });
+  s.rollback();
+  assert.deepEqual(indexes(), before);
+  assert.equal(s.db.pragma('foreign_keys', { simple: true }), 1);
+
+  // Committed: the same indexes, holding every row, and used by the planner.
+  s.beginTransaction({ bulk: true });
+  const cap = s.beginCapture({ source: 'x.pcap', kind: 'file' });
+  s.writeFlows(cap, [closeWaitFlow(1), closeWaitFlow(2), closeWaitFlow(3)], { fresh: true });
+  s.endCapture(cap, summary(T0 + 70_000_000));
+  s.commit();
+  assert.deepEqual(indexes(), before);
+  assert.equal(s.db.pragma('foreign_keys', { simple: true }), 1);
+  assert.equal((s.db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
+  const plan = (s.db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM flows WHERE orig_h = '10.77.1.2' AND orig_p = 40002`).all() as { detail: string }[])
+    .map((r) => r.detail)
+    .join(' ');
+  assert.match(plan, /flows_orig/);
+  assert.equal((s.db.prepare(`SELECT count(*) AS n FROM flows INDEXED BY flows_orig WHERE orig_h = '10.77.1.2'`).get() as { n: number }).n, 3);
+
+  // Tables with rows keep their indexes during the next bulk ingest.
+  s.beginTransaction({ bulk: true });
+  assert.deepEqual(indexes(), before);
+  s.rollback();
+  s.close();
+});
