@@ -37,7 +37,7 @@ export interface IngestOptions {
   onProgress?: (p: IngestProgress) => void;
   /** Aborting rolls the whole ingest back (Ctrl-C). */
   signal?: AbortSignal;
-  /** Flows buffered before a batch insert. */
+  /** Flows per batch handed to the writer (default 500: smaller batches use less memory at the same speed). */
   batchSize?: number;
   timeWaitUs?: number;
   idleTimeoutUs?: number;
@@ -186,7 +186,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
   if (opts.signal?.aborted) throw new IngestAborted();
   // 2. One transaction for everything.
   const decoder = new Decoder();
-  const batchSize = opts.batchSize ?? 2000;
+  const batchSize = opts.batchSize ?? 500;
   const batch = new FlowBatchBuilder();
   const writer: CaptureWriter = opts.writer === 'worker' ? WorkerCaptureWriter.spawn(store.file) : new InlineCaptureWriter(store);
   /** This ingest's results for files read: they get the capture id once the writer has given it. */
