@@ -59,6 +59,8 @@ export function selfTimes(profile: Profile): SelfTime[] {
 }
 
 if (require.main === module) {
+  // Piped into head: stop quietly when the reader goes away.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : 1));
   const args = process.argv.slice(2);
   let top = 30;
   const files: string[] = [];

@@ -6,6 +6,9 @@ import type { CaptureFileInfo, CaptureMeta, CaptureSummary } from './flow-store'
 import { StoreError } from './store-error';
 import type { WriterReply, WriterRequest, WriterWorkerData } from './writer-protocol';
 
+/** Young-generation limit of the writer thread's heap (MB). */
+const WRITER_YOUNG_GENERATION_MB = 4;
+
 /** Flow batches allowed in flight before writeBatch waits for the worker (bounds memory). */
 const MAX_PENDING = 4;
 
@@ -29,7 +32,12 @@ export class WorkerCaptureWriter implements CaptureWriter {
     const sab = new SharedArrayBuffer(4);
     this.pending = new Int32Array(sab);
     const data: WriterWorkerData = { dbPath, pending: sab };
-    this.worker = new Worker(path.join(__dirname, 'flow-writer-worker.js'), { workerData: data });
+    // A small young generation: what the writer allocates (values to bind, timeline text) dies at
+    // once, and V8 otherwise grows it with the run, which made peak RSS grow with the file (+30 MB at 4x).
+    this.worker = new Worker(path.join(__dirname, 'flow-writer-worker.js'), {
+      workerData: data,
+      resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB },
+    });
     this.worker.on('message', (r: WriterReply) => this.onReply(r));
     this.worker.on('error', (e) => this.onFailure(e.message));
     this.worker.on('exit', () => {
