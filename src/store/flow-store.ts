@@ -1,46 +1,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { FlowRecord } from '../tcp/flow-record';
-import {
-  encodeFlowRecords,
-  FIXED,
-  F_CLOSE_KIND,
-  F_CONN_STATE,
-  F_FINISHED,
-  F_FIRST_FIN_ACKED,
-  F_FIRST_FIN_BY,
-  F_FIRST_FIN_TS,
-  F_FIRST_RST_BY,
-  F_FIRST_TS,
-  F_HISTORY,
-  F_IDLE_BEFORE_FIN,
-  F_IP_VERSION,
-  F_LAST_TS,
-  F_MIDSTREAM,
-  F_MISSED,
-  F_ORIG,
-  F_ORIG_H,
-  F_ORIG_P,
-  F_ORIG_SINCE,
-  F_ORIG_STATE,
-  F_PEER_FIN_SENT,
-  F_RESP,
-  F_RESP_H,
-  F_RESP_P,
-  F_RESP_SINCE,
-  F_RESP_STATE,
-  F_UID,
-  S_BYTES,
-  S_IP_BYTES,
-  S_KEEPALIVES,
-  S_MSS,
-  S_OUT_OF_ORDER,
-  S_PACKETS,
-  S_RETRANSMITS,
-  S_WINDOW_SCALE,
-  S_ZERO_WINDOWS,
-  type FlowBatch,
-} from '../tcp/flow-batch';
+import { encodeFlowRecords, F, FIXED, S, type FlowBatch } from '../tcp/flow-batch';
 import { migrate, schemaVersion } from './migrate';
 import { SCHEMA_VERSION } from './schema';
 import { StoreError } from './store-error';
@@ -253,61 +214,61 @@ export class FlowStore {
   /** The flow at position `p` of a batch's values (flow-batch.ts); returns the position of the next flow. */
   private writeOne(captureId: number, a: Float64Array, p: number, texts: string[], fresh: boolean): number {
     const v = this.rowValues;
-    const o = p + F_ORIG;
-    const r = p + F_RESP;
-    const first = a[p + F_FIRST_TS];
-    const last = a[p + F_LAST_TS];
+    const o = p + F.ORIG;
+    const r = p + F.RESP;
+    const first = a[p + F.FIRST_TS];
+    const last = a[p + F.LAST_TS];
     // Same order as FLOW_COLUMNS.
     v[0] = captureId;
-    v[1] = a[p + F_UID];
-    v[2] = a[p + F_IP_VERSION];
-    v[3] = texts[a[p + F_ORIG_H]];
-    v[4] = a[p + F_ORIG_P];
-    v[5] = texts[a[p + F_RESP_H]];
-    v[6] = a[p + F_RESP_P];
+    v[1] = a[p + F.UID];
+    v[2] = a[p + F.IP_VERSION];
+    v[3] = texts[a[p + F.ORIG_H]];
+    v[4] = a[p + F.ORIG_P];
+    v[5] = texts[a[p + F.RESP_H]];
+    v[6] = a[p + F.RESP_P];
     v[7] = first / 1e6;
     v[8] = last / 1e6;
     v[9] = (last - first) / 1e6;
-    v[10] = a[o + S_PACKETS];
-    v[11] = a[o + S_BYTES];
-    v[12] = a[o + S_IP_BYTES];
-    v[13] = a[r + S_PACKETS];
-    v[14] = a[r + S_BYTES];
-    v[15] = a[r + S_IP_BYTES];
-    v[16] = a[p + F_MISSED];
-    v[17] = a[o + S_RETRANSMITS] + a[r + S_RETRANSMITS];
-    v[18] = a[o + S_RETRANSMITS];
-    v[19] = a[r + S_RETRANSMITS];
-    v[20] = a[o + S_OUT_OF_ORDER];
-    v[21] = a[r + S_OUT_OF_ORDER];
-    v[22] = a[o + S_KEEPALIVES];
-    v[23] = a[r + S_KEEPALIVES];
-    v[24] = a[o + S_ZERO_WINDOWS];
-    v[25] = a[r + S_ZERO_WINDOWS];
-    v[26] = a[o + S_WINDOW_SCALE] >= 0 ? a[o + S_WINDOW_SCALE] : null;
-    v[27] = a[r + S_WINDOW_SCALE] >= 0 ? a[r + S_WINDOW_SCALE] : null;
-    v[28] = a[o + S_MSS] > 0 ? a[o + S_MSS] : null;
-    v[29] = a[r + S_MSS] > 0 ? a[r + S_MSS] : null;
-    v[30] = texts[a[p + F_HISTORY]];
-    v[31] = texts[a[p + F_CONN_STATE]];
-    v[32] = a[p + F_MIDSTREAM];
-    v[33] = texts[a[p + F_ORIG_STATE]];
-    v[34] = texts[a[p + F_RESP_STATE]];
-    v[35] = a[p + F_ORIG_SINCE] / 1e6;
-    v[36] = a[p + F_RESP_SINCE] / 1e6;
-    v[37] = textOrNull(texts, a[p + F_FIRST_FIN_BY]);
-    v[38] = secondsOrNull(a[p + F_FIRST_FIN_TS]);
-    v[39] = secondsOrNull(a[p + F_IDLE_BEFORE_FIN]);
-    v[40] = a[p + F_FIRST_FIN_ACKED];
-    v[41] = a[p + F_PEER_FIN_SENT];
-    v[42] = textOrNull(texts, a[p + F_FIRST_RST_BY]);
-    v[43] = texts[a[p + F_CLOSE_KIND]];
-    v[44] = a[p + F_FINISHED];
-    const retrans = a[o + S_RETRANSMITS] + a[r + S_RETRANSMITS];
-    const ooo = a[o + S_OUT_OF_ORDER] + a[r + S_OUT_OF_ORDER];
-    const zw = a[o + S_ZERO_WINDOWS] + a[r + S_ZERO_WINDOWS];
-    const missed = a[p + F_MISSED];
-    const midstream = a[p + F_MIDSTREAM] === 1;
+    v[10] = a[o + S.PACKETS];
+    v[11] = a[o + S.BYTES];
+    v[12] = a[o + S.IP_BYTES];
+    v[13] = a[r + S.PACKETS];
+    v[14] = a[r + S.BYTES];
+    v[15] = a[r + S.IP_BYTES];
+    v[16] = a[p + F.MISSED];
+    v[17] = a[o + S.RETRANSMITS] + a[r + S.RETRANSMITS];
+    v[18] = a[o + S.RETRANSMITS];
+    v[19] = a[r + S.RETRANSMITS];
+    v[20] = a[o + S.OUT_OF_ORDER];
+    v[21] = a[r + S.OUT_OF_ORDER];
+    v[22] = a[o + S.KEEPALIVES];
+    v[23] = a[r + S.KEEPALIVES];
+    v[24] = a[o + S.ZERO_WINDOWS];
+    v[25] = a[r + S.ZERO_WINDOWS];
+    v[26] = a[o + S.WINDOW_SCALE] >= 0 ? a[o + S.WINDOW_SCALE] : null;
+    v[27] = a[r + S.WINDOW_SCALE] >= 0 ? a[r + S.WINDOW_SCALE] : null;
+    v[28] = a[o + S.MSS] > 0 ? a[o + S.MSS] : null;
+    v[29] = a[r + S.MSS] > 0 ? a[r + S.MSS] : null;
+    v[30] = texts[a[p + F.HISTORY]];
+    v[31] = texts[a[p + F.CONN_STATE]];
+    v[32] = a[p + F.MIDSTREAM];
+    v[33] = texts[a[p + F.ORIG_STATE]];
+    v[34] = texts[a[p + F.RESP_STATE]];
+    v[35] = a[p + F.ORIG_SINCE] / 1e6;
+    v[36] = a[p + F.RESP_SINCE] / 1e6;
+    v[37] = textOrNull(texts, a[p + F.FIRST_FIN_BY]);
+    v[38] = secondsOrNull(a[p + F.FIRST_FIN_TS]);
+    v[39] = secondsOrNull(a[p + F.IDLE_BEFORE_FIN]);
+    v[40] = a[p + F.FIRST_FIN_ACKED];
+    v[41] = a[p + F.PEER_FIN_SENT];
+    v[42] = textOrNull(texts, a[p + F.FIRST_RST_BY]);
+    v[43] = texts[a[p + F.CLOSE_KIND]];
+    v[44] = a[p + F.FINISHED];
+    const retrans = a[o + S.RETRANSMITS] + a[r + S.RETRANSMITS];
+    const ooo = a[o + S.OUT_OF_ORDER] + a[r + S.OUT_OF_ORDER];
+    const zw = a[o + S.ZERO_WINDOWS] + a[r + S.ZERO_WINDOWS];
+    const missed = a[p + F.MISSED];
+    const midstream = a[p + F.MIDSTREAM] === 1;
     p += FIXED;
     let flowId = 0;
     let inserted = false;

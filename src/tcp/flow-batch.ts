@@ -1,4 +1,4 @@
-import type { CloseKind, DirectionStats, Endpoint, FlowRecord, SocketOwner, TcpState } from './flow-record';
+import type { DirectionStats, Endpoint, FlowRecord, SocketOwner, TcpState, Transition } from './flow-record';
 
 /**
  * Flow records packed as numbers: every value of a batch of flows in ONE
@@ -8,8 +8,8 @@ import type { CloseKind, DirectionStats, Endpoint, FlowRecord, SocketOwner, TcpS
  * is stored once per batch). The fields are those of FlowRecord, with the
  * same units (integer µs).
  *
- * Per flow: FIXED values at the F_* positions (text: the table index; a
- * DirectionStats: STATS values at F_ORIG / F_RESP + S_*; NaN = null), then
+ * Per flow: FIXED values at the F positions (text: the table index; a
+ * DirectionStats: at F.ORIG / F.RESP + S offsets; NaN = null), then
  *   n, n × (name, count)                           anomalies,
  *   n, n × (tsUs, endpoint, from, to, cause)       transitions,
  *   n, n × (endpoint, pid, command)                socket owners,
@@ -26,44 +26,96 @@ export interface FlowBatch {
   texts: string;
 }
 
-export const F_UID = 0;
-export const F_IP_VERSION = 1;
-export const F_ORIG_H = 2;
-export const F_ORIG_P = 3;
-export const F_RESP_H = 4;
-export const F_RESP_P = 5;
-export const F_FIRST_TS = 6;
-export const F_LAST_TS = 7;
-export const F_ORIG = 8;
-export const F_RESP = 17;
-export const F_MISSED = 26;
-export const F_HISTORY = 27;
-export const F_CONN_STATE = 28;
-export const F_MIDSTREAM = 29;
-export const F_ORIG_STATE = 30;
-export const F_RESP_STATE = 31;
-export const F_ORIG_SINCE = 32;
-export const F_RESP_SINCE = 33;
-export const F_FIRST_FIN_BY = 34;
-export const F_FIRST_FIN_TS = 35;
-export const F_IDLE_BEFORE_FIN = 36;
-export const F_FIRST_FIN_ACKED = 37;
-export const F_PEER_FIN_SENT = 38;
-export const F_FIRST_RST_BY = 39;
-export const F_CLOSE_KIND = 40;
-export const F_FINISHED = 41;
+/** Positions of a flow's fixed values (from the flow's base position). */
+export const enum F {
+  UID = 0,
+  IP_VERSION = 1,
+  ORIG_H = 2,
+  ORIG_P = 3,
+  RESP_H = 4,
+  RESP_P = 5,
+  FIRST_TS = 6,
+  LAST_TS = 7,
+  /** The originator's DirectionStats (S offsets). */
+  ORIG = 8,
+  /** The responder's DirectionStats (S offsets). */
+  RESP = 17,
+  MISSED = 26,
+  HISTORY = 27,
+  CONN_STATE = 28,
+  MIDSTREAM = 29,
+  ORIG_STATE = 30,
+  RESP_STATE = 31,
+  ORIG_SINCE = 32,
+  RESP_SINCE = 33,
+  FIRST_FIN_BY = 34,
+  FIRST_FIN_TS = 35,
+  IDLE_BEFORE_FIN = 36,
+  FIRST_FIN_ACKED = 37,
+  PEER_FIN_SENT = 38,
+  FIRST_RST_BY = 39,
+  CLOSE_KIND = 40,
+  FINISHED = 41,
+}
+
 /** Values before a flow's variable part. */
 export const FIXED = 42;
 
-export const S_PACKETS = 0;
-export const S_BYTES = 1;
-export const S_IP_BYTES = 2;
-export const S_RETRANSMITS = 3;
-export const S_OUT_OF_ORDER = 4;
-export const S_KEEPALIVES = 5;
-export const S_ZERO_WINDOWS = 6;
-export const S_WINDOW_SCALE = 7;
-export const S_MSS = 8;
+/** Offsets of a DirectionStats' values (from F.ORIG or F.RESP). */
+export const enum S {
+  PACKETS = 0,
+  BYTES = 1,
+  IP_BYTES = 2,
+  RETRANSMITS = 3,
+  OUT_OF_ORDER = 4,
+  KEEPALIVES = 5,
+  ZERO_WINDOWS = 6,
+  WINDOW_SCALE = 7,
+  MSS = 8,
+}
+
+/** How a FlowRecord field is held: a number, a text (table index), a boolean (0/1); `?`: may be null (NaN). */
+type Kind = 'num' | 'num?' | 'text' | 'text?' | 'bool';
+
+/** FlowRecord's scalar fields and where they go (the FlowRecord side of the mapping; the TcpFlow side is encodeFlow). */
+const RECORD_FIELDS: readonly (readonly [F, keyof FlowRecord, Kind])[] = [
+  [F.UID, 'uid', 'num'],
+  [F.IP_VERSION, 'ipVersion', 'num'],
+  [F.ORIG_H, 'origH', 'text'],
+  [F.ORIG_P, 'origP', 'num'],
+  [F.RESP_H, 'respH', 'text'],
+  [F.RESP_P, 'respP', 'num'],
+  [F.FIRST_TS, 'firstTsUs', 'num'],
+  [F.LAST_TS, 'lastTsUs', 'num'],
+  [F.MISSED, 'missedBytes', 'num'],
+  [F.HISTORY, 'history', 'text'],
+  [F.CONN_STATE, 'connState', 'text'],
+  [F.MIDSTREAM, 'midstream', 'bool'],
+  [F.ORIG_STATE, 'origState', 'text'],
+  [F.RESP_STATE, 'respState', 'text'],
+  [F.ORIG_SINCE, 'origStateSinceUs', 'num'],
+  [F.RESP_SINCE, 'respStateSinceUs', 'num'],
+  [F.FIRST_FIN_BY, 'firstFinBy', 'text?'],
+  [F.FIRST_FIN_TS, 'firstFinTsUs', 'num?'],
+  [F.IDLE_BEFORE_FIN, 'idleBeforeFinUs', 'num?'],
+  [F.FIRST_FIN_ACKED, 'firstFinAcked', 'bool'],
+  [F.PEER_FIN_SENT, 'peerFinSent', 'bool'],
+  [F.FIRST_RST_BY, 'firstRstBy', 'text?'],
+  [F.CLOSE_KIND, 'closeKind', 'text'],
+  [F.FINISHED, 'finished', 'bool'],
+];
+
+const STATS_FIELDS: readonly (readonly [S, keyof DirectionStats])[] = [
+  [S.PACKETS, 'packets'],
+  [S.BYTES, 'bytes'],
+  [S.IP_BYTES, 'ipBytes'],
+  [S.RETRANSMITS, 'retransmits'],
+  [S.OUT_OF_ORDER, 'outOfOrder'],
+  [S.KEEPALIVES, 'keepalives'],
+  [S.ZERO_WINDOWS, 'zeroWindows'],
+  [S.WINDOW_SCALE, 'windowScale'],
+  [S.MSS, 'mss'],
+];
 
 /** Appends flows to a growing batch; take() hands the batch over and starts a new one. */
 export class FlowBatchBuilder {
@@ -140,29 +192,13 @@ function endpointOf(code: number): Endpoint {
 }
 
 function putStats(a: Float64Array, at: number, s: DirectionStats): void {
-  a[at + S_PACKETS] = s.packets;
-  a[at + S_BYTES] = s.bytes;
-  a[at + S_IP_BYTES] = s.ipBytes;
-  a[at + S_RETRANSMITS] = s.retransmits;
-  a[at + S_OUT_OF_ORDER] = s.outOfOrder;
-  a[at + S_KEEPALIVES] = s.keepalives;
-  a[at + S_ZERO_WINDOWS] = s.zeroWindows;
-  a[at + S_WINDOW_SCALE] = s.windowScale;
-  a[at + S_MSS] = s.mss;
+  for (const [off, key] of STATS_FIELDS) a[at + off] = s[key];
 }
 
 function statsAt(a: Float64Array, at: number): DirectionStats {
-  return {
-    packets: a[at + S_PACKETS],
-    bytes: a[at + S_BYTES],
-    ipBytes: a[at + S_IP_BYTES],
-    retransmits: a[at + S_RETRANSMITS],
-    outOfOrder: a[at + S_OUT_OF_ORDER],
-    keepalives: a[at + S_KEEPALIVES],
-    zeroWindows: a[at + S_ZERO_WINDOWS],
-    windowScale: a[at + S_WINDOW_SCALE],
-    mss: a[at + S_MSS],
-  };
+  const s = {} as Record<keyof DirectionStats, number>;
+  for (const [off, key] of STATS_FIELDS) s[key] = a[at + off];
+  return s;
 }
 
 /** Append a flow's anomalies (the first part after its fixed values). */
@@ -202,32 +238,13 @@ export function pushOwners(b: FlowBatchBuilder, owners: readonly SocketOwner[] |
 export function encodeFlowRecord(b: FlowBatchBuilder, f: FlowRecord): void {
   const p = b.beginFlow(0);
   const a = b.nums;
-  a[p + F_UID] = f.uid;
-  a[p + F_IP_VERSION] = f.ipVersion;
-  a[p + F_ORIG_H] = b.text(f.origH);
-  a[p + F_ORIG_P] = f.origP;
-  a[p + F_RESP_H] = b.text(f.respH);
-  a[p + F_RESP_P] = f.respP;
-  a[p + F_FIRST_TS] = f.firstTsUs;
-  a[p + F_LAST_TS] = f.lastTsUs;
-  putStats(a, p + F_ORIG, f.orig);
-  putStats(a, p + F_RESP, f.resp);
-  a[p + F_MISSED] = f.missedBytes;
-  a[p + F_HISTORY] = b.text(f.history);
-  a[p + F_CONN_STATE] = b.text(f.connState);
-  a[p + F_MIDSTREAM] = f.midstream ? 1 : 0;
-  a[p + F_ORIG_STATE] = b.text(f.origState);
-  a[p + F_RESP_STATE] = b.text(f.respState);
-  a[p + F_ORIG_SINCE] = f.origStateSinceUs;
-  a[p + F_RESP_SINCE] = f.respStateSinceUs;
-  a[p + F_FIRST_FIN_BY] = b.text(f.firstFinBy);
-  a[p + F_FIRST_FIN_TS] = f.firstFinTsUs ?? NaN;
-  a[p + F_IDLE_BEFORE_FIN] = f.idleBeforeFinUs ?? NaN;
-  a[p + F_FIRST_FIN_ACKED] = f.firstFinAcked ? 1 : 0;
-  a[p + F_PEER_FIN_SENT] = f.peerFinSent ? 1 : 0;
-  a[p + F_FIRST_RST_BY] = b.text(f.firstRstBy);
-  a[p + F_CLOSE_KIND] = b.text(f.closeKind);
-  a[p + F_FINISHED] = f.finished ? 1 : 0;
+  for (const [at, key, kind] of RECORD_FIELDS) {
+    const v = f[key] as number | string | boolean | null;
+    a[p + at] =
+      kind === 'bool' ? (v ? 1 : 0) : kind === 'text' || kind === 'text?' ? b.text(v as string | null) : v === null ? NaN : (v as number);
+  }
+  putStats(a, p + F.ORIG, f.orig);
+  putStats(a, p + F.RESP, f.resp);
   const an = f.anomalies ? Object.entries(f.anomalies) : null;
   pushAnomalies(b, an, an ? an.length : 0);
   b.reserve(1 + f.transitions.length * 5);
@@ -245,41 +262,17 @@ export function nextFlow(a: Float64Array, p: number): number {
   return p;
 }
 
-function textOrNull(texts: readonly string[], v: number): string | null {
-  return v !== v ? null : texts[v];
-}
-
 /** The FlowRecord of the flow at position `p` (texts: the batch's table). */
 export function decodeFlowRecord(a: Float64Array, p: number, texts: readonly string[]): FlowRecord {
-  const rec: FlowRecord = {
-    uid: a[p + F_UID],
-    ipVersion: a[p + F_IP_VERSION] === 6 ? 6 : 4,
-    origH: texts[a[p + F_ORIG_H]],
-    origP: a[p + F_ORIG_P],
-    respH: texts[a[p + F_RESP_H]],
-    respP: a[p + F_RESP_P],
-    firstTsUs: a[p + F_FIRST_TS],
-    lastTsUs: a[p + F_LAST_TS],
-    orig: statsAt(a, p + F_ORIG),
-    resp: statsAt(a, p + F_RESP),
-    missedBytes: a[p + F_MISSED],
-    history: texts[a[p + F_HISTORY]],
-    connState: texts[a[p + F_CONN_STATE]],
-    midstream: a[p + F_MIDSTREAM] === 1,
-    origState: texts[a[p + F_ORIG_STATE]] as TcpState,
-    respState: texts[a[p + F_RESP_STATE]] as TcpState,
-    origStateSinceUs: a[p + F_ORIG_SINCE],
-    respStateSinceUs: a[p + F_RESP_SINCE],
-    firstFinBy: textOrNull(texts, a[p + F_FIRST_FIN_BY]) as Endpoint | null,
-    firstFinTsUs: a[p + F_FIRST_FIN_TS] !== a[p + F_FIRST_FIN_TS] ? null : a[p + F_FIRST_FIN_TS],
-    idleBeforeFinUs: a[p + F_IDLE_BEFORE_FIN] !== a[p + F_IDLE_BEFORE_FIN] ? null : a[p + F_IDLE_BEFORE_FIN],
-    firstFinAcked: a[p + F_FIRST_FIN_ACKED] === 1,
-    peerFinSent: a[p + F_PEER_FIN_SENT] === 1,
-    firstRstBy: textOrNull(texts, a[p + F_FIRST_RST_BY]) as Endpoint | null,
-    closeKind: texts[a[p + F_CLOSE_KIND]] as CloseKind,
-    finished: a[p + F_FINISHED] === 1,
-    transitions: [],
-  };
+  const rec = {} as Record<keyof FlowRecord, unknown>;
+  for (const [at, key, kind] of RECORD_FIELDS) {
+    const v = a[p + at];
+    rec[key] = kind === 'bool' ? v === 1 : v !== v ? null : kind === 'text' || kind === 'text?' ? texts[v] : v;
+  }
+  rec.orig = statsAt(a, p + F.ORIG);
+  rec.resp = statsAt(a, p + F.RESP);
+  const transitions: Transition[] = [];
+  rec.transitions = transitions;
   p += FIXED;
   const nAnomalies = a[p++];
   if (nAnomalies > 0) {
@@ -289,7 +282,7 @@ export function decodeFlowRecord(a: Float64Array, p: number, texts: readonly str
   }
   const nTransitions = a[p++];
   for (let i = 0; i < nTransitions; i++, p += 5) {
-    rec.transitions.push({
+    transitions.push({
       tsUs: a[p],
       endpoint: endpointOf(a[p + 1]),
       from: texts[a[p + 2]] as TcpState,
@@ -299,10 +292,11 @@ export function decodeFlowRecord(a: Float64Array, p: number, texts: readonly str
   }
   const nOwners = a[p++];
   if (nOwners > 0) {
-    rec.owners = [];
-    for (let i = 0; i < nOwners; i++, p += 3) rec.owners.push({ endpoint: endpointOf(a[p]), pid: a[p + 1], command: texts[a[p + 2]] });
+    const owners: SocketOwner[] = [];
+    for (let i = 0; i < nOwners; i++, p += 3) owners.push({ endpoint: endpointOf(a[p]), pid: a[p + 1], command: texts[a[p + 2]] });
+    rec.owners = owners;
   }
-  return rec;
+  return rec as unknown as FlowRecord;
 }
 
 /** All FlowRecords of a batch. */

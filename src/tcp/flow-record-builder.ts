@@ -1,47 +1,6 @@
 import { ipv4Text, ipv6Text } from '../flow/address-text';
 import type { FlowRecord } from './flow-record';
-import {
-  decodeFlowRecord,
-  FlowBatchBuilder,
-  F_CLOSE_KIND,
-  F_CONN_STATE,
-  F_FINISHED,
-  F_FIRST_FIN_ACKED,
-  F_FIRST_FIN_BY,
-  F_FIRST_FIN_TS,
-  F_FIRST_RST_BY,
-  F_FIRST_TS,
-  F_HISTORY,
-  F_IDLE_BEFORE_FIN,
-  F_IP_VERSION,
-  F_LAST_TS,
-  F_MIDSTREAM,
-  F_MISSED,
-  F_ORIG,
-  F_ORIG_H,
-  F_ORIG_P,
-  F_ORIG_SINCE,
-  F_ORIG_STATE,
-  F_PEER_FIN_SENT,
-  F_RESP,
-  F_RESP_H,
-  F_RESP_P,
-  F_RESP_SINCE,
-  F_RESP_STATE,
-  F_UID,
-  pushAnomalies,
-  pushOwners,
-  pushTransition,
-  S_BYTES,
-  S_IP_BYTES,
-  S_KEEPALIVES,
-  S_MSS,
-  S_OUT_OF_ORDER,
-  S_PACKETS,
-  S_RETRANSMITS,
-  S_WINDOW_SCALE,
-  S_ZERO_WINDOWS,
-} from './flow-batch';
+import { decodeFlowRecord, F, FlowBatchBuilder, pushAnomalies, pushOwners, pushTransition, S } from './flow-batch';
 import { classifyClose } from './close-kind';
 import { seqDiff } from './seq-math';
 import { TcpEndpoint } from './tcp-endpoint';
@@ -58,15 +17,15 @@ function negotiatedScale(ep: TcpEndpoint, peer: TcpEndpoint): number {
 }
 
 function putStats(a: Float64Array, at: number, ep: TcpEndpoint, peer: TcpEndpoint): void {
-  a[at + S_PACKETS] = ep.packets;
-  a[at + S_BYTES] = ep.bytes;
-  a[at + S_IP_BYTES] = ep.ipBytes;
-  a[at + S_RETRANSMITS] = ep.retransmits;
-  a[at + S_OUT_OF_ORDER] = ep.outOfOrder;
-  a[at + S_KEEPALIVES] = ep.keepalives;
-  a[at + S_ZERO_WINDOWS] = ep.zeroWindows;
-  a[at + S_WINDOW_SCALE] = negotiatedScale(ep, peer);
-  a[at + S_MSS] = ep.mss;
+  a[at + S.PACKETS] = ep.packets;
+  a[at + S.BYTES] = ep.bytes;
+  a[at + S.IP_BYTES] = ep.ipBytes;
+  a[at + S.RETRANSMITS] = ep.retransmits;
+  a[at + S.OUT_OF_ORDER] = ep.outOfOrder;
+  a[at + S.KEEPALIVES] = ep.keepalives;
+  a[at + S.ZERO_WINDOWS] = ep.zeroWindows;
+  a[at + S.WINDOW_SCALE] = negotiatedScale(ep, peer);
+  a[at + S.MSS] = ep.mss;
 }
 
 function holeBytes(ep: TcpEndpoint): number {
@@ -106,38 +65,38 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
   const r = flow.resp;
   const p = b.beginFlow(0);
   const a = b.nums;
-  a[p + F_UID] = flow.uid;
-  a[p + F_IP_VERSION] = flow.ipVersion;
-  a[p + F_ORIG_H] = b.text(flow.origText);
-  a[p + F_ORIG_P] = flow.origPort;
-  a[p + F_RESP_H] = b.text(flow.respText);
-  a[p + F_RESP_P] = flow.respPort;
-  a[p + F_FIRST_TS] = flow.firstTsUs;
-  a[p + F_LAST_TS] = flow.lastTsUs;
-  putStats(a, p + F_ORIG, o, r);
-  putStats(a, p + F_RESP, r, o);
-  a[p + F_MISSED] = o.missed + r.missed + holeBytes(o) + holeBytes(r);
-  a[p + F_HISTORY] = b.text(flow.history);
-  a[p + F_CONN_STATE] = b.text(zeekConnState(flow));
-  a[p + F_MIDSTREAM] = flow.midstream ? 1 : 0;
-  a[p + F_ORIG_STATE] = b.text(STATE_NAMES[o.state]);
-  a[p + F_RESP_STATE] = b.text(STATE_NAMES[r.state]);
-  a[p + F_ORIG_SINCE] = o.sinceUs >= 0 ? o.sinceUs : flow.firstTsUs;
-  a[p + F_RESP_SINCE] = r.sinceUs >= 0 ? r.sinceUs : flow.firstTsUs;
-  a[p + F_FIRST_FIN_BY] = b.text(role(flow.firstFinBy));
-  a[p + F_FIRST_FIN_TS] = flow.firstFinTsUs >= 0 ? flow.firstFinTsUs : NaN;
-  a[p + F_IDLE_BEFORE_FIN] = flow.firstFinTsUs >= 0 && flow.idleBeforeFinUs >= 0 ? flow.idleBeforeFinUs : NaN;
+  a[p + F.UID] = flow.uid;
+  a[p + F.IP_VERSION] = flow.ipVersion;
+  a[p + F.ORIG_H] = b.text(flow.origText);
+  a[p + F.ORIG_P] = flow.origPort;
+  a[p + F.RESP_H] = b.text(flow.respText);
+  a[p + F.RESP_P] = flow.respPort;
+  a[p + F.FIRST_TS] = flow.firstTsUs;
+  a[p + F.LAST_TS] = flow.lastTsUs;
+  putStats(a, p + F.ORIG, o, r);
+  putStats(a, p + F.RESP, r, o);
+  a[p + F.MISSED] = o.missed + r.missed + holeBytes(o) + holeBytes(r);
+  a[p + F.HISTORY] = b.text(flow.history);
+  a[p + F.CONN_STATE] = b.text(zeekConnState(flow));
+  a[p + F.MIDSTREAM] = flow.midstream ? 1 : 0;
+  a[p + F.ORIG_STATE] = b.text(STATE_NAMES[o.state]);
+  a[p + F.RESP_STATE] = b.text(STATE_NAMES[r.state]);
+  a[p + F.ORIG_SINCE] = o.sinceUs >= 0 ? o.sinceUs : flow.firstTsUs;
+  a[p + F.RESP_SINCE] = r.sinceUs >= 0 ? r.sinceUs : flow.firstTsUs;
+  a[p + F.FIRST_FIN_BY] = b.text(role(flow.firstFinBy));
+  a[p + F.FIRST_FIN_TS] = flow.firstFinTsUs >= 0 ? flow.firstFinTsUs : NaN;
+  a[p + F.IDLE_BEFORE_FIN] = flow.firstFinTsUs >= 0 && flow.idleBeforeFinUs >= 0 ? flow.idleBeforeFinUs : NaN;
   let acked = false;
   let peerFin = false;
   if (flow.firstFinBy !== ROLE_NONE) {
     acked = (flow.firstFinBy === ROLE_ORIG ? o : r).finAcked;
     peerFin = (flow.firstFinBy === ROLE_ORIG ? r : o).finSent;
   }
-  a[p + F_FIRST_FIN_ACKED] = acked ? 1 : 0;
-  a[p + F_PEER_FIN_SENT] = peerFin ? 1 : 0;
-  a[p + F_FIRST_RST_BY] = b.text(role(flow.firstRstBy));
-  a[p + F_CLOSE_KIND] = b.text(classifyClose(flow));
-  a[p + F_FINISHED] = final && isFinished(flow) ? 1 : 0;
+  a[p + F.FIRST_FIN_ACKED] = acked ? 1 : 0;
+  a[p + F.PEER_FIN_SENT] = peerFin ? 1 : 0;
+  a[p + F.FIRST_RST_BY] = b.text(role(flow.firstRstBy));
+  a[p + F.CLOSE_KIND] = b.text(classifyClose(flow));
+  a[p + F.FINISHED] = final && isFinished(flow) ? 1 : 0;
   pushAnomalies(b, flow.anomalies, flow.anomalies === null ? 0 : flow.anomalies.size);
   const at = b.length;
   b.reserve(1);
