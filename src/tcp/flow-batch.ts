@@ -1,4 +1,6 @@
 import type { DirectionStats, Endpoint, FlowRecord, SocketOwner, TcpState, Transition } from './flow-record';
+import { STATE_NAMES } from './tcp-state-codes';
+import { causeName, MAX_CAUSES } from './transition-log';
 
 /**
  * Flow records packed as numbers: every value of a batch of flows in ONE
@@ -126,6 +128,9 @@ export class FlowBatchBuilder {
   count = 0;
   private table: string[] = [];
   private index = new Map<string, number>();
+  /** Table index by state code and by cause code (-1: not in the table yet). */
+  private readonly stateIndex = new Int32Array(STATE_NAMES.length).fill(-1);
+  private readonly causeIndex = new Int32Array(MAX_CAUSES).fill(-1);
 
   /** Room for n more values. */
   reserve(n: number): void {
@@ -163,6 +168,20 @@ export class FlowBatchBuilder {
     return i;
   }
 
+  /** Table index of a state name, by its code (an array lookup instead of hashing the text). */
+  stateText(code: number): number {
+    let i = this.stateIndex[code];
+    if (i < 0) this.stateIndex[code] = i = this.text(STATE_NAMES[code]);
+    return i;
+  }
+
+  /** Table index of a transition cause, by its code (transition-log.ts). */
+  causeText(code: number): number {
+    let i = this.causeIndex[code];
+    if (i < 0) this.causeIndex[code] = i = this.text(causeName(code));
+    return i;
+  }
+
   /** The texts so far (index order). */
   get texts(): readonly string[] {
     return this.table;
@@ -180,6 +199,8 @@ export class FlowBatchBuilder {
     this.count = 0;
     this.table = [];
     this.index = new Map();
+    this.stateIndex.fill(-1);
+    this.causeIndex.fill(-1);
   }
 }
 
@@ -212,13 +233,13 @@ export function pushAnomalies(b: FlowBatchBuilder, anomalies: Iterable<[string, 
   }
 }
 
-/** Append one transition (after its count: reserve 5 values first). */
-export function pushTransition(b: FlowBatchBuilder, tsUs: number, isOrig: boolean, from: string, to: string, cause: string): void {
+/** Append one transition, its texts as table indices (after its count: reserve 5 values first). */
+export function pushTransition(b: FlowBatchBuilder, tsUs: number, isOrig: boolean, from: number, to: number, cause: number): void {
   b.push(tsUs);
   b.push(isOrig ? 0 : 1);
-  b.push(b.text(from));
-  b.push(b.text(to));
-  b.push(b.text(cause));
+  b.push(from);
+  b.push(to);
+  b.push(cause);
 }
 
 /** Append a flow's socket owners (its last part). */
@@ -249,7 +270,7 @@ export function encodeFlowRecord(b: FlowBatchBuilder, f: FlowRecord): void {
   pushAnomalies(b, an, an ? an.length : 0);
   b.reserve(1 + f.transitions.length * 5);
   b.push(f.transitions.length);
-  for (const t of f.transitions) pushTransition(b, t.tsUs, t.endpoint === 'orig', t.from, t.to, t.cause);
+  for (const t of f.transitions) pushTransition(b, t.tsUs, t.endpoint === 'orig', b.text(t.from), b.text(t.to), b.text(t.cause));
   pushOwners(b, f.owners);
 }
 

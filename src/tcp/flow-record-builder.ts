@@ -5,7 +5,7 @@ import { classifyClose } from './close-kind';
 import { seqDiff } from './seq-math';
 import { TcpEndpoint } from './tcp-endpoint';
 import { ROLE_NONE, ROLE_ORIG, TcpFlow } from './tcp-flow';
-import { STATE_NAMES, ST_CLOSED, ST_TIME_WAIT } from './tcp-state-codes';
+import { ST_CLOSED, ST_TIME_WAIT } from './tcp-state-codes';
 import { visitTransitions } from './transition-log';
 import { zeekConnState } from './zeek-state';
 
@@ -79,8 +79,8 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
   a[p + F.HISTORY] = b.text(flow.history);
   a[p + F.CONN_STATE] = b.text(zeekConnState(flow));
   a[p + F.MIDSTREAM] = flow.midstream ? 1 : 0;
-  a[p + F.ORIG_STATE] = b.text(STATE_NAMES[o.state]);
-  a[p + F.RESP_STATE] = b.text(STATE_NAMES[r.state]);
+  a[p + F.ORIG_STATE] = b.stateText(o.state);
+  a[p + F.RESP_STATE] = b.stateText(r.state);
   a[p + F.ORIG_SINCE] = o.sinceUs >= 0 ? o.sinceUs : flow.firstTsUs;
   a[p + F.RESP_SINCE] = r.sinceUs >= 0 ? r.sinceUs : flow.firstTsUs;
   a[p + F.FIRST_FIN_BY] = b.text(role(flow.firstFinBy));
@@ -103,7 +103,7 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
   b.push(0);
   const n = visitTransitions(flow.transitionLog, flow.firstTsUs, (tsUs, isOrig, from, to, cause) => {
     b.reserve(5);
-    pushTransition(b, tsUs, isOrig, from, to, cause);
+    pushTransition(b, tsUs, isOrig, b.stateText(from), b.stateText(to), b.causeText(cause));
   });
   b.nums[at] = n;
   pushOwners(b, undefined);

@@ -144,9 +144,13 @@ export class TcpEngine {
    * Roles of flows that had a SYN and were evicted by the idle timeout, keyed
    * orig -> resp (evictedKey), so a later non-SYN packet on the 4-tuple starts
    * the mid-stream flow with the same originator instead of the port guess.
-   * Bounded (oldest dropped); looked up only when a flow is created without SYN.
+   * Bounded (oldest dropped); looked up when a flow is created. The value is
+   * the flow table's (direction-independent) hash of the 4-tuple, counted in
+   * evictedHashes, so that a creation on a 4-tuple never evicted costs one
+   * numeric lookup instead of making two string keys.
    */
-  private readonly evictedRoles = new Set<string>();
+  private readonly evictedRoles = new Map<string, number>();
+  private readonly evictedHashes = new Map<number, number>();
 
   constructor(opts: EngineOptions) {
     this.onFlow = opts.onFlow ?? null;
@@ -228,6 +232,7 @@ export class TcpEngine {
     this.heap.clear();
     this.table.clear();
     this.evictedRoles.clear();
+    this.evictedHashes.clear();
     this.closeWaitCount = 0;
     this.listHead = this.listTail = null;
     for (let i = 0; i < this.changeCount; i++) this.changeLog[i] = null;
@@ -316,8 +321,8 @@ export class TcpEngine {
     let senderIsOrig: boolean;
     if (syn) {
       senderIsOrig = !ack;
-      if (this.evictedRoles.size > 0) this.rolesAfterEviction(pkt); // a new connection: forget the old roles
-    } else senderIsOrig = this.rolesAfterEviction(pkt) ?? firstPacketSenderIsOrig(pkt.srcPort, pkt.dstPort);
+      this.rolesAfterEviction(pkt, hash); // a new connection: forget the old roles
+    } else senderIsOrig = this.rolesAfterEviction(pkt, hash) ?? firstPacketSenderIsOrig(pkt.srcPort, pkt.dstPort);
     f.midstream = !syn;
     f.ipVersion = pkt.ipVersion === 6 ? 6 : 4;
     if (f.ipVersion === 4) {
@@ -396,25 +401,41 @@ export class TcpEngine {
       f.ipVersion === 4
         ? evictedKey4(f.origAddr4, f.origPort, f.respAddr4, f.respPort)
         : evictedKey6(f.origAddr6 as Uint32Array, f.origPort, f.respAddr6 as Uint32Array, f.respPort);
+    if (this.evictedRoles.has(key)) return;
     if (this.evictedRoles.size >= MAX_EVICTED_ROLES) {
-      const oldest = this.evictedRoles.values().next();
-      if (oldest.done !== true) this.evictedRoles.delete(oldest.value);
+      const oldest = this.evictedRoles.keys().next();
+      if (oldest.done !== true) this.forgetRoles(oldest.value);
     }
-    this.evictedRoles.add(key);
+    this.evictedRoles.set(key, f.bucketHash);
+    this.evictedHashes.set(f.bucketHash, (this.evictedHashes.get(f.bucketHash) ?? 0) + 1);
   }
 
-  /** true: the packet's sender was the originator of an evicted flow; false: its responder; null: not known. */
-  private rolesAfterEviction(pkt: DecodedPacket): boolean | null {
-    if (this.evictedRoles.size === 0) return null;
+  /** Drop a remembered key; true if it was there. */
+  private forgetRoles(key: string): boolean {
+    const hash = this.evictedRoles.get(key);
+    if (hash === undefined) return false;
+    this.evictedRoles.delete(key);
+    const n = (this.evictedHashes.get(hash) ?? 1) - 1;
+    if (n > 0) this.evictedHashes.set(hash, n);
+    else this.evictedHashes.delete(hash);
+    return true;
+  }
+
+  /**
+   * true: the packet's sender was the originator of an evicted flow; false: its responder; null: not known.
+   * The remembered roles of its 4-tuple are forgotten. `hash`: the packet's flow table hash.
+   */
+  private rolesAfterEviction(pkt: DecodedPacket, hash: number): boolean | null {
+    if (!this.evictedHashes.has(hash)) return null;
     const v4 = pkt.ipVersion === 4;
     const fwd = v4
       ? evictedKey4(pkt.src4 >>> 0, pkt.srcPort, pkt.dst4 >>> 0, pkt.dstPort)
       : evictedKey6(pkt.src6, pkt.srcPort, pkt.dst6, pkt.dstPort);
-    if (this.evictedRoles.delete(fwd)) return true;
+    if (this.forgetRoles(fwd)) return true;
     const rev = v4
       ? evictedKey4(pkt.dst4 >>> 0, pkt.dstPort, pkt.src4 >>> 0, pkt.srcPort)
       : evictedKey6(pkt.dst6, pkt.dstPort, pkt.src6, pkt.srcPort);
-    if (this.evictedRoles.delete(rev)) return false;
+    if (this.forgetRoles(rev)) return false;
     return null;
   }
 

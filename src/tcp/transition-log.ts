@@ -1,4 +1,4 @@
-import type { TcpState, Transition } from './flow-record';
+import type { Transition } from './flow-record';
 import { STATE_NAMES, ST_UNKNOWN } from './tcp-state-codes';
 
 /**
@@ -19,6 +19,9 @@ const CODE_SPAN = 8192;
 /** |offset| below this keeps offset * CODE_SPAN + code exact (< 2^53). */
 const MAX_OFFSET = 2 ** 39;
 
+/** Distinct causes a log can code. */
+export const MAX_CAUSES = CODE_SPAN >> 5;
+
 /** Cause strings by code, in order of first use (a handful of literals). */
 const causeNames: string[] = [];
 const causeCodes = new Map<string, number>();
@@ -27,7 +30,7 @@ function causeCode(cause: string): number {
   let c = causeCodes.get(cause);
   if (c === undefined) {
     c = causeNames.length;
-    if (c >= CODE_SPAN >> 5) throw new Error(`transition-log: too many distinct causes (${cause})`);
+    if (c >= MAX_CAUSES) throw new Error(`transition-log: too many distinct causes (${cause})`);
     causeNames.push(cause);
     causeCodes.set(cause, c);
   }
@@ -42,8 +45,13 @@ export function logTransition(log: number[], baseUs: number, isOrig: boolean, to
   else log.push(code + 0.5, tsUs);
 }
 
-/** Receives one transition of a log (state names and cause as strings, no object made). */
-export type TransitionVisitor = (tsUs: number, isOrig: boolean, from: TcpState, to: TcpState, cause: string) => void;
+/** The text of a cause code (as given to visitors). */
+export function causeName(code: number): string {
+  return causeNames[code];
+}
+
+/** Receives one transition of a log: state codes (tcp-state-codes.ts) and a cause code (causeName), no object made. */
+export type TransitionVisitor = (tsUs: number, isOrig: boolean, from: number, to: number, cause: number) => void;
 
 /** Call `visit` for each transition of a log, in order; returns how many there were. */
 export function visitTransitions(log: number[], baseUs: number, visit: TransitionVisitor): number {
@@ -67,7 +75,7 @@ export function visitTransitions(log: number[], baseUs: number, visit: Transitio
     const from = isOrig ? fromOrig : fromResp;
     if (isOrig) fromOrig = to;
     else fromResp = to;
-    visit(tsUs, isOrig, STATE_NAMES[from], STATE_NAMES[to], causeNames[code >> 5]);
+    visit(tsUs, isOrig, from, to, code >> 5);
     n++;
   }
   return n;
@@ -77,7 +85,7 @@ export function visitTransitions(log: number[], baseUs: number, visit: Transitio
 export function materializeTransitions(log: number[], baseUs: number): Transition[] {
   const out: Transition[] = [];
   visitTransitions(log, baseUs, (tsUs, isOrig, from, to, cause) => {
-    out.push({ tsUs, endpoint: isOrig ? 'orig' : 'resp', from, to, cause });
+    out.push({ tsUs, endpoint: isOrig ? 'orig' : 'resp', from: STATE_NAMES[from], to: STATE_NAMES[to], cause: causeNames[cause] });
   });
   return out;
 }
