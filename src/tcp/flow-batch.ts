@@ -168,6 +168,12 @@ export class FlowBatchBuilder {
     return i;
   }
 
+  /** Table index for a text that seldom repeats (a flow's history): added without looking it up. */
+  freshText(s: string): number {
+    this.table.push(s);
+    return this.table.length - 1;
+  }
+
   /** Table index of a state name, by its code (an array lookup instead of hashing the text). */
   stateText(code: number): number {
     let i = this.stateIndex[code];

@@ -76,7 +76,7 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
   putStats(a, p + F.ORIG, o, r);
   putStats(a, p + F.RESP, r, o);
   a[p + F.MISSED] = o.missed + r.missed + holeBytes(o) + holeBytes(r);
-  a[p + F.HISTORY] = b.text(flow.history);
+  a[p + F.HISTORY] = b.freshText(flow.history);
   a[p + F.CONN_STATE] = b.text(zeekConnState(flow));
   a[p + F.MIDSTREAM] = flow.midstream ? 1 : 0;
   a[p + F.ORIG_STATE] = b.stateText(o.state);
