@@ -63,11 +63,11 @@ function progressPrinter(stream: NodeJS.WriteStream) {
 /**
  * Where the SQLite writes run: a worker thread (they overlap reading and TCP
  * tracking) when there is a second CPU, else this thread. WIRESTATE_WRITER
- * = inline | worker overrides; an in-memory database is only visible to
- * this thread's connection.
+ * = inline | worker overrides.
  */
 function writerThread(db: string): 'inline' | 'worker' {
-  if (db === ':memory:') return 'inline';
+  // ':memory:', '' (a private temporary database) and URIs: only this connection would see what a second one wrote.
+  if (db === ':memory:' || db === '' || db.startsWith('file:')) return 'inline';
   const env = process.env.WIRESTATE_WRITER;
   if (env === 'inline' || env === 'worker') return env;
   return os.availableParallelism() >= 2 ? 'worker' : 'inline';

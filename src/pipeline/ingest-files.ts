@@ -189,6 +189,16 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
   const batchSize = opts.batchSize ?? 500;
   const batch = new FlowBatchBuilder();
   const writer: CaptureWriter = opts.writer === 'worker' ? WorkerCaptureWriter.spawn(store.file) : new InlineCaptureWriter(store);
+  /** Stops the read: the caller's abort (Ctrl-C), or the writer failing to begin. */
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (opts.signal?.aborted) stop.abort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let beginError: unknown = null;
+  const checkStopped = () => {
+    if (beginError !== null) throw beginError;
+    if (opts.signal?.aborted) throw new IngestAborted();
+  };
   /** This ingest's results for files read: they get the capture id once the writer has given it. */
   const ingested: IngestFileResult[] = [];
   const flush = () => {
@@ -210,13 +220,17 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
 
   try {
     // Not awaited here: a worker writer opens the database while this thread starts reading.
+    // If it cannot begin (say the database stays locked), reading stops at once.
     const begun = writer.begin({
       source: planned.map((p) => p.path).join(', '),
       kind: 'file',
       sha256: planned.length === 1 ? planned[0].sha256 : null,
       startedTsUs: planned[0].firstTsUs,
     });
-    begun.catch(() => undefined); // awaited before finish; a failure also shows in every later call
+    begun.catch((err: unknown) => {
+      beginError = err;
+      stop.abort();
+    });
     const formats = new Set<string>();
     const linktypes = new Set<number>();
     const damage: string[] = [];
@@ -232,7 +246,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
       let r: ReadResult;
       try {
         r = await readCapture(pl.path, onPacket, {
-          signal: opts.signal,
+          signal: stop.signal,
           // Files hashed up front are not hashed again; standard input and a lone file are hashed while read.
           hash: pl.sha256 === null,
           onProgress: opts.onProgress
@@ -250,7 +264,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
             : undefined,
         });
       } catch (err) {
-        if (opts.signal?.aborted) throw new IngestAborted();
+        checkStopped();
         if (err instanceof CaptureError && decoder.packets === packetsBefore) {
           // Unusable before its first packet (only possible for stdin or a file that changed since it was hashed).
           results.push(unusable(pl.path, pl.sha256, err.message));
@@ -258,7 +272,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
         }
         throw err;
       }
-      if (opts.signal?.aborted) throw new IngestAborted();
+      checkStopped();
       bytesBefore += pl.size ?? r.bytes;
       formats.add(formatOf(r));
       for (const l of r.info.linktypes) linktypes.add(l);
@@ -327,7 +341,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     out.truncated = damage.length > 0;
     out.anomalies = decoder.anomalies.toObject();
     if (out.warnings.length > 0) out.anomalies.files_overlap_in_time = out.warnings.length;
-    if (opts.signal?.aborted) throw new IngestAborted();
+    checkStopped();
     const captureId = await begun;
     for (const f of ingested) f.captureId = captureId;
     await writer.finish({
@@ -348,6 +362,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     await writer.abort().catch(() => undefined);
     throw err;
   } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
     await writer.close();
   }
   // Files are reported in the order they were read, then skipped ones.

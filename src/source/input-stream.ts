@@ -28,7 +28,7 @@ export interface InputStream {
   readonly digestIsWholeFile: boolean;
   /** Release the file descriptor (safe to call twice). */
   close(): Promise<void>;
-  /** Stop hashing (when the read is abandoned by an error). */
+  /** Stop hashing and, for standard input, stop reading it (when the read is abandoned by an error or an abort). */
   cancel(): void;
 }
 
@@ -218,6 +218,10 @@ export async function openInput(file: string, hash = true): Promise<InputStream>
       closed = true;
       if (fh) await fh.close().catch(() => undefined);
     },
-    cancel: () => workerDigest?.cancel(),
+    cancel: () => {
+      workerDigest?.cancel();
+      // A pending read of a pipe that stays open would keep the process alive.
+      if (file === '-') process.stdin.destroy();
+    },
   };
 }

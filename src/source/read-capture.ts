@@ -50,11 +50,22 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
   let total = 0; // decompressed bytes seen
   const { onProgress, signal } = opts;
   const iterator = input.chunks[Symbol.asyncIterator]();
+  // An abort also ends a wait for input that may never come (an idle pipe on standard input).
+  let stopWaiting: (() => void) | null = null;
+  const aborted =
+    signal === undefined
+      ? null
+      : new Promise<never>((_, reject) => {
+          stopWaiting = () => reject(new CaptureError(file, total, 'aborted', 'reading aborted'));
+          if (signal.aborted) stopWaiting();
+          else signal.addEventListener('abort', stopWaiting, { once: true });
+        });
+  aborted?.catch(() => undefined); // observed through the race below
   try {
     for (;;) {
       let next: IteratorResult<Buffer>;
       try {
-        next = await iterator.next();
+        next = aborted === null ? await iterator.next() : await Promise.race([iterator.next(), aborted]);
       } catch (err) {
         if (err instanceof CaptureError) throw err;
         // zlib: a cut-short gzip stream ends with 'unexpected end of file'; anything else is corrupt data.
@@ -150,6 +161,7 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
     input.cancel();
     throw err;
   } finally {
+    if (stopWaiting !== null) signal?.removeEventListener('abort', stopWaiting);
     await input.close();
   }
 }

@@ -30,10 +30,13 @@ export interface CaptureWriter {
 export class InlineCaptureWriter implements CaptureWriter {
   /** 0 until begun (and after a failed begin: nothing is written then). */
   private captureId = 0;
+  /** This writer's transaction is open (rolled back by abort; a caller's own transaction never is). */
+  private open = false;
   constructor(private readonly store: FlowStore) {}
 
   async begin(meta: CaptureMeta): Promise<number> {
     this.store.beginTransaction({ bulk: true });
+    this.open = true;
     this.captureId = this.store.beginCapture(meta);
     return this.captureId;
   }
@@ -46,9 +49,12 @@ export class InlineCaptureWriter implements CaptureWriter {
   async finish(summary: CaptureSummary): Promise<void> {
     this.store.endCapture(this.captureId, summary);
     this.store.commit();
+    this.open = false;
   }
   async abort(): Promise<void> {
-    this.store.rollback();
+    if (this.open) this.store.rollback();
+    this.open = false;
+    this.captureId = 0;
   }
   async close(): Promise<void> {
     // the store belongs to the caller

@@ -121,7 +121,7 @@ export class FlowStore {
     this.insertFlowAnomaly = db.prepare('INSERT INTO anomalies (capture_id, flow_id, name, count) VALUES (?, ?, ?, ?)');
     this.insertOwner = db.prepare('INSERT INTO socket_owners (flow_id, endpoint, pid, command) VALUES (?, ?, ?, ?)');
     this.writeRowsTx = db.transaction((captureId: number, rows: FlowBatch, fresh: boolean) => {
-      const texts = rows.texts.split('\0');
+      const texts = rows.texts;
       let p = 0;
       for (let i = 0; i < rows.count; i++) p = this.writeOne(captureId, rows.nums, p, texts, fresh);
       this.flushTransitions();
@@ -197,7 +197,7 @@ export class FlowStore {
     if (flows.length > 0) this.writeRows(captureId, encodeFlowRecords(flows), opts);
   }
 
-  /** writeFlows for flows already encoded (flow-rows.ts), e.g. by the thread that tracked them. */
+  /** writeFlows for flows already encoded (flow-batch.ts), e.g. by the engine of the thread that tracked them. */
   writeRows(captureId: number, rows: FlowBatch, opts: { fresh?: boolean } = {}): void {
     if (rows.count === 0) return;
     if (!this.db.inTransaction) this.words.clear();
@@ -212,7 +212,7 @@ export class FlowStore {
   }
 
   /** The flow at position `p` of a batch's values (flow-batch.ts); returns the position of the next flow. */
-  private writeOne(captureId: number, a: Float64Array, p: number, texts: string[], fresh: boolean): number {
+  private writeOne(captureId: number, a: Float64Array, p: number, texts: readonly string[], fresh: boolean): number {
     const v = this.rowValues;
     const o = p + F.ORIG;
     const r = p + F.RESP;
@@ -466,6 +466,8 @@ export class FlowStore {
    * with everything else.
    */
   beginTransaction(opts: { bulk?: boolean } = {}): void {
+    // BEGIN fails inside a transaction: checked first, so a caller's own transaction is never touched.
+    if (this.db.inTransaction) throw new StoreError('sqlite', `${this.file}: a transaction is already open on this connection`);
     this.words.clear();
     this.deferredIndexes = [];
     if (opts.bulk === true) this.db.pragma('foreign_keys = OFF');

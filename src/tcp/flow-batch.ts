@@ -5,7 +5,7 @@ import { causeName, MAX_CAUSES } from './transition-log';
 /**
  * Flow records packed as numbers: every value of a batch of flows in ONE
  * Float64Array (transferable to the database writer's thread without a copy)
- * and every text in ONE string table (a single string, cheap to clone; the
+ * and every text in ONE string table (an array of strings, cheap to clone; the
  * state names, close kinds, causes and the server's address repeat, so each
  * is stored once per batch). The fields are those of FlowRecord, with the
  * same units (integer µs).
@@ -24,8 +24,8 @@ import { causeName, MAX_CAUSES } from './transition-log';
 export interface FlowBatch {
   count: number;
   nums: Float64Array;
-  /** The text table, joined with NUL (no stored text contains one). */
-  texts: string;
+  /** The text table. */
+  texts: string[];
 }
 
 /** Positions of a flow's fixed values (from the flow's base position). */
@@ -195,7 +195,7 @@ export class FlowBatchBuilder {
 
   /** The flows so far as a batch of their own (a copy sized to fit); the builder starts empty. */
   take(): FlowBatch {
-    const out: FlowBatch = { count: this.count, nums: this.nums.slice(0, this.length), texts: this.table.join('\0') };
+    const out: FlowBatch = { count: this.count, nums: this.nums.slice(0, this.length), texts: this.table };
     this.clear();
     return out;
   }
@@ -328,7 +328,7 @@ export function decodeFlowRecord(a: Float64Array, p: number, texts: readonly str
 
 /** All FlowRecords of a batch. */
 export function decodeFlowBatch(batch: FlowBatch): FlowRecord[] {
-  const texts = batch.texts.split('\0');
+  const texts = batch.texts;
   const out: FlowRecord[] = [];
   let p = 0;
   for (let i = 0; i < batch.count; i++) {

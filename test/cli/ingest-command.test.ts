@@ -226,3 +226,41 @@ test('a database another process is writing to: one-line "busy" error, exit 1, n
   assert.equal(n(db, 'SELECT count(*) FROM captures'), 1);
   assert.equal(n(db, 'SELECT count(*) FROM capture_files'), 1);
 });
+
+test('a database that stays locked stops the ingest after the busy timeout, also while standard input is still open', async () => {
+  const dir = tmpDir();
+  const db = path.join(dir, 'locked.db');
+  assert.equal(runCli(['ingest', fixture('client-closes-first.pcap'), '--db', db, '--quiet']).code, 0);
+  const holder = new Database(db);
+  holder.exec('BEGIN IMMEDIATE');
+  try {
+    for (const writer of ['worker', 'inline']) {
+      // A pipe that delivers a capture's start and then nothing, like tcpdump -w - on a quiet interface.
+      const child = spawn(process.execPath, [cliPath, 'ingest', '-', '--db', db], {
+        env: { ...process.env, WIRESTATE_WRITER: writer, WIRESTATE_DEBUG: '' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdin.write(fs.readFileSync(fixture('nginx-keepalive-closewait.pcap')).subarray(0, 4000));
+      const started = Date.now();
+      const code = await new Promise<number | null>((resolve) => {
+        const t = setTimeout(() => {
+          child.kill('SIGKILL');
+          resolve(null);
+        }, 20_000);
+        child.on('exit', (c) => {
+          clearTimeout(t);
+          resolve(c);
+        });
+      });
+      child.stdin.destroy();
+      assert.equal(code, 1, `${writer}: exited ${code} after ${Date.now() - started} ms; stderr: ${stderr}`);
+      assert.match(stderr.trim(), /^wirestate: .*locked\.db: database is busy .*nothing was added[^\n]*$/);
+    }
+  } finally {
+    holder.exec('ROLLBACK');
+    holder.close();
+  }
+  assert.equal(n(db, 'SELECT count(*) FROM captures'), 1);
+});

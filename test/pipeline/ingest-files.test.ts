@@ -143,3 +143,22 @@ test('a lone file is hashed while it is read: the stored sha256 is the file’s,
     }
   }
 });
+
+test("an ingest on a connection with the caller's transaction open refuses, and leaves that transaction alone", async () => {
+  const s = FlowStore.open(tmpDb());
+  try {
+    s.db.exec('BEGIN');
+    s.db.prepare("INSERT INTO captures (source, kind, ingested_at) VALUES ('mine', 'file', 0)").run();
+    await assert.rejects(ingestFiles(s, [fixture('client-closes-first.pcap')], { writer: 'inline' }), /a transaction is already open/);
+    assert.equal(s.db.inTransaction, true, "the caller's transaction is still open");
+    assert.deepEqual(s.db.prepare('SELECT source FROM captures').all(), [{ source: 'mine' }]);
+    assert.equal(s.db.pragma('foreign_keys', { simple: true }), 1);
+    s.db.exec('COMMIT');
+    // And the connection works for an ingest afterwards.
+    const r = await ingestFiles(s, [fixture('client-closes-first.pcap')], { writer: 'inline' });
+    assert.ok(r.flows > 0);
+    assert.equal(s.db.inTransaction, false);
+  } finally {
+    s.close();
+  }
+});

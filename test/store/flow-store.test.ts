@@ -446,3 +446,111 @@ test('a bulk ingest into empty tables builds their indexes at commit; a rollback
   s.rollback();
   s.close();
 });
+
+test('every flows column holds the FlowRecord field it documents (distinct values, so a swapped column shows)', () => {
+  const s = FlowStore.open(tmpDb());
+  const cap = s.beginCapture({ source: 'x.pcap', kind: 'file' });
+  const orig: DirectionStats = { packets: 11, bytes: 12, ipBytes: 13, retransmits: 14, outOfOrder: 15, keepalives: 16, zeroWindows: 17, windowScale: 7, mss: 1400 };
+  const resp: DirectionStats = { packets: 21, bytes: 22, ipBytes: 23, retransmits: 24, outOfOrder: 25, keepalives: 26, zeroWindows: 27, windowScale: 9, mss: 1380 };
+  const f = closeWaitFlow(77, {
+    ipVersion: 6,
+    origH: '2001:db8::2',
+    origP: 40123,
+    respH: '2001:db8::1',
+    respP: 8080,
+    firstTsUs: T0 + 1,
+    lastTsUs: T0 + 3_500_002,
+    orig,
+    resp,
+    missedBytes: 31,
+    history: 'ShADadFfR',
+    connState: 'RSTR',
+    midstream: true,
+    origState: 'CLOSED',
+    respState: 'LAST_ACK',
+    origStateSinceUs: T0 + 2_000_003,
+    respStateSinceUs: T0 + 2_500_004,
+    firstFinBy: 'orig',
+    firstFinTsUs: T0 + 1_000_005,
+    idleBeforeFinUs: 900_006,
+    firstFinAcked: true,
+    peerFinSent: false,
+    firstRstBy: 'resp',
+    closeKind: 'reset_after_half_close',
+    finished: true,
+  });
+  s.writeFlows(cap, [f], { fresh: true });
+  const row = s.db.prepare('SELECT * FROM flows WHERE uid = 77').get() as Record<string, unknown>;
+  const sec = (us: number) => us / 1e6;
+  assert.deepEqual(
+    { ...row, id: undefined },
+    {
+      id: undefined,
+      capture_id: cap,
+      uid: 77,
+      ip_version: 6,
+      orig_h: '2001:db8::2',
+      orig_p: 40123,
+      resp_h: '2001:db8::1',
+      resp_p: 8080,
+      first_ts: sec(T0 + 1),
+      last_ts: sec(T0 + 3_500_002),
+      duration: 3.500001,
+      orig_pkts: 11,
+      orig_bytes: 12,
+      orig_ip_bytes: 13,
+      resp_pkts: 21,
+      resp_bytes: 22,
+      resp_ip_bytes: 23,
+      missed_bytes: 31,
+      retransmissions: 38,
+      orig_retransmissions: 14,
+      resp_retransmissions: 24,
+      orig_out_of_order: 15,
+      resp_out_of_order: 25,
+      orig_keepalives: 16,
+      resp_keepalives: 26,
+      orig_zero_windows: 17,
+      resp_zero_windows: 27,
+      orig_wscale: 7,
+      resp_wscale: 9,
+      orig_mss: 1400,
+      resp_mss: 1380,
+      history: 'ShADadFfR',
+      conn_state: 'RSTR',
+      midstream: 1,
+      orig_state: 'CLOSED',
+      resp_state: 'LAST_ACK',
+      orig_state_since: sec(T0 + 2_000_003),
+      resp_state_since: sec(T0 + 2_500_004),
+      first_fin_by: 'orig',
+      first_fin_ts: sec(T0 + 1_000_005),
+      idle_before_fin: 0.900006,
+      first_fin_acked: 1,
+      peer_fin_sent: 0,
+      first_rst_by: 'resp',
+      close_kind: 'reset_after_half_close',
+      finished: 1,
+    },
+  );
+  // Unknown options and absent FIN/RST are NULL, not -1 / 0.
+  s.writeFlows(cap, [closeWaitFlow(78, { orig: { ...orig, windowScale: -1, mss: 0 }, firstFinBy: null, firstFinTsUs: null, idleBeforeFinUs: null })], { fresh: true });
+  assert.deepEqual(s.db.prepare('SELECT orig_wscale, orig_mss, resp_wscale, first_fin_by, first_fin_ts, idle_before_fin, first_rst_by FROM flows WHERE uid = 78').get(), {
+    orig_wscale: null,
+    orig_mss: null,
+    resp_wscale: 7,
+    first_fin_by: null,
+    first_fin_ts: null,
+    idle_before_fin: null,
+    first_rst_by: null,
+  });
+  const anomalies = s.db.prepare('SELECT name, count FROM anomalies WHERE flow_id = (SELECT id FROM flows WHERE uid = 77) ORDER BY name').all();
+  assert.deepEqual(anomalies, [
+    { name: 'tcp_midstream_pickup', count: 1 },
+    { name: 'tcp_missed_bytes', count: 31 },
+    { name: 'tcp_out_of_order', count: 40 },
+    { name: 'tcp_retransmission', count: 38 },
+    { name: 'tcp_zero_window', count: 44 },
+  ]);
+  s.close();
+});

@@ -64,7 +64,7 @@ test('the engine encodes every fixture flow into batches that decode to exactly 
   assert.ok(flows > 50, `${flows} flows compared`);
 });
 
-test('FlowRecords survive encoding: nulls, IPv6, anomalies, socket owners, a batch larger than the first buffer', async () => {
+test('FlowRecords survive encoding: nulls, IPv6, anomalies, socket owners, any characters in a text, a batch larger than the first buffer', async () => {
   const { records } = await run(path.join(fixturesDir, 'nginx-keepalive-closewait.pcap'), 'records', 0);
   const base = records.find((r) => r.transitions.length > 0) as FlowRecord;
   const extra: FlowRecord[] = [
@@ -82,6 +82,7 @@ test('FlowRecords survive encoding: nulls, IPv6, anomalies, socket owners, a bat
       owners: [
         { endpoint: 'orig', pid: 4242, command: 'java' },
         { endpoint: 'resp', pid: 77, command: 'nginx: worker process' },
+        { endpoint: 'resp', pid: 78, command: 'odd\0name,;"\n\u00e9' },
       ],
     },
     { ...base, uid: 9002, transitions: [], orig: { ...base.orig, windowScale: -1, mss: 0 } },
