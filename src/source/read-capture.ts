@@ -51,21 +51,33 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
   const { onProgress, signal } = opts;
   const iterator = input.chunks[Symbol.asyncIterator]();
   // An abort also ends a wait for input that may never come (an idle pipe on standard input).
-  let stopWaiting: (() => void) | null = null;
-  const aborted =
-    signal === undefined
-      ? null
-      : new Promise<never>((_, reject) => {
-          stopWaiting = () => reject(new CaptureError(file, total, 'aborted', 'reading aborted'));
-          if (signal.aborted) stopWaiting();
-          else signal.addEventListener('abort', stopWaiting, { once: true });
-        });
-  aborted?.catch(() => undefined); // observed through the race below
+  // A listener per wait, removed when the chunk comes: nothing long-lived holds on to the chunks.
+  const nextChunk = (): Promise<IteratorResult<Buffer>> => {
+    if (signal === undefined) return iterator.next();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(new CaptureError(file, total, 'aborted', 'reading aborted'));
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      iterator.next().then(
+        (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
+  };
   try {
     for (;;) {
       let next: IteratorResult<Buffer>;
       try {
-        next = aborted === null ? await iterator.next() : await Promise.race([iterator.next(), aborted]);
+        next = await nextChunk();
       } catch (err) {
         if (err instanceof CaptureError) throw err;
         // zlib: a cut-short gzip stream ends with 'unexpected end of file'; anything else is corrupt data.
@@ -161,7 +173,6 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
     input.cancel();
     throw err;
   } finally {
-    if (stopWaiting !== null) signal?.removeEventListener('abort', stopWaiting);
     await input.close();
   }
 }

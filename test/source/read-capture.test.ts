@@ -305,3 +305,28 @@ test("'-' reads standard input, plain or gzipped", () => {
     assert.equal(out.digest, h.digest('hex'), 'packet bytes through stdin');
   }
 });
+
+test('reading with an abort signal holds no chunk once it is parsed (memory stays flat on a large file)', () => {
+  // 48 MB of records: one fixture's records over and over behind one header.
+  const one = readFileSync(fixture('nginx-keepalive-closewait.pcap'));
+  const header = one.subarray(0, 24);
+  const records = one.subarray(24);
+  const copies = Math.ceil((48 << 20) / records.length);
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'ws-abortmem-')), 'big.pcap');
+  writeFileSync(file, Buffer.concat([header, ...Array<Buffer>(copies).fill(records)]));
+  const readCaptureJs = path.resolve(__dirname, '..', '..', 'src', 'source', 'read-capture.js');
+  // In a child with --expose-gc: after a full collection, what array buffers are still alive mid-read.
+  const script = `
+    const { readCapture } = require(${JSON.stringify(readCaptureJs)});
+    const ctl = new AbortController();
+    let n = 0, most = 0;
+    readCapture(${JSON.stringify(file)}, () => {
+      if (++n % 50000 === 0) { gc(); most = Math.max(most, process.memoryUsage().arrayBuffers); }
+    }, { signal: ctl.signal }).then((r) => console.log(JSON.stringify({ packets: r.packets, most })));
+  `;
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { packets: number; most: number };
+  assert.ok(out.packets > 100_000, `${out.packets} packets read`);
+  assert.ok(out.most < 16 << 20, `${(out.most / 1048576).toFixed(1)} MB of array buffers alive mid-read (48 MB file)`);
+});
