@@ -1,16 +1,9 @@
-import { CaptureDamage, CaptureInfo } from '../source/capture-info';
+import type { ReadResult } from '../source/capture-info';
 import { readCapture } from '../source/read-capture';
 import { Decoder, DecoderCounts } from './decoder';
 
-/** What `wirestate stats` reports about one capture file. */
-export interface CaptureStats {
-  info: CaptureInfo;
-  packets: number;
-  bytes: number;
-  firstTsUs: number | null;
-  lastTsUs: number | null;
-  sha256: string;
-  damage: CaptureDamage | null;
+/** What `wirestate stats` reports about one capture file: what reading it gave, and what decoding found. */
+export interface CaptureStats extends ReadResult {
   decoded: DecoderCounts;
   /** Non-zero anomaly counts by name. */
   anomalies: Record<string, number>;
@@ -26,13 +19,7 @@ export async function captureStats(file: string): Promise<CaptureStats> {
   });
   decoder.finish();
   return {
-    info: r.info,
-    packets: r.packets,
-    bytes: r.bytes,
-    firstTsUs: r.firstTsUs,
-    lastTsUs: r.lastTsUs,
-    sha256: r.sha256,
-    damage: r.damage,
+    ...r,
     decoded: decoder.counts(),
     anomalies: decoder.anomalies.toObject(),
     anomalyFirstOffsets: decoder.anomalies.firstOffsets(),
