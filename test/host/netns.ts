@@ -68,11 +68,25 @@ export class Netns {
     return sh('ip', ['netns', 'exec', this.name, cmd, ...args]);
   }
 
-  /** Start a long-running process inside the namespace; killed by cleanup(). */
-  spawn(cmd: string, args: string[], opts: { stdio?: 'pipe' | 'ignore' } = {}): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: opts.stdio ?? 'pipe' });
+  /**
+   * Start a long-running process inside the namespace; killed by cleanup().
+   * `ip netns exec` execs the command in place, so the child's pid is the
+   * command's. `detached` starts it in a session of its own (setsid): its
+   * pid is then also its process group id.
+   */
+  spawn(cmd: string, args: string[], opts: { stdio?: 'pipe' | 'ignore'; detached?: boolean } = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: opts.stdio ?? 'pipe', detached: opts.detached === true });
     this.children.push(child);
     return child;
+  }
+
+  /** TCP socket states (ss spelling) on `port`, listeners left out. */
+  ss(port: number): string[] {
+    return this.exec('ss', ['-tanH'])
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f.length >= 5 && f[0] !== 'LISTEN' && (f[3].endsWith(`:${port}`) || f[4].endsWith(`:${port}`)))
+      .map((f) => f[0]);
   }
 
   cleanup(): void {
@@ -242,13 +256,7 @@ export async function waitForSettled(ns: Netns, port: number, settled: string[],
   const deadline = Date.now() + timeoutMs;
   let states: string[] = [];
   for (;;) {
-    states = ns
-      .exec('ss', ['-tanH'])
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => l.trim().split(/\s+/))
-      .filter((f) => f[0] !== 'LISTEN' && (f[3].endsWith(`:${port}`) || f[4].endsWith(`:${port}`)))
-      .map((f) => f[0]);
+    states = ns.ss(port);
     if (states.length >= min && states.every((s) => settled.includes(s))) return states;
     if (Date.now() > deadline) throw new Error(`sockets on port ${port} did not settle: ${states.join(' ')}`);
     await new Promise((r) => setTimeout(r, 50));

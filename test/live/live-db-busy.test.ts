@@ -1,22 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { cliPath } from '../helpers/paths';
-import { liveUnavailable, waitForExit, waitForLine } from '../host/netns';
-import { LoopbackNetns, captureRows, sleep } from './loopback-netns';
+import { waitForExit, waitForLine } from '../host/netns';
+import { withLoopbackNetns, captureRows, sleep } from './loopback-netns';
 
 test('live: the database locked by another writer past the busy timeout ends the capture with its row closed as damaged', async (t) => {
-  const why = liveUnavailable();
-  if (why) {
-    t.skip(why);
-    return;
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsl-live-'));
-  const ns = new LoopbackNetns();
-  try {
+  await withLoopbackNetns(t, async (ns, dir) => {
     const db = path.join(dir, 'busy.db');
     const live = ns.spawn(process.execPath, [cliPath, 'live', '-i', 'lo', '--db', db, '--flush-every', '0.1', 'tcp port 9']);
     await waitForLine(live, /capturing on lo/);
@@ -41,8 +32,5 @@ test('live: the database locked by another writer past the busy timeout ends the
     assert.equal(row?.truncated, 1);
     assert.match(String(row?.damage), /database is locked/);
     assert.notEqual(row?.last_ts, null);
-  } finally {
-    ns.cleanup();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

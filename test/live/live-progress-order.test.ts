@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { liveUnavailable, waitForExit, waitForLine, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
-import { LoopbackNetns, captureRows } from './loopback-netns';
+import { waitForExit, waitForLine, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
+import { withLoopbackNetns, captureRows } from './loopback-netns';
 
 const livePipelineModule = path.resolve(__dirname, '..', '..', 'src', 'pipeline', 'live-pipeline.js');
 
@@ -30,14 +28,7 @@ console.log('capturing ' + p.captureId);
 `;
 
 test('live: a progress report (and captures.last_ts) comes only after the flows of that flush are written', async (t) => {
-  const why = liveUnavailable();
-  if (why) {
-    t.skip(why);
-    return;
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsl-live-'));
-  const ns = new LoopbackNetns();
-  try {
+  await withLoopbackNetns(t, async (ns, dir) => {
     const db = path.join(dir, 'order.db');
     const port = 7431;
     const srv = ns.spawn('python3', ['-c', LEAKY_SERVER_PY, '127.0.0.1', String(port)]);
@@ -67,8 +58,5 @@ test('live: a progress report (and captures.last_ts) comes only after the flows 
       d.close();
     }
     assert.deepEqual(ns.ss(port).sort(), ['CLOSE-WAIT', 'CLOSE-WAIT', 'FIN-WAIT-2', 'FIN-WAIT-2']);
-  } finally {
-    ns.cleanup();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { liveUnavailable, waitForExit, waitForLine, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
-import { LoopbackNetns } from './loopback-netns';
+import { waitForExit, waitForLine, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
+import { withLoopbackNetns } from './loopback-netns';
 
 const livePipelineModule = path.resolve(__dirname, '..', '..', 'src', 'pipeline', 'live-pipeline.js');
 
@@ -35,14 +33,7 @@ interface StuckRow {
 }
 
 test('live, silent wire: stuck_s of CLOSE_WAIT flows grows between two reads, and a TIME_WAIT flow is finished without a further packet', async (t) => {
-  const why = liveUnavailable();
-  if (why) {
-    t.skip(why);
-    return;
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsh-live-'));
-  const ns = new LoopbackNetns();
-  try {
+  await withLoopbackNetns(t, async (ns, dir) => {
     const db = path.join(dir, 'progress.db');
     const port = 7411;
     const srv = ns.spawn('python3', ['-c', LEAKY_SERVER_PY, '127.0.0.1', String(port)]);
@@ -132,8 +123,5 @@ test('live, silent wire: stuck_s of CLOSE_WAIT flows grows between two reads, an
     } finally {
       d.close();
     }
-  } finally {
-    ns.cleanup();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

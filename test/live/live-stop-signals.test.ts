@@ -1,25 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { cliPath } from '../helpers/paths';
-import { liveUnavailable, waitForExit, waitForLine } from '../host/netns';
-import { LoopbackNetns, captureRows, sleep } from './loopback-netns';
-
-function tmpdir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'wsl-live-'));
-}
+import { waitForExit, waitForLine } from '../host/netns';
+import { withLoopbackNetns, captureRows, sleep } from './loopback-netns';
 
 test('live: SIGTERM the moment the capture row exists (socket owners still being read) is a clean stop, never an open row', async (t) => {
-  const why = liveUnavailable();
-  if (why) {
-    t.skip(why);
-    return;
-  }
-  const dir = tmpdir();
-  const ns = new LoopbackNetns();
-  try {
+  await withLoopbackNetns(t, async (ns, dir) => {
     for (let run = 0; run < 4; run++) {
       const db = path.join(dir, `race${run}.db`);
       const live = ns.spawn(process.execPath, [cliPath, 'live', '-i', 'lo', '--db', db, '--flush-every', '0.2', 'tcp port 9']);
@@ -43,10 +31,7 @@ test('live: SIGTERM the moment the capture row exists (socket owners still being
       assert.equal(row?.truncated, 0);
       assert.notEqual(row?.last_ts, null);
     }
-  } finally {
-    ns.cleanup();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 /** Pids of the children of `pid` (Linux /proc). */
@@ -59,14 +44,7 @@ function childrenOf(pid: number): number[] {
 }
 
 test('live: SIGTERM while the capturing child is still loading is held back until it can stop cleanly', async (t) => {
-  const why = liveUnavailable();
-  if (why) {
-    t.skip(why);
-    return;
-  }
-  const dir = tmpdir();
-  const ns = new LoopbackNetns();
-  try {
+  await withLoopbackNetns(t, async (ns, dir) => {
     for (let run = 0; run < 3; run++) {
       const db = path.join(dir, `early${run}.db`);
       const live = ns.spawn(process.execPath, [cliPath, 'live', '-i', 'lo', '--db', db, '--flush-every', '0.2', 'tcp port 9']);
@@ -86,21 +64,11 @@ test('live: SIGTERM while the capturing child is still loading is held back unti
       assert.equal(row?.completed, 1, `run ${run}: capture row closed`);
       assert.equal(row?.damage, null);
     }
-  } finally {
-    ns.cleanup();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('live: SIGHUP to the whole process group (ssh drop, terminal closed) stops cleanly like SIGTERM', async (t) => {
-  const why = liveUnavailable();
-  if (why) {
-    t.skip(why);
-    return;
-  }
-  const dir = tmpdir();
-  const ns = new LoopbackNetns();
-  try {
+  await withLoopbackNetns(t, async (ns, dir) => {
     const db = path.join(dir, 'hup.db');
     const live = ns.spawn(process.execPath, [cliPath, 'live', '-i', 'lo', '--db', db, '--flush-every', '0.2', 'tcp port 9'], { detached: true });
     await waitForLine(live, /capturing on lo/);
@@ -116,8 +84,5 @@ test('live: SIGHUP to the whole process group (ssh drop, terminal closed) stops 
     assert.equal(row?.completed, 1);
     assert.equal(row?.damage, null);
     assert.notEqual(row?.last_ts, null);
-  } finally {
-    ns.cleanup();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -1,51 +1,39 @@
 /**
- * A network namespace of the live stop/progress tests (prefix wsl-, loopback
- * only, no addresses outside it). `cleanup()` kills everything inside and
- * deletes it.
+ * A network namespace of the live stop/progress tests (prefix wse-l-,
+ * loopback only, no addresses outside it): a Netns with a fresh name.
+ * `cleanup()` kills everything inside and deletes it.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
 import Database from 'better-sqlite3';
-import { sh, uniqueTag } from '../host/netns';
+import { liveUnavailable, Netns, uniqueTag } from '../host/netns';
 
-export class LoopbackNetns {
-  readonly name = `wsl-${uniqueTag()}`;
-  private readonly children: ChildProcess[] = [];
+export class LoopbackNetns extends Netns {
   constructor() {
-    sh('ip', ['netns', 'add', this.name]);
-    sh('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
+    super(`wse-l-${uniqueTag()}`);
   }
+}
 
-  /**
-   * `ip netns exec` execs the command in place, so the child's pid is the
-   * command's. `detached` starts it in a session of its own (setsid): its
-   * pid is then also its process group id.
-   */
-  spawn(cmd: string, args: string[], opts: { detached?: boolean } = {}): ChildProcess {
-    const c = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: 'pipe', detached: opts.detached === true });
-    this.children.push(c);
-    return c;
+/**
+ * Run a live test's body with a fresh LoopbackNetns and temporary directory,
+ * both removed afterwards; skips the test, saying why, where live capture
+ * cannot run (CI runs as root with libpcap, so there it runs).
+ */
+export async function withLoopbackNetns(t: TestContext, body: (ns: LoopbackNetns, dir: string) => Promise<void>): Promise<void> {
+  const why = liveUnavailable();
+  if (why) {
+    t.skip(why);
+    return;
   }
-
-  /** TCP socket states (ss spelling) on `port`, listeners left out. */
-  ss(port: number): string[] {
-    return sh('ip', ['netns', 'exec', this.name, 'ss', '-tanH'])
-      .split('\n')
-      .map((l) => l.trim().split(/\s+/))
-      .filter((f) => f.length >= 5 && f[0] !== 'LISTEN' && (f[3].endsWith(`:${port}`) || f[4].endsWith(`:${port}`)))
-      .map((f) => f[0]);
-  }
-
-  cleanup(): void {
-    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    const pids = spawnSync('ip', ['netns', 'pids', this.name], { encoding: 'utf8' }).stdout ?? '';
-    for (const p of pids.split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(p), 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-    spawnSync('ip', ['netns', 'del', this.name]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsl-live-'));
+  const ns = new LoopbackNetns();
+  try {
+    await body(ns, dir);
+  } finally {
+    ns.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
