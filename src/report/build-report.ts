@@ -3,6 +3,7 @@ import { formatDuration, formatTs, isoTs } from './format-time';
 import { idleFingerprint, describeIdle, MIN_FOR_TIMER } from './idle-fingerprint';
 import { inferMidstreamRoles, NO_ROLES, type MidstreamRoles } from './role-inference';
 import type { ReportCapture, Evidence, Finding, IdleFingerprint, Report, SampleFlow, Severity, Thresholds } from './report-types';
+import type { FlowsRow } from '../store/flows-row';
 
 /**
  * The diagnosis of one capture, computed from the database only (never from
@@ -282,21 +283,10 @@ function leakRate(count: number, spanS: number): { perHour: number; text: string
   return { perHour, text };
 }
 
-interface FlowRow {
-  id: number;
-  orig_h: string;
-  orig_p: number;
-  resp_h: string;
-  resp_p: number;
-  first_ts: number;
-  last_ts: number;
-  first_fin_by: 'orig' | 'resp' | null;
-  first_fin_ts: number | null;
-  idle_before_fin: number | null;
-  first_rst_by: 'orig' | 'resp' | null;
-  orig_pkts: number;
-  close_kind: string;
-}
+type FlowRow = Pick<
+  FlowsRow,
+  'id' | 'orig_h' | 'orig_p' | 'resp_h' | 'resp_p' | 'first_ts' | 'last_ts' | 'first_fin_by' | 'first_fin_ts' | 'idle_before_fin' | 'first_rst_by' | 'orig_pkts' | 'close_kind'
+>;
 
 function flowsOfKind(db: Database, capId: number, kind: string): FlowRow[] {
   return db

@@ -4,3 +4,4 @@ export * from './schema';
 export * from './migrate';
 export * from './capture-writer';
 export * from './worker-capture-writer';
+export * from './flows-row';

@@ -4,23 +4,13 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { fixture } from '../helpers/paths';
 import { realFixtures, runCli, tmpDir, type FixtureTruth } from './run-cli';
+import type { FlowsRow } from '../../src/store/flows-row';
 
 // End to end on captures of real kernel TCP traffic: the built CLI ingests
 // each fixture, and the database rows must agree with the ss ground truth
 // taken in both namespaces at capture end (fixtures/<name>.json).
 
-interface FlowRow {
-  id: number;
-  orig_h: string;
-  orig_p: number;
-  resp_h: string;
-  resp_p: number;
-  orig_state: string;
-  resp_state: string;
-  close_kind: string;
-  first_fin_by: string | null;
-  midstream: number;
-}
+type FlowRow = Pick<FlowsRow, 'id' | 'orig_h' | 'orig_p' | 'resp_h' | 'resp_p' | 'orig_state' | 'resp_state' | 'close_kind' | 'first_fin_by' | 'midstream'>;
 
 function clientSide(t: FixtureTruth, f: FlowRow): 'orig' | 'resp' {
   return f.orig_h === t.client ? 'orig' : 'resp';

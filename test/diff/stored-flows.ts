@@ -6,33 +6,34 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { DirectionStats, Endpoint, FlowRecord, TcpState, Transition } from '../../src/tcp/flow-record';
 import { cliPath } from '../helpers/paths';
+import type { FlowsRow } from '../../src/store/flows-row';
 
 const run = promisify(execFile);
 
-interface FlowRow {
-  id: number;
-  uid: number;
-  ip_version: number;
-  orig_h: string;
-  orig_p: number;
-  resp_h: string;
-  resp_p: number;
-  first_ts: number;
-  last_ts: number;
-  missed_bytes: number;
-  history: string;
-  conn_state: string;
-  midstream: number;
-  orig_state: string;
-  resp_state: string;
-  first_fin_by: Endpoint | null;
-  peer_fin_sent: number;
-  first_fin_acked: number;
-  first_rst_by: Endpoint | null;
-  close_kind: string;
-  finished: number;
-  [k: string]: unknown;
-}
+type FlowRow = Pick<
+  FlowsRow,
+  | 'id'
+  | 'uid'
+  | 'ip_version'
+  | 'orig_h'
+  | 'orig_p'
+  | 'resp_h'
+  | 'resp_p'
+  | 'first_ts'
+  | 'last_ts'
+  | 'missed_bytes'
+  | 'history'
+  | 'conn_state'
+  | 'midstream'
+  | 'orig_state'
+  | 'resp_state'
+  | 'first_fin_by'
+  | 'peer_fin_sent'
+  | 'first_fin_acked'
+  | 'first_rst_by'
+  | 'close_kind'
+  | 'finished'
+> & { [k: string]: unknown };
 
 function dir(r: FlowRow, d: 'orig' | 'resp'): DirectionStats {
   const n = (k: string): number => r[`${d}_${k}`] as number;

@@ -7,24 +7,14 @@ import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { cliPath } from '../helpers/paths';
 import { VethPair, liveUnavailable, sh, uniqueTag, waitForExit, waitForLine, waitForSettled, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
+import type { FlowsRow } from '../../src/store/flows-row';
 
 /** A /24 inside 10.79.0.0/16 that differs between concurrently running test processes. */
 function subnet(): number {
   return 100 + (process.pid % 150);
 }
 
-interface FlowRow {
-  id: number;
-  orig_h: string;
-  orig_p: number;
-  resp_h: string;
-  resp_p: number;
-  orig_state: string;
-  resp_state: string;
-  history: string;
-  close_kind: string;
-  finished: number;
-}
+type FlowRow = Pick<FlowsRow, 'id' | 'orig_h' | 'orig_p' | 'resp_h' | 'resp_p' | 'orig_state' | 'resp_state' | 'history' | 'close_kind' | 'finished'>;
 
 function readFlows(db: string): FlowRow[] {
   const d = new Database(db, { readonly: true });
