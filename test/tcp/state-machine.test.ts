@@ -52,9 +52,7 @@ test('handshake and client-initiated close: every transition on both sides, TIME
 test('TIME_WAIT becomes CLOSED at since + 2MSL when the capture ends later', () => {
   const w = new Wire();
   w.handshake(C, S);
-  w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1 });
-  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2 });
-  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2 });
+  w.clientCloses(C, S);
   const twSince = w.t - 1000; // the FIN+ACK put the client in TIME_WAIT
   const f = w.only(70_000);
   assert.equal(f.origState, 'CLOSED');
@@ -124,9 +122,7 @@ test('simultaneous close: CLOSING on both sides, then TIME_WAIT on both', () => 
 test('FIN+ACK that acknowledges the peer FIN: FIN_WAIT_1 goes straight to TIME_WAIT', () => {
   const w = new Wire();
   w.handshake(C, S);
-  w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1 });
-  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2 });
-  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2 });
+  w.clientCloses(C, S);
   const f = w.only();
   assert.deepEqual(path(f, 'orig').slice(2), ['ESTABLISHED>FIN_WAIT_1', 'FIN_WAIT_1>TIME_WAIT']);
   assert.deepEqual(path(f, 'resp').slice(2), ['ESTABLISHED>CLOSE_WAIT', 'CLOSE_WAIT>LAST_ACK', 'LAST_ACK>CLOSED']);
@@ -247,9 +243,7 @@ test('mid-stream pickup keeps the direction when the first sender already looks 
 test('port reuse: a new SYN on a TIME_WAIT 4-tuple emits the old flow and starts a new one', () => {
   const w = new Wire();
   w.handshake(C, S, 0);
-  w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1 });
-  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2 });
-  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2 });
+  w.clientCloses(C, S);
   w.seg({ from: 'c', flags: 'S', seq: 900_000, atMs: 10_000 });
   assert.equal(w.flows.length, 1, 'old flow emitted when its 4-tuple is reused');
   w.seg({ from: 's', flags: 'SA', seq: 777, ack: 900_001 });
@@ -413,9 +407,7 @@ test('RST from the FIN sender after the peer wrote into the half-closed connecti
 test('a late RST after a complete four-way close keeps the close normal', () => {
   const w = new Wire();
   w.handshake(C, S);
-  w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1 });
-  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2 });
-  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2 });
+  w.clientCloses(C, S);
   w.seg({ from: 'c', flags: 'R', seq: C + 2 });
   const f = w.only();
   assert.equal(f.closeKind, 'normal');
@@ -426,9 +418,7 @@ test('a late RST after a complete four-way close keeps the close normal', () => 
 test('snapshot as of a later time reports an old TIME_WAIT as CLOSED', () => {
   const w = new Wire();
   w.handshake(C, S);
-  w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1 });
-  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2 });
-  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2 });
+  w.clientCloses(C, S);
   assert.equal(w.engine.snapshot(w.t + 30_000_000)[0].origState, 'TIME_WAIT');
   const snap = w.engine.snapshot(w.t + 61_000_000);
   assert.equal(snap[0].origState, 'CLOSED');
@@ -440,9 +430,7 @@ test('snapshot as of a later time reports an old TIME_WAIT as CLOSED', () => {
 test('duplicate SYN and SYN+ACK (same ISN) never re-open a closed endpoint', () => {
   const w = new Wire();
   w.handshake(C, S);
-  w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1 });
-  w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2 });
-  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2 });
+  w.clientCloses(C, S);
   // the same handshake again, as a second capture interface would show it
   w.seg({ from: 'c', flags: 'S', seq: C });
   w.seg({ from: 's', flags: 'SA', seq: S, ack: C + 1 });

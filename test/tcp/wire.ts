@@ -107,6 +107,13 @@ export class Wire {
     return this.seg({ from: 'c', flags: 'A', seq: c + 1, ack: s + 1 });
   }
 
+  /** After a handshake without payload: the client's FIN, the server's FIN+ACK, the client's last ACK. */
+  clientCloses(c: number, s: number): this {
+    this.seg({ from: 'c', flags: 'FA', seq: c + 1, ack: s + 1 });
+    this.seg({ from: 's', flags: 'FA', seq: s + 1, ack: c + 2 });
+    return this.seg({ from: 'c', flags: 'A', seq: c + 2, ack: s + 2 });
+  }
+
   /** End of input `afterMs` after the last segment; returns every emitted flow. */
   finish(afterMs = 0): FlowRecord[] {
     this.engine.finish(this.t + afterMs * 1000);
