@@ -2,8 +2,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Database } from 'better-sqlite3';
 import { CliError, action, usageErrors } from './cli-error';
 import { openStoreForReading } from './open-store';
-import { buildReport } from '../report/build-report';
+import { buildReport } from '../report/model';
 import { renderText } from '../report/render-text';
+import { renderJson } from '../report/render-json';
 
 export interface ReportFlags {
   db: string;
@@ -62,7 +63,7 @@ export function printReport(db: Database, dbPath: string, flags: ReportFlags, ca
     maxPerKind: flags.all ? 0 : 10,
     thresholds: { warnCount: flags.warnCount, warnAgeS: flags.warnAge, critAgeS: flags.critAge },
   });
-  process.stdout.write(flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
+  process.stdout.write(flags.format === 'json' ? renderJson(report) : renderText(report));
   const sev = report.summary.severity;
   if (flags.failOn === 'critical' && sev === 'critical') return EXIT_SEVERE;
   if (flags.failOn === 'warning' && (sev === 'warning' || sev === 'critical')) return EXIT_SEVERE;

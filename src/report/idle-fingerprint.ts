@@ -1,5 +1,5 @@
 import { formatDuration } from './format-time';
-import type { IdleFingerprint, IdleMode } from './report-types';
+import type { IdleFingerprint, IdleMode } from './model';
 
 /**
  * The distribution of idle time before the first FIN for one closer. When

@@ -1,5 +1,5 @@
 import { formatDuration, formatSpan } from './format-time';
-import type { Finding, Report } from './report-types';
+import type { Finding, Report } from './model';
 import { wrap } from './text-wrap';
 
 const WIDTH = 80;

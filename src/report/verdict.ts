@@ -1,0 +1,68 @@
+import { formatTs } from './format-time';
+import type { Finding, ReportCapture, Severity } from './model';
+import { SEVERITY_RANK } from './thresholds';
+import { plural } from './wording';
+
+export interface Verdict {
+  /** CLOSE_WAIT connections over every group. */
+  closeWait: number;
+  finWait2CloseWaitPairs: number;
+  /** The worst severity among the findings shown (TIME_WAIT, closer fingerprints and an aborted live capture do not count). */
+  severity: Severity | 'ok';
+  /** The report's first line, in plain words. */
+  verdict: string;
+}
+
+/**
+ * The verdict of a report: from every finding computed (`all`, in module
+ * order) and the ones shown after the per-kind limit (`findings`, ordered).
+ */
+export function verdictOf(all: readonly Finding[], findings: readonly Finding[], capture: ReportCapture, endTs: number | null): Verdict {
+  const cw = all.filter((f) => f.kind === 'close_wait');
+  const closeWait = cw.reduce((a, f) => a + (f.facts.count as number), 0);
+  const pairs = cw.reduce((a, f) => a + (f.facts.finWait2Pairs as number), 0);
+  let severity: Severity | 'ok' = 'ok';
+  // An aborted live capture is context, not a finding about the network: it does not set the severity.
+  const ranked = (f: Finding): boolean => f.kind !== 'time_wait' && f.kind !== 'closer_fingerprint' && !(f.facts as { liveAborted?: boolean }).liveAborted;
+  for (const f of findings) if (ranked(f) && (severity === 'ok' || SEVERITY_RANK[f.severity] > SEVERITY_RANK[severity])) severity = f.severity;
+  let verdict: string;
+  if (cw.length > 0) {
+    const worst = [...cw].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (b.facts.count as number) - (a.facts.count as number))[0];
+    verdict = `${worst.title}; stuck since ${formatTs(Date.parse(worst.facts.since as string) / 1000)}.`;
+    if (cw.length > 1) verdict += ` ${cw.length - 1} more endpoint group${cw.length > 2 ? 's' : ''} hold CLOSE_WAIT connections.`;
+    // Every group, not just the ones shown after the per-kind limit.
+    const rst = all.filter((f) => f.kind === 'reset_after_half_close');
+    if (rst.length > 0) {
+      const n = rst.reduce((a, f) => a + (f.facts.count as number), 0);
+      verdict += ` ${n} connection${n === 1 ? ' was' : 's were'} reused after the peer had closed ${n === 1 ? 'it' : 'them'} and reset (stale pooled connection${n === 1 ? '' : 's'}).`;
+    }
+  } else {
+    const skipped = capture.anomalies.unknown_linktype ?? 0;
+    verdict =
+      capture.flows === 0
+        ? `No TCP connection in this capture, so nothing to diagnose` +
+          (skipped > 0
+            ? `: ${plural(skipped, 'packet')} of a link type wirestate cannot decode (${capture.linktypes.join(', ')}) were skipped (see wirestate stats).`
+            : (capture.tcpPackets ?? 0) === 0
+              ? ' (no TCP packet in it).'
+              : '.')
+        : `No endpoint holds a connection in CLOSE_WAIT at the end of this capture.`;
+    const others = findings.filter((f) => f.severity !== 'info' && f.kind !== 'capture_damage');
+    if (others.length > 0) verdict += ` But: ${others[0].title}.`;
+    const rest = others.slice(1);
+    const crit = rest.filter((f) => f.severity === 'critical').length;
+    const warn = rest.length - crit;
+    const more = [crit > 0 ? `${crit} more critical finding${crit === 1 ? '' : 's'}` : '', warn > 0 ? `${plural(warn, 'more warning')}` : ''].filter((x) => x);
+    if (more.length > 0) verdict += ` And ${more.join(' and ')} below.`;
+  }
+  // Whatever the verdict, it stands on a damaged file: say so where it is read first.
+  const dmg = findings.find((f) => f.kind === 'capture_damage');
+  if (dmg) {
+    const facts = dmg.facts as { cutShort: boolean; liveAborted?: boolean };
+    verdict += facts.liveAborted
+      ? ` The live capture ended abnormally: states are as of ${endTs === null ? 'the last flush' : `the last flush at ${formatTs(endTs)}`} (see below).`
+      : facts.cutShort
+        ? ' The capture ends in a truncated record (see below).'
+        : ' The capture file is corrupt: connections after the damage are missing (see below).';
+  }  return { closeWait, finWait2CloseWaitPairs: pairs, severity, verdict };
+}
