@@ -43,7 +43,36 @@ export interface ConnectionPlan {
   reuseAfterUs: number;
   /** How long a leaked connection stays in CLOSE_WAIT before the pool finally closes it (close_wait_leak). */
   leakLifeUs: number;
+  /** Request and response sizes and server think time (default MIXED_SIZES). */
+  sizes?: ExchangeSizes;
 }
+
+/** The size distributions of one request/response exchange. */
+export interface ExchangeSizes {
+  /** Request bytes, uniform in [reqMin, reqMax], unless it is an upload (probability uploadChance, 2-40 KB). */
+  reqMin: number;
+  reqMax: number;
+  uploadChance: number;
+  /** Response bytes, log-uniform in [respMin, respMax]. */
+  respMin: number;
+  respMax: number;
+  /** Server think time, log-uniform in [thinkMinUs, thinkMaxUs] (thinkMaxPooledUs for pooled clients). */
+  thinkMinUs: number;
+  thinkMaxUs: number;
+  thinkMaxPooledUs: number;
+}
+
+/** The mixed workload's exchanges: small API requests, the odd upload, responses from 120 B to 16 KB. */
+export const MIXED_SIZES: ExchangeSizes = {
+  reqMin: 180,
+  reqMax: 900,
+  uploadChance: 0.06,
+  respMin: 120,
+  respMax: 16_000,
+  thinkMinUs: 150,
+  thinkMaxUs: 120_000,
+  thinkMaxPooledUs: 30_000,
+};
 
 /**
  * Every packet of one connection as the capture point next to the server sees
@@ -212,9 +241,10 @@ export class ConnectionScript {
   private exchange(): void {
     const { plan, rng } = this;
     const rtt = plan.rttUs;
+    const sz = plan.sizes ?? MIXED_SIZES;
     // Request: usually one segment, sometimes a multi-segment upload.
-    let reqLen = rng.int(180, 900);
-    if (rng.chance(0.06)) reqLen = Math.round(rng.logUniform(2000, 40_000));
+    let reqLen = rng.int(sz.reqMin, sz.reqMax);
+    if (rng.chance(sz.uploadChance)) reqLen = Math.round(rng.logUniform(2000, 40_000));
     let segs = 0;
     while (reqLen > 0) {
       const len = reqLen > MSS ? MSS : reqLen;
@@ -229,7 +259,7 @@ export class ConnectionScript {
       this.t += SERIAL_US;
     }
     // Server think time; a bare ACK if the response is slower than the delayed-ACK timer.
-    const think = Math.round(rng.logUniform(150, plan.pooled ? 30_000 : 120_000));
+    const think = Math.round(rng.logUniform(sz.thinkMinUs, plan.pooled ? sz.thinkMaxPooledUs : sz.thinkMaxUs));
     if (think > DELACK_US) {
       this.t += DELACK_US;
       this.send(true, ACK);
@@ -239,7 +269,7 @@ export class ConnectionScript {
     }
     // Response in bursts of up to 10 segments; the client ACKs every second
     // segment and the last one, one RTT later.
-    let respLen = Math.round(rng.logUniform(120, 16_000));
+    let respLen = Math.round(rng.logUniform(sz.respMin, sz.respMax));
     let first = true;
     while (respLen > 0) {
       const burstStart = this.sSeq;

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { ConnectionScript, ENDINGS, FROM_SERVER, STRIDE, type ConnectionPlan, type Ending } from './connection-script';
+import { ConnectionScript, ENDINGS, FROM_SERVER, STRIDE, type ConnectionPlan, type Ending, type ExchangeSizes } from './connection-script';
 import { PcapFileWriter } from './pcap-file-writer';
 import { Prng } from './prng';
 import { FrameSpec, encodeFrame, frameLength } from './tcp-frame-encoder';
@@ -16,19 +16,33 @@ import { FrameSpec, encodeFrame, frameLength } from './tcp-frame-encoder';
  * (some of them in CLOSE_WAIT) have their later packets cut off, as in a
  * real capture. Written streaming: memory follows the open connections only.
  */
+export type Profile = 'mixed' | 'busy-proxy';
+export const PROFILES: readonly Profile[] = ['mixed', 'busy-proxy'];
+
 export interface GenerateOptions {
   out: string;
+  /**
+   * 'mixed' (default): pooled upstream clients and web clients at 70 new
+   * connections a second, headers only (snaplen 128). 'busy-proxy': a proxy's
+   * front end at 2,300 new connections a second, one to three requests of
+   * 300-800 B each answered with 1.2-8 KB over several full-size segments,
+   * every tenth connection leaked into CLOSE_WAIT (the server's FIN is ACKed,
+   * the client never closes), full packets captured (snaplen 65535), and a
+   * capture that stops 1 s after the last arrival: with 50,000 connections
+   * (~22 s) every closed one is still in TIME_WAIT at the end.
+   */
+  profile?: Profile;
   /** Connections per repeat (default 50,000). */
   connections?: number;
   /** Multiplies the duration (and connection count) at the same arrival rate. */
   repeat?: number;
   seed?: number;
-  /** New connections per second (default 70: about 1,500-2,000 open at a time). */
+  /** New connections per second (default 70: about 1,500-2,000 open at a time; busy-proxy 2,300). */
   rate?: number;
   snaplen?: number;
   /** Share of web connections carried over IPv6 (default 0.02). */
   ipv6Share?: number;
-  /** The capture stops this long after the last connection started (default 30 s). */
+  /** The capture stops this long after the last connection started (default 30 s; busy-proxy 1 s). */
   tailS?: number;
   /**
    * Also write the ground truth here as CSV, one line per connection:
@@ -40,6 +54,7 @@ export interface GenerateOptions {
 
 export interface GenerateSummary {
   file: string;
+  profile: Profile;
   seed: number;
   repeat: number;
   rate: number;
@@ -136,6 +151,40 @@ const BACKEND = ipv4(10, 1, 1, 10);
 const POOL_HOSTS = 24;
 const WEB_CLIENTS = 4000;
 
+const PROXY = ipv4(10, 4, 0, 1);
+const PROXY_CLIENTS = 8000;
+
+/** A proxy's front end: small requests, responses of a few full-size segments. */
+const PROXY_SIZES: ExchangeSizes = {
+  reqMin: 300,
+  reqMax: 800,
+  uploadChance: 0,
+  respMin: 1_200,
+  respMax: 8_000,
+  thinkMinUs: 300,
+  thinkMaxUs: 25_000,
+  thinkMaxPooledUs: 25_000,
+};
+
+/** Connection `index` of the busy-proxy profile: every tenth one leaks into CLOSE_WAIT. */
+function drawProxyPlan(rng: Prng, startUs: number, index: number): ConnectionPlan {
+  const e = rng.float();
+  const n = rng.float();
+  return {
+    startUs,
+    pooled: false,
+    ending: index % 10 === 9 ? 'close_wait_leak' : e < 0.65 ? 'client_close' : 'server_close',
+    requests: n < 0.7 ? 1 : n < 0.9 ? 2 : 3,
+    rttUs: Math.round(rng.logUniform(200, 20_000)),
+    // close_wait_leak: the server's idle timeout, then the client ACKs its FIN and never closes
+    // (its own FIN would come minutes later, long after the capture stopped).
+    keepaliveUs: rng.int(200_000, 3_000_000),
+    reuseAfterUs: 0,
+    leakLifeUs: Math.round(rng.logUniform(60_000_000, 480_000_000)),
+    sizes: PROXY_SIZES,
+  };
+}
+
 function drawPlan(rng: Prng, startUs: number): ConnectionPlan {
   const pooled = rng.chance(0.35);
   const plan: ConnectionPlan = {
@@ -173,12 +222,14 @@ function drawPlan(rng: Prng, startUs: number): ConnectionPlan {
 }
 
 export function generateTraffic(opts: GenerateOptions): GenerateSummary {
+  const profile = opts.profile ?? 'mixed';
+  const proxy = profile === 'busy-proxy';
   const perRepeat = opts.connections ?? 50_000;
   const repeat = opts.repeat ?? 1;
   const seed = opts.seed ?? 1;
-  const rate = opts.rate ?? 70;
-  const snaplen = opts.snaplen ?? 128;
-  const ipv6Share = opts.ipv6Share ?? 0.02;
+  const rate = opts.rate ?? (proxy ? 2300 : 70);
+  const snaplen = opts.snaplen ?? (proxy ? 65535 : 128);
+  const ipv6Share = opts.ipv6Share ?? (proxy ? 0 : 0.02);
   const total = perRepeat * repeat;
   const rng = new Prng(seed);
   const writer = new PcapFileWriter(opts.out, snaplen, 1);
@@ -212,20 +263,26 @@ export function generateTraffic(opts: GenerateOptions): GenerateSummary {
       truth = '';
     }
   };
-  const tailUs = Math.round((opts.tailS ?? 30) * 1e6);
+  const tailUs = Math.round((opts.tailS ?? (proxy ? 1 : 30)) * 1e6);
 
   const createConn = (startUs: number): Conn => {
-    const script = new ConnectionScript(drawPlan(rng, startUs), rng);
+    const script = new ConnectionScript(proxy ? drawProxyPlan(rng, startUs, created) : drawPlan(rng, startUs), rng);
     const plan = script.plan;
     endings[plan.ending]++;
-    const v6 = !plan.pooled && rng.chance(ipv6Share);
+    const v6 = !proxy && !plan.pooled && rng.chance(ipv6Share);
     let clientIndex: number;
     let client: number;
     let clientHi = 0;
     let server: number;
     let serverHi = 0;
     let serverPort: number;
-    if (plan.pooled) {
+    if (proxy) {
+      const h = rng.int(0, PROXY_CLIENTS - 1);
+      client = ipv4(10, 5, h >> 8, (h & 0xff) + 1);
+      clientIndex = 200_000 + h;
+      server = PROXY;
+      serverPort = 443;
+    } else if (plan.pooled) {
       const h = rng.int(1, POOL_HOSTS);
       client = ipv4(10, 3, 0, h);
       clientIndex = h;
@@ -326,11 +383,13 @@ export function generateTraffic(opts: GenerateOptions): GenerateSummary {
     if (s.next < s.length) {
       heap.push(c);
     } else {
-      usedTuples.delete(c.tupleKey);
+      // A busy proxy's 4-tuples are never reused within its short capture (each closed one is in TIME_WAIT).
+      if (!proxy) usedTuples.delete(c.tupleKey);
       recordTruth(c, true);
     }
   }
   writer.close();
+  const openAtEnd = heap.size;
   if (truthFd >= 0) {
     while (heap.size > 0) recordTruth(heap.pop(), false);
     fs.writeSync(truthFd, truth);
@@ -339,6 +398,7 @@ export function generateTraffic(opts: GenerateOptions): GenerateSummary {
   const durationS = (lastTs - T0_US) / 1e6;
   return {
     file: opts.out,
+    profile,
     seed,
     repeat,
     rate,
@@ -352,7 +412,7 @@ export function generateTraffic(opts: GenerateOptions): GenerateSummary {
     lastTs: lastTs / 1e6,
     durationS,
     peakActive,
-    openAtEnd: heap.size,
+    openAtEnd,
     meanActive: durationS > 0 ? Math.round(activeUsSum / (lastTs - T0_US)) : 0,
     endings,
   };
@@ -368,6 +428,11 @@ function parseArgs(argv: string[]): GenerateOptions {
       return n;
     };
     if (a === '--out' || a === '-o') o.out = argv[++i] ?? '';
+    else if (a === '--profile') {
+      const p = argv[++i] as Profile;
+      if (!PROFILES.includes(p)) throw new Error(`--profile is one of ${PROFILES.join(', ')}`);
+      o.profile = p;
+    }
     else if (a === '--connections') o.connections = Math.round(v());
     else if (a === '--repeat') o.repeat = Math.round(v());
     else if (a === '--seed') o.seed = Math.round(v());
@@ -378,7 +443,7 @@ function parseArgs(argv: string[]): GenerateOptions {
     else if (a === '--truth') o.truthFile = argv[++i];
     else throw new Error(`unknown option ${a}`);
   }
-  if (!o.out) throw new Error('usage: generate-traffic --out FILE.pcap [--connections N] [--repeat N] [--seed N] [--rate CONN_PER_S] [--snaplen N] [--tail S] [--truth FILE.csv]');
+  if (!o.out) throw new Error('usage: generate-traffic --out FILE.pcap [--profile mixed|busy-proxy] [--connections N] [--repeat N] [--seed N] [--rate CONN_PER_S] [--snaplen N] [--tail S] [--truth FILE.csv]');
   return o;
 }
 

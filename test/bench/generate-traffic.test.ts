@@ -38,17 +38,18 @@ const seqLe = (a: number, b: number): boolean => ((b - a) | 0) >= 0;
  * data the peer never sent). Returns the number of connections seen (SYNs
  * with a fresh initial sequence number).
  */
-function verifyCapture(file: string): { packets: number; connections: number; v6: number } {
+function verifyCapture(file: string, wantSnaplen = 128): { packets: number; connections: number; v6: number; payloadBytes: number } {
   const b = fs.readFileSync(file);
   assert.equal(b.readUInt32LE(0), 0xa1b2c3d4, 'classic pcap, little endian, microseconds');
   const snaplen = b.readUInt32LE(16);
-  assert.equal(snaplen, 128);
+  assert.equal(snaplen, wantSnaplen);
   assert.equal(b.readUInt32LE(20), 1, 'Ethernet');
   const conns = new Map<string, Conn>();
   let off = 24;
   let packets = 0;
   let connections = 0;
   let v6 = 0;
+  let payloadBytes = 0;
   let lastTs = 0;
   while (off < b.length) {
     assert.ok(off + 16 <= b.length, `record header at ${off} complete`);
@@ -92,6 +93,7 @@ function verifyCapture(file: string): { packets: number; connections: number; v6
     assert.ok(thl >= 20 && 14 + ipHdr + thl <= caplen, 'TCP header captured whole');
     const len = origlen - 14 - ipHdr - thl;
     assert.ok(len >= 0);
+    payloadBytes += len;
     const key = `${src}:${sport}>${dst}:${dport}`;
     const rkey = `${dst}:${dport}>${src}:${sport}`;
     if (flags & SYN && !(flags & ACK)) {
@@ -121,7 +123,7 @@ function verifyCapture(file: string): { packets: number; connections: number; v6
     if (seqLe(me.next, end)) me.next = end;
     if (flags & ACK && peer) assert.ok(seqLe(ack, peer.next), `packet ${packets}: ACK only of data the peer sent`);
   }
-  return { packets, connections, v6 };
+  return { packets, connections, v6, payloadBytes };
 }
 
 test('the same seed gives the same bytes; another seed gives another file', () => {
@@ -146,6 +148,19 @@ test('the generated capture is well-formed and its TCP conversations are coheren
   assert.ok(v.v6 > 0 && s.ipv6Connections > 0, 'some IPv6 traffic');
   for (const [ending, n] of Object.entries(s.endings)) assert.ok(n > 0, `at least one ${ending} connection`);
   assert.ok(s.packets / s.connections > 10 && s.packets / s.connections < 30, 'realistic packets per connection');
+});
+
+test('the busy-proxy capture is well-formed, coherent, and carries full packets of realistic sizes', () => {
+  const file = path.join(tmp, 'proxy.pcap');
+  const s = generateTraffic({ out: file, profile: 'busy-proxy', connections: 3000, seed: 3 });
+  const v = verifyCapture(file, 65535);
+  assert.equal(v.packets, s.packets);
+  assert.equal(v.connections, s.connections);
+  assert.ok(s.rate >= 2000 && s.connections / s.durationS >= 2000 * 0.5, `${(s.connections / s.durationS).toFixed(0)} new connections a second`);
+  // 1-3 requests of 300-800 B and responses of 1.2-8 KB: about 4-5 KB of payload per connection.
+  const perConn = v.payloadBytes / s.connections;
+  assert.ok(perConn > 3000 && perConn < 10_000, `${perConn.toFixed(0)} payload bytes per connection`);
+  assert.ok(s.fileBytes > 0.95 * s.wireBytes, 'whole frames captured');
 });
 
 test('tshark agrees on the number of TCP conversations', (t) => {
