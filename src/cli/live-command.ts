@@ -5,6 +5,7 @@ import { LiveCaptureError } from '../source/live-capture';
 import { defaultDevice, listNetworkDevices } from '../host/network-devices';
 import { LivePipeline, type LiveStatus, type LiveSummary } from '../pipeline/live-pipeline';
 import { LIVE_CHILD_ENV, STOP_SIGNALS_READY, runSupervised } from '../pipeline/live-supervisor';
+import { startLiveExport, exportStatusText, type LiveExport } from './live-export';
 
 interface LiveOptions extends EngineFlags {
   interface?: string;
@@ -17,6 +18,9 @@ interface LiveOptions extends EngineFlags {
   write?: string;
   quiet?: boolean;
   owners: boolean;
+  export?: string;
+  hostLabel?: string;
+  exportWait: string;
 }
 
 const LINKTYPE_NAMES: Record<number, string> = { 0: 'NULL', 1: 'EN10MB', 101: 'RAW', 113: 'LINUX_SLL', 127: 'IEEE802_11_RADIO', 276: 'LINUX_SLL2' };
@@ -35,10 +39,10 @@ function dropsText(drops: number | null): string {
 }
 
 /** The one-line status shown on a terminal. */
-export function statusLine(s: LiveStatus, elapsedS: number): string {
+export function statusLine(s: LiveStatus, elapsedS: number, exportText = ''): string {
   return (
     `${elapsedS.toFixed(0)}s  packets ${s.packets} (tcp ${s.tcpPackets})  active flows ${s.activeFlows}` +
-    `  CLOSE_WAIT now ${s.closeWaitEndpoints}  drops ${dropsText(s.drops)}`
+    `  CLOSE_WAIT now ${s.closeWaitEndpoints}  drops ${dropsText(s.drops)}${exportText ? `  ${exportText}` : ''}`
   );
 }
 
@@ -124,6 +128,9 @@ export function registerLive(program: Command): void {
     .option('-w, --write <file.pcap>', 'also write every captured packet to this pcap file')
     .option('--no-owners', 'do not look up the processes holding local sockets (/proc)')
     .option('-q, --quiet', 'print nothing but errors')
+    .option('--export <url>', 'also send flows, live snapshots and transitions to ClickHouse at every flush: clickhouse://HOST:HTTP_PORT/DB (SQLite stays the source of truth)')
+    .option('--host-label <name>', 'with --export: the host column of every row (default: this machine\'s hostname)')
+    .option('--export-wait <seconds>', 'with --export: at stop, how long to keep retrying what ClickHouse has not taken yet', '15')
     .action(
       action(async (filterWords: string[], opts: LiveOptions) => {
         const duration = number('--duration', opts.duration, 0, false) ?? 0;
@@ -131,6 +138,7 @@ export function registerLive(program: Command): void {
         const snaplen = number('--snaplen', opts.snaplen, 1, true) as number;
         const bufferKiB = number('--buffer-size', opts.bufferSize, 64, true) as number;
         const flushEvery = number('--flush-every', opts.flushEvery, 0.05, false) as number;
+        number('--export-wait', opts.exportWait, 0, false);
         if (snaplen > 65535) throw new CliError(`--snaplen: at most 65535 with the 'cap' libpcap binding, got ${snaplen}`, 2);
         const filter = filterWords.join(' ').trim();
         if (process.env[LIVE_CHILD_ENV] !== '1' && process.env.WIRESTATE_LIVE_INPROCESS !== '1') {
@@ -168,6 +176,9 @@ interface CaptureNumbers {
 /** The capture itself, in the capturing process (stop signals already installed). */
 async function capture(filter: string, opts: LiveOptions, n: CaptureNumbers): Promise<void> {
   const { snaplen, bufferKiB, flushEvery, count, duration } = n;
+  const quiet = opts.quiet === true;
+  // Checked before capturing: a bad URL, credentials or database are errors now, an unreachable server is waited for.
+  const exp: LiveExport | null = opts.export === undefined ? null : await startLiveExport(opts.export, opts.hostLabel, quiet);
   let pipeline: LivePipeline;
   try {
     const device = opts.interface ?? defaultDevice(listNetworkDevices());
@@ -184,11 +195,13 @@ async function capture(filter: string, opts: LiveOptions, n: CaptureNumbers): Pr
       pcapOut: opts.write ?? null,
       resolveOwners: opts.owners,
       onProgress: process.send ? (p) => process.send?.(p) : undefined,
+      flushListener: exp?.relay,
     });
   } catch (err) {
+    await exp?.abandon();
     throw toCliError(err);
   }
-  const quiet = opts.quiet === true;
+  exp?.attach(opts.db, pipeline.captureId);
   const cap = pipeline.capture;
   if (!quiet) {
     process.stderr.write(
@@ -204,15 +217,20 @@ async function capture(filter: string, opts: LiveOptions, n: CaptureNumbers): Pr
   const started = Date.now();
   if (!quiet && process.stderr.isTTY) {
     statusTimer = setInterval(() => {
-      process.stderr.write(`\r\x1b[K${statusLine(pipeline.status(), (Date.now() - started) / 1000)}`);
+      process.stderr.write(`\r\x1b[K${statusLine(pipeline.status(), (Date.now() - started) / 1000, exp ? exportStatusText(exp.status()) : '')}`);
     }, 1000);
   }
   try {
     const summary = await pipeline.done;
     if (statusTimer) process.stderr.write('\r\x1b[K');
     if (!quiet) process.stdout.write(summaryText(summary, opts.db));
+    if (exp) {
+      const line = await exp.finish(Number(opts.exportWait) * 1000);
+      if (!quiet || !line.complete) (line.complete ? process.stdout : process.stderr).write(line.text + '\n');
+    }
   } catch (err) {
     if (statusTimer) process.stderr.write('\r\x1b[K');
+    await exp?.abandon();
     if (!pipeline.closedAsDamaged) throw err;
     const message = err instanceof Error ? err.message : String(err);
     throw new CliError(

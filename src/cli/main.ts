@@ -8,6 +8,8 @@ import { registerAnalyze } from './analyze-command';
 import { registerFlows } from './flows-command';
 import { registerLive } from './live-command';
 import { registerInterfaces } from './interfaces-command';
+import { registerExport } from './export-command';
+import { registerClickHouse } from './clickhouse-command';
 import { reportError, usageErrors } from './cli-error';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -39,6 +41,8 @@ Run wirestate <command> --help for each command's options.`,
   registerStats(program);
   registerLive(program);
   registerInterfaces(program);
+  registerExport(program);
+  registerClickHouse(program);
   return program;
 }
 

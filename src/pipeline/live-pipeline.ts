@@ -33,6 +33,14 @@ export interface LivePipelineOptions {
   idleTimeoutUs?: number;
   /** Called at start and after every flush with what is in the database so far. */
   onProgress?: (p: LiveProgress) => void;
+  /** Told what each write put into the database, and when a flush is in (an exporter: src/export/live-exporter.ts). */
+  flushListener?: FlushListener;
+}
+
+/** What the pipeline tells an exporter: flows written (by uid), and that everything up to `tsUs` is in. */
+export interface FlushListener {
+  noteFlows(uids: Iterable<number>): void;
+  flushed(tsUs: number): void;
 }
 
 export type StopReason = 'signal' | 'duration' | 'count' | 'requested' | 'error';
@@ -289,6 +297,7 @@ export class LivePipeline {
     }
     this.store.writeFlows(this.captureId, flows);
     this.flowsWritten += flows.length;
+    this.opts.flushListener?.noteFlows(flows.map((f) => f.uid));
   }
 
   /**
@@ -347,6 +356,7 @@ export class LivePipeline {
   private recordProgress(p: CaptureProgress): void {
     this.store.updateCaptureProgress(this.captureId, p);
     this.recorded = p;
+    this.opts.flushListener?.flushed(p.lastTsUs);
     this.reportProgress();
   }
 

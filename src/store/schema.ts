@@ -272,9 +272,33 @@ FROM (SELECT ft.flow_id AS flow_id,
 JOIN flows f ON f.id = t.flow_id;
 `;
 
+/**
+ * Version 7: where each capture stands with each export sink (src/export/).
+ * One row per (sink, host label, capture): every flow with id <= done_id has
+ * been sent in its final (finished) form; synced_ts is the capture's last_ts
+ * as of the last export that left nothing of the capture unsent (so the
+ * lag is captures.last_ts - synced_ts); complete = the finished capture is
+ * all sent. The sink is a URL without credentials.
+ */
+const V7 = `
+CREATE TABLE export_cursors (
+  sink        TEXT    NOT NULL,
+  host        TEXT    NOT NULL,
+  capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+  done_id     INTEGER NOT NULL DEFAULT 0,
+  synced_ts   REAL,
+  rows_sent   INTEGER NOT NULL DEFAULT 0,
+  complete    INTEGER NOT NULL DEFAULT 0,
+  last_error  TEXT,
+  updated_at  REAL    NOT NULL,
+  PRIMARY KEY (sink, host, capture_id)
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'captures, flows, transitions, anomalies, socket owners, views', sql: V1 },
   { version: 2, description: 'transitions stored one row per flow (flow_transitions); transitions becomes a view', sql: V2 },
+  { version: 7, description: 'export_cursors: what each capture has sent to each export sink', sql: V7 },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -379,7 +379,7 @@ test('migration 2 converts a version-1 database: transitions, time_wait and the 
   assert.equal(twBefore.length, 1);
 
   const s = FlowStore.open(file);
-  assert.equal(s.db.pragma('user_version', { simple: true }), 2);
+  assert.equal(s.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   const kinds = s.db.prepare(`SELECT name, type FROM sqlite_schema WHERE name IN ('transitions', 'flow_transitions', 'time_wait', 'transitions_time_wait') ORDER BY name`).all();
   assert.deepEqual(kinds, [
     { name: 'flow_transitions', type: 'table' },
