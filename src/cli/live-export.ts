@@ -73,7 +73,7 @@ export async function startLiveExport(url: string, label: string | undefined, qu
       if (s.complete) return { complete: true, text: `export: capture ${captureId} all sent to ${target.display} as ${host} (${s.flowsSent} flow rows in ${s.inserts} inserts)` };
       return {
         complete: false,
-        text: `wirestate: export: capture ${captureId} not all sent to ${target.display}${s.error ? ` (${s.error})` : ''}; it is safe in ${dbPath}: send the rest with: wirestate export --db ${dbPath} --to ${target.display} --capture ${captureId}${label !== undefined ? ` --host-label ${host}` : ''}`,
+        text: `wirestate: export: capture ${captureId} not all sent to ${target.display}${s.error ? ` (${s.error.replace(`${target.display}: `, '')})` : ''}; it is safe in ${dbPath}: send the rest with: wirestate export --db ${dbPath} --to ${target.display} --capture ${captureId}${label !== undefined ? ` --host-label ${host}` : ''}`,
       };
     },
     async abandon() {

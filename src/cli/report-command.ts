@@ -4,6 +4,7 @@ import { CliError, action, usageErrors } from './cli-error';
 import { openStoreForReading } from './open-store';
 import { buildReport } from '../report/model';
 import { renderText } from '../report/render-text';
+import { addFleetOptions, printFleetReport, type FleetFlags } from './fleet-report-command';
 import { renderJson } from '../report/render-json';
 
 export interface ReportFlags {
@@ -71,12 +72,13 @@ export function printReport(db: Database, dbPath: string, flags: ReportFlags, ca
 }
 
 export function registerReport(program: Command): void {
-  addReportOptions(
+  addFleetOptions(addReportOptions(
     usageErrors(program.command('report'))
       .description('diagnose the capture in the database: who leaks CLOSE_WAIT connections, since when, and why')
       .option('--db <path>', 'database file', 'wirestate.db'),
-  ).action(
-    action((flags: ReportFlags) => {
+  )).action(
+    action((flags: ReportFlags & FleetFlags) => {
+      if (flags.clickhouse !== undefined) return printFleetReport(flags);
       const store = openStoreForReading(flags.db);
       try {
         return printReport(store.db, flags.db, flags);

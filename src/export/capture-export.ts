@@ -8,14 +8,17 @@ export const DEFAULT_BATCH_ROWS = 20000;
 
 /**
  * Send one batch: flows, then their transitions, then the capture row
- * (three INSERTs). A batch that fails half-way is sent again whole later:
+ * (one INSERT per table that has rows; returns how many). A batch that fails half-way is sent again whole later:
  * every table dedups on its key, so the repeat is harmless.
  */
 export async function sendBatch(sink: ClickHouseSink, b: ExportBatch): Promise<number> {
-  await sink.insert('flows', b.flows);
-  await sink.insert('transitions', b.transitions);
-  await sink.insert('captures', b.captures);
-  return b.flows.length + b.transitions.length + b.captures.length;
+  let inserts = 0;
+  for (const [table, rows] of [['flows', b.flows], ['transitions', b.transitions], ['captures', b.captures]] as const) {
+    if (rows.length === 0) continue;
+    await sink.insert(table, rows);
+    inserts++;
+  }
+  return inserts;
 }
 
 export interface CaptureExportResult {
@@ -60,8 +63,7 @@ export async function exportCapture(
     if (b.flows.length === 0) break;
     // The capture row as of the start (not as of this batch): its last_ts never claims flows not yet sent.
     b.captures = [start];
-    await sendBatch(sink, b);
-    res.inserts += 3;
+    res.inserts += await sendBatch(sink, b);
     res.flows += b.flows.length;
     res.transitions += b.transitions.length;
     if (b.minOpenId !== null && openFloor === null) openFloor = b.minOpenId;

@@ -133,7 +133,8 @@ export class LiveExporter {
   private async round(): Promise<void> {
     const flushTs = this.lastFlushTs;
     let batch: ExportBatch;
-    let taken: Array<[number, number]> = [];
+    let inserts = 0;
+    const taken: Array<[number, number]> = [];
     const wasRescan = this.rescan;
     try {
       if (wasRescan) {
@@ -146,13 +147,13 @@ export class LiveExporter {
         batch = this.reader.uids(this.o.captureId, taken.map(([uid]) => uid), this.o.host);
       }
       this.captureDirty = false;
-      await sendBatch(this.o.sink, batch);
+      inserts = await sendBatch(this.o.sink, batch);
     } catch (err) {
       this.captureDirty = true;
       this.failed(err);
       return;
     }
-    this.st.inserts += 3;
+    this.st.inserts += inserts;
     this.st.flowsSent += batch.flows.length;
     this.cursor.rowsSent += batch.flows.length + batch.transitions.length + batch.captures.length;
     if (wasRescan) {

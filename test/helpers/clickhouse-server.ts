@@ -7,6 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,11 +118,30 @@ export class ClickHouseServer {
 
   async ping(): Promise<boolean> {
     try {
-      const r = await fetch(`${this.httpUrl}/ping`, { signal: AbortSignal.timeout(1000) });
-      return r.ok && (await r.text()).trim() === 'Ok.';
+      const r = await this.request('GET', '/ping', '', 1000);
+      return r.status === 200 && r.body.trim() === 'Ok.';
     } catch {
       return false;
     }
+  }
+
+  /**
+   * One HTTP request on a connection of its own (no keep-alive: a pooled
+   * socket the server has just closed as idle would fail the next query).
+   */
+  private request(method: string, pathname: string, body: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: this.httpPort, method, path: pathname, agent: false, timeout: timeoutMs }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`ClickHouse: no answer in ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   /** Start the server process (again, on the same data) and wait until it answers, 30 s at most. */
@@ -178,10 +198,9 @@ export class ClickHouseServer {
 
   /** Run one statement over HTTP (POST body), return the body text; throws on a server error. */
   async sql(query: string): Promise<string> {
-    const r = await fetch(`${this.httpUrl}/`, { method: 'POST', body: query });
-    const text = await r.text();
-    if (!r.ok) throw new Error(`ClickHouse: ${text.trim()}`);
-    return text;
+    const r = await this.request('POST', '/', query, 60000);
+    if (r.status !== 200) throw new Error(`ClickHouse: ${r.body.trim()}`);
+    return r.body;
   }
 
   /** SELECT … FORMAT JSONEachRow as objects. */
