@@ -36,7 +36,7 @@ function serverError(err: Error): { code: number; text: string } | null {
     const code = Number((err as { code?: unknown }).code);
     return Number.isInteger(code) && code > 0 ? { code, text: err.message } : null;
   }
-  const text = m[2].split('\n')[0].replace(/, e\.what\(\) = .*$/, '').replace(/\s*\(version [^)]*\)\s*$/, '').replace(/\s*\([A-Z_]+\)\s*$/, '').trim();
+  const text = m[2].split('\n')[0].replace(/, e\.what\(\) = .*$/, '').replace(/\s*\(version .*\)\s*$/, '').replace(/\s*\([A-Z_]+\)\s*$/, '').trim();
   return { code: Number(m[1]), text };
 }
 
