@@ -198,6 +198,8 @@ export class LiveExporter {
     if (!this.closed) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;
+        // Due now (a timer may fire a millisecond before Date.now() says so: never skip the retry).
+        this.nextTryAt = 0;
         this.kick();
       }, delay);
       this.retryTimer.unref();
