@@ -4,7 +4,7 @@ import { readCursor, writeCursor, type ExportCursor } from './export-cursor';
 import { ExportReader, type ExportBatch } from './export-rows';
 
 /** Flows per INSERT: ClickHouse wants few large inserts (each one is a part on disk). */
-export const DEFAULT_BATCH_ROWS = 20000;
+export const DEFAULT_BATCH_ROWS = 10000;
 
 /**
  * Send one batch: flows, then their transitions, then the capture row

@@ -10,7 +10,7 @@ export interface LiveExporterOptions {
   dbPath: string;
   captureId: number;
   host: string;
-  /** Flows per INSERT (default 20000). */
+  /** Flows per INSERT (default 10000). */
   batchRows?: number;
   /**
    * Changed flows remembered in memory while the sink is behind (default
