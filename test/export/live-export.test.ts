@@ -73,8 +73,8 @@ test('two live captures export to one ClickHouse as two hosts; ClickHouse killed
     const dbB = path.join(dir, 'b.db');
     const la = startLive(a, dbA, 'app-a');
     const lb = startLive(b, dbB, 'app-b');
-    await waitForLine(la.child, /capturing on/);
-    await waitForLine(lb.child, /capturing on/);
+    await waitForLine(la.child, /capturing on/, 30000);
+    await waitForLine(lb.child, /capturing on/, 30000);
     const exitA = waitForExit(la.child, 90000);
     const exitB = waitForExit(lb.child, 90000);
 
@@ -171,7 +171,7 @@ test('live --export: bad URL and wrong database stop before capturing (one line)
     });
     let stderr = '';
     live.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-    await waitForLine(live, /capturing on/);
+    await waitForLine(live, /capturing on/, 30000);
     const exited = waitForExit(live, 30000);
     link.connect(['leak', 'close']);
     await until('flows in SQLite while the export waits', () => {
