@@ -1,14 +1,16 @@
 import { Command } from 'commander';
-import { action, fileMessage, usageErrors } from './cli-error';
+import { CliError, action, fileMessage, usageErrors } from './cli-error';
 import { CaptureStats, captureStats, isoMicros } from '../decode/capture-stats';
 import { isSupportedLinktype, linktypeName } from '../decode/linktypes';
 import { CaptureError } from '../source/capture-error';
+import { READER_ANOMALIES } from '../source/capture-info';
 
 const PRECISION: Record<string, string> = { us: 'microseconds (10^-6)', ns: 'nanoseconds (10^-9)' };
 
 /** "2026-11-27 05:19:15.926306 UTC": capinfos' layout, and the same words as the report's and ingest's times. */
 function utcText(us: number): string {
-  return isoMicros(us).replace('T', ' ').replace(/Z$/, ' UTC');
+  const iso = isoMicros(us);
+  return iso === null ? `${us} µs since 1970 (not a date)` : iso.replace('T', ' ').replace(/Z$/, ' UTC');
 }
 
 function durationText(s: CaptureStats): string {
@@ -56,7 +58,8 @@ const BENIGN = new Set(['ip_fragment']);
 
 /** One-line warnings (file + byte offset) about packets that could not be used. */
 export function packetWarnings(s: CaptureStats): string[] {
-  const out: string[] = [];
+  // The reader's own anomalies come with their warnings already written.
+  const out: string[] = [...s.warnings];
   const file = s.info.file;
   if (s.decoded.skippedLinktype > 0) {
     const lts = s.info.linktypes.filter((l) => !isSupportedLinktype(l)).map((l) => `${l} (${linktypeName(l)})`);
@@ -65,7 +68,7 @@ export function packetWarnings(s: CaptureStats): string[] {
     );
   }
   for (const [name, n] of Object.entries(s.anomalies)) {
-    if (name === 'unknown_linktype' || BENIGN.has(name)) continue;
+    if (name === 'unknown_linktype' || BENIGN.has(name) || READER_ANOMALIES.includes(name)) continue;
     out.push(`${file}: ${n} packet${n === 1 ? '' : 's'} with ${name}, first at byte ${s.anomalyFirstOffsets[name]}`);
   }
   return out;
@@ -120,7 +123,8 @@ export function registerStats(program: Command): void {
           try {
             s = await captureStats(file);
           } catch (err) {
-            if (!(err instanceof CaptureError)) throw err;
+            // Never an error without the file's name.
+            if (!(err instanceof CaptureError)) throw new CliError(`${file}: ${err instanceof Error ? err.message : String(err)}`);
             failed++;
             process.stderr.write(`wirestate: ${fileMessage(err.message)}\n`);
             if (opts.json) json.push({ file, error: { code: err.code, offset: err.offset, message: err.message } });

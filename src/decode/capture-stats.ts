@@ -21,14 +21,20 @@ export async function captureStats(file: string): Promise<CaptureStats> {
   return {
     ...r,
     decoded: decoder.counts(),
-    anomalies: decoder.anomalies.toObject(),
-    anomalyFirstOffsets: decoder.anomalies.firstOffsets(),
+    // The reader's framing anomalies (bad_timestamp, ...) beside the decoder's.
+    anomalies: { ...decoder.anomalies.toObject(), ...r.anomalies },
+    anomalyFirstOffsets: { ...decoder.anomalies.firstOffsets(), ...r.anomalyFirstOffsets },
   };
 }
 
-/** Integer µs since the epoch -> ISO 8601 UTC with microseconds: 2026-11-27T04:52:35.223776Z. */
-export function isoMicros(us: number): string {
+/**
+ * Integer µs since the epoch -> ISO 8601 UTC with microseconds:
+ * 2026-11-27T04:52:35.223776Z; null for any number that is not a time from
+ * 1970 to 9999 (NaN, ±Infinity, 1e300: a Date would throw).
+ */
+export function isoMicros(us: number): string | null {
+  if (!(us >= 0 && us < 253402300800e6)) return null;
   const sec = Math.floor(us / 1e6);
-  const frac = us - sec * 1e6;
+  const frac = Math.floor(us - sec * 1e6);
   return `${new Date(sec * 1000).toISOString().slice(0, 19)}.${String(frac).padStart(6, '0')}Z`;
 }

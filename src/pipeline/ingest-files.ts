@@ -109,8 +109,8 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     out.tcpPackets = decoder.tcpPackets;
     out.flows = engine.totalFlows;
     out.truncated = read.damage.length > 0;
-    out.anomalies = decoder.anomalies.toObject();
-    if (out.warnings.length > 0) out.anomalies.files_overlap_in_time = out.warnings.length;
+    out.anomalies = { ...decoder.anomalies.toObject(), ...read.sourceAnomalies };
+    if (read.overlaps > 0) out.anomalies.files_overlap_in_time = read.overlaps;
     handoff.checkStopped();
     const captureId = await handoff.begun;
     for (const f of read.ingested) f.captureId = captureId;

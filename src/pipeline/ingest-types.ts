@@ -72,7 +72,7 @@ export interface IngestResult {
   lastTsUs: number | null;
   truncated: boolean;
   anomalies: Record<string, number>;
-  /** One line each: inputs that overlap in time (read one after another, not merged). */
+  /** One line each: inputs that overlap in time (read one after another, not merged), and framing anomalies the reader warned about. */
   warnings: string[];
   elapsedMs: number;
 }

@@ -18,8 +18,12 @@ export interface ReadSummary {
   linktypes: Set<number>;
   /** One message per damaged input. */
   damage: string[];
-  /** One line each: inputs that overlap in time. */
+  /** One line each: inputs that overlap in time, and framing anomalies the reader warned about. */
   warnings: string[];
+  /** How many inputs overlap in time (files_overlap_in_time). */
+  overlaps: number;
+  /** Framing anomalies the reader counted (bad_timestamp, gzip_trailing_garbage, ...), over all inputs. */
+  sourceAnomalies: Record<string, number>;
   /** sha256 of an input hashed while read (only ever the sole input). */
   lateSha: string | null;
 }
@@ -61,6 +65,8 @@ export async function readInputs(planned: readonly PlannedInput[], ctx: ReadCont
     linktypes: new Set(),
     damage: [],
     warnings: [],
+    overlaps: 0,
+    sourceAnomalies: {},
     lateSha: null,
   };
   let bytesBefore = 0;
@@ -96,7 +102,9 @@ export async function readInputs(planned: readonly PlannedInput[], ctx: ReadCont
         results.push(unusable(pl.path, pl.sha256, err.message));
         continue;
       }
-      throw err;
+      if (err instanceof CaptureError) throw err;
+      // Never an error without the file's name (the ingest is rolled back).
+      throw new Error(`${pl.path}: ${err instanceof Error ? err.message : String(err)}; nothing was added`);
     }
     ctx.checkStopped();
     bytesBefore += pl.size ?? r.bytes;
@@ -124,11 +132,14 @@ export async function readInputs(planned: readonly PlannedInput[], ctx: ReadCont
     if (prevLast !== null && r.firstTsUs !== null && r.firstTsUs < prevLast.tsUs) {
       // Rotated files follow each other; these overlap (e.g. one capture per host). They are read
       // one after another, so time runs backwards at the seam: say so rather than guess.
+      sum.overlaps++;
       sum.warnings.push(
         `${pl.path} starts ${((prevLast.tsUs - r.firstTsUs) / 1e6).toFixed(6)} s before ${prevLast.path} ends: ` +
           'files that overlap in time are read one after another, not merged; a connection seen in both may be split or misread',
       );
     }
+    for (const w of r.warnings) sum.warnings.push(w);
+    for (const [name, n] of Object.entries(r.anomalies)) sum.sourceAnomalies[name] = (sum.sourceAnomalies[name] ?? 0) + n;
     if (r.lastTsUs !== null && (prevLast === null || r.lastTsUs > prevLast.tsUs)) prevLast = { path: pl.path, tsUs: r.lastTsUs };
     sum.bytes += r.bytes;
     if (r.firstTsUs !== null && (sum.firstTsUs === null || r.firstTsUs < sum.firstTsUs)) sum.firstTsUs = r.firstTsUs;

@@ -16,9 +16,19 @@ export function formatDuration(s: number): string {
   return two(Math.floor(total / 86400), 'd', Math.floor((total % 86400) / 3600), 'h');
 }
 
-/** "2026-11-27 04:51:06 UTC" (`ms` adds milliseconds). */
+/**
+ * True when `tsS` (Unix seconds) can be written as an ISO date with a
+ * four-digit year (0000..9999). A Date throws on toISOString beyond
+ * ±100,000,000 days, and times reach these formatters from databases of any
+ * version: each formatter checks, and prints '?' (or null) rather than throw.
+ */
+export function printableTs(tsS: number | null): tsS is number {
+  return tsS !== null && Number.isFinite(tsS) && tsS >= -62167219200 && tsS < 253402300800;
+}
+
+/** "2026-11-27 04:51:06 UTC" (`ms` adds milliseconds); '?' for a time no date can hold. */
 export function formatTs(tsS: number | null, ms = false): string {
-  if (tsS === null || !Number.isFinite(tsS)) return '?';
+  if (!printableTs(tsS)) return '?';
   const iso = new Date(Math.round(tsS * 1000)).toISOString();
   return `${iso.slice(0, 10)} ${iso.slice(11, ms ? 23 : 19)} UTC`;
 }
@@ -30,9 +40,9 @@ export function formatSpan(aS: number | null, bS: number | null): string {
   return x.slice(0, 10) === y.slice(0, 10) && x !== '?' ? `${x.slice(0, -4)} to ${y.slice(11)}` : `${x} to ${y}`;
 }
 
-/** Unix seconds → ISO 8601 with microseconds, for JSON. */
+/** Unix seconds → ISO 8601 with microseconds, for JSON; null for a time no date can hold. */
 export function isoTs(tsS: number | null): string | null {
-  if (tsS === null || !Number.isFinite(tsS)) return null;
+  if (!printableTs(tsS)) return null;
   const whole = Math.floor(tsS);
   const us = Math.round((tsS - whole) * 1e6);
   const base = new Date(whole * 1000).toISOString().slice(0, 19);

@@ -32,7 +32,12 @@ export interface CaptureDamage {
   /** One line, naming the file and the offset: `${file}: ... at byte N`. */
   message: string;
   fatal: boolean;
+  /** gzip input: the compressed byte offset of the damage in the file as stored. */
+  rawOffset?: number;
 }
+
+/** The anomalies a reader counts (ReadResult.anomalies), each with its own warning in ReadResult.warnings. */
+export const READER_ANOMALIES: readonly string[] = ['bad_timestamp', 'bad_ts_resolution', 'gzip_trailing_garbage'];
 
 export interface ReadResult {
   info: CaptureInfo;
@@ -46,6 +51,15 @@ export interface ReadResult {
   /** Hex sha256 of the raw input bytes (the compressed bytes for gzip input); '' when ReadOptions.hash was false. */
   sha256: string;
   damage: CaptureDamage | null;
+  /**
+   * Named anomalies of the framing that are not damage, e.g. `bad_timestamp`
+   * (records skipped), `bad_ts_resolution`, `gzip_trailing_garbage`, with the
+   * (decompressed; for gzip_trailing_garbage the compressed) byte offset of the first.
+   */
+  anomalies: Record<string, number>;
+  anomalyFirstOffsets: Record<string, number>;
+  /** One line per such anomaly, naming the file and the offset. */
+  warnings: string[];
 }
 
 export interface ReadOptions {

@@ -5,6 +5,14 @@ import { PacketHandler, RawPacket } from './raw-packet';
 export const MAX_CAPLEN = 256 * 1024;
 
 /**
+ * The packet times wirestate accepts, in µs since the epoch: from 1970-01-01
+ * 00:00:00 UTC up to, not including, 10000-01-01 (what a report can print as
+ * a date). A record outside is counted as `bad_timestamp` and skipped.
+ */
+export const MIN_TS_US = 0;
+export const END_TS_US = 253402300800e6;
+
+/**
  * What a format reader shares with readCapture: the reused RawPacket, the
  * handler, running counts and damage. One per read.
  */
@@ -24,6 +32,11 @@ export class ReadState {
   minTsUs = Infinity;
   maxTsUs = -Infinity;
   damage: CaptureDamage | null = null;
+  /** Named anomalies of the file's framing (not of a packet's content), with the offset of the first. */
+  readonly anomalies: Record<string, number> = {};
+  readonly anomalyFirstOffsets: Record<string, number> = {};
+  /** One-line warnings (file and byte offset) that are not damage. */
+  readonly warnings: string[] = [];
 
   constructor(
     readonly file: string,
@@ -44,6 +57,13 @@ export class ReadState {
 
   setDamage(code: string, offset: number, detail: string, fatal: boolean): void {
     this.damage = { code, offset, message: `${this.file}: ${detail} at byte ${offset}`, fatal };
+  }
+
+  /** Count one framing anomaly found at input offset `offset`. */
+  anomaly(name: string, offset: number): void {
+    const n = this.anomalies[name] ?? 0;
+    if (n === 0) this.anomalyFirstOffsets[name] = offset;
+    this.anomalies[name] = n + 1;
   }
 
   addLinktype(linktype: number): void {

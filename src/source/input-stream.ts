@@ -1,10 +1,10 @@
 import { createHash, Hash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { Gunzip, constants as zlibConstants, createGunzip } from 'node:zlib';
 import { CaptureError } from './capture-error';
 import { digestFileInWorker } from './file-digest';
+import { gunzipChunks } from './gunzip-input';
 
-/** Size of one read from a file (and of one gunzip output chunk). */
+/** Size of one read from a file. */
 export const CHUNK_SIZE = 1 << 20;
 /** Regular files at least this large are hashed in a worker thread (smaller ones inline: a worker costs ~30 ms to start). */
 export const WORKER_HASH_MIN_BYTES = 16 << 20;
@@ -40,69 +40,6 @@ async function* rawChunks(pull: () => Promise<Buffer | null>, first: Buffer[], c
     if (chunk === null) return;
     counter.add(chunk);
     yield chunk;
-  }
-}
-
-/**
- * Compressed input is fed to gunzip in small pieces: when zlib meets corrupt
- * data it drops the output of the write that failed, so small writes keep
- * almost everything decompressed before the corruption.
- */
-export const GZIP_PIECE = 16 * 1024;
-
-async function* gzipPieces(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  // The last 8 bytes (the gzip trailer: CRC32 + size) go in a write of their
-  // own, so a failed integrity check cannot take the last data with it.
-  let tail: Buffer | null = null;
-  for await (const chunk of src) {
-    if (tail) yield tail;
-    if (chunk.length <= 8) {
-      tail = chunk;
-      continue;
-    }
-    const end = chunk.length - 8;
-    for (let o = 0; o < end; o += GZIP_PIECE) yield chunk.subarray(o, Math.min(o + GZIP_PIECE, end));
-    tail = chunk.subarray(end);
-  }
-  if (tail) yield tail;
-}
-
-/** Resolves when `gunzip` can take more input again, or will never (closed, failed). */
-function drained(gunzip: Gunzip): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      gunzip.off('drain', done);
-      gunzip.off('close', done);
-      gunzip.off('error', done);
-      resolve();
-    };
-    gunzip.on('drain', done);
-    gunzip.on('close', done);
-    gunzip.on('error', done);
-  });
-}
-
-/**
- * Feeds the compressed input to `gunzip`. When the input ends, everything is
- * first flushed with Z_SYNC_FLUSH, so all that can be decompressed is output;
- * only then does end() finish the stream with Z_FINISH. On a stream cut short
- * that last step fails ('unexpected end of file', Z_BUF_ERROR) with no output
- * left to lose: zlib drops the output of the call that fails, which used to be
- * the last complete records when the tail compressed well.
- */
-async function feedGunzip(src: AsyncIterable<Buffer>, gunzip: Gunzip): Promise<void> {
-  try {
-    for await (const piece of gzipPieces(src)) {
-      if (gunzip.destroyed) return;
-      if (!gunzip.write(piece)) await drained(gunzip);
-    }
-    if (gunzip.destroyed) return;
-    gunzip.flush(zlibConstants.Z_SYNC_FLUSH, () => {
-      if (!gunzip.destroyed) gunzip.end();
-    });
-  } catch (err) {
-    // Reading the raw input failed (CaptureError): the consumer sees it from the gunzip stream.
-    gunzip.destroy(err as Error);
   }
 }
 
@@ -193,9 +130,8 @@ export async function openInput(file: string, hash = true): Promise<InputStream>
 
   let chunks: AsyncIterable<Buffer> = raw;
   if (gzip) {
-    const gunzip = createGunzip({ chunkSize: CHUNK_SIZE });
-    void feedGunzip(raw, gunzip);
-    chunks = gunzip as AsyncIterable<Buffer>;
+    // A regular file can be read again to recover the last bytes before damage in the gzip data.
+    chunks = gunzipChunks(raw, { rereadable: file !== '-' && totalBytes !== null ? file : null });
   }
 
   let closed = false;

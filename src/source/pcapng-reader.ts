@@ -1,5 +1,5 @@
 import { CaptureError } from './capture-error';
-import { FormatReader, MAX_CAPLEN, ReadState } from './format-reader';
+import { FormatReader, MAX_CAPLEN, END_TS_US, MIN_TS_US, ReadState } from './format-reader';
 
 export const BT_SHB = 0x0a0d0d0a;
 export const BT_IDB = 0x00000001;
@@ -41,6 +41,15 @@ const TS_MICRO = 0; // units are µs: value as is
 const TS_DIV = 1; // 10^-n, n > 6: exact integer division by 10^(n-6)
 const TS_MUL = 2; // 10^-n, n < 6: multiply by 10^(6-n)
 const TS_BIN = 3; // 2^-n
+const TS_BAD = 4; // if_tsresol finer than MAX_DECIMAL_RESOL / MAX_BINARY_RESOL: times unusable
+
+/**
+ * The finest `if_tsresol` accepted: 10^-12 s (picoseconds) and 2^-32 s, as
+ * far as the conversion to integer µs stays exact in a double. Finer ones are
+ * `bad_ts_resolution`: the interface's packets have no usable time.
+ */
+export const MAX_DECIMAL_RESOL = 12;
+export const MAX_BINARY_RESOL = 32;
 
 const TWO32 = 4294967296;
 
@@ -155,6 +164,11 @@ export class PcapngReader implements FormatReader {
           else if (mode === TS_DIV) ts = hi * this.ifQ[id] + Math.floor((hi * this.ifR[id] + lo) / this.ifParam[id]);
           else ts = this.slowTs(id, hi, lo);
           ts += this.ifOffsetUs[id];
+          if (!(ts >= MIN_TS_US && ts < END_TS_US)) {
+            // NaN (unusable resolution) included: a time no report can print. Skipped, counted.
+            st.anomaly('bad_timestamp', base + pos);
+            break;
+          }
           this.lastTsUs = ts;
           raw.tsUs = ts;
           raw.caplen = caplen;
@@ -191,7 +205,7 @@ export class PcapngReader implements FormatReader {
           break;
         }
         case BT_IDB:
-          this.readIdb(buf, pos, len);
+          this.readIdb(buf, pos, len, base + pos);
           break;
         case BT_SHB:
           this.ifBase += this.ifLinktype.length;
@@ -215,7 +229,7 @@ export class PcapngReader implements FormatReader {
     return pos;
   }
 
-  private readIdb(buf: Buffer, pos: number, len: number): void {
+  private readIdb(buf: Buffer, pos: number, len: number, at: number): void {
     const st = this.st;
     const linktype = this.u16(buf, pos + 8);
     const snaplen = this.u32(buf, pos + 12);
@@ -241,7 +255,15 @@ export class PcapngReader implements FormatReader {
     let q = 0;
     let r = 0;
     let precision: string;
-    if (binary) {
+    if (binary ? n > MAX_BINARY_RESOL : n > MAX_DECIMAL_RESOL) {
+      mode = TS_BAD;
+      precision = binary ? `2^-${n}` : `10^-${n}`;
+      st.anomaly('bad_ts_resolution', at);
+      st.warnings.push(
+        `${st.file}: pcapng interface ${this.ifBase + this.ifLinktype.length} has if_tsresol ${precision} s, finer than ` +
+          `10^-${MAX_DECIMAL_RESOL} or 2^-${MAX_BINARY_RESOL}: its packets' times are unusable and they are skipped (bad_timestamp) at byte ${at}`,
+      );
+    } else if (binary) {
       mode = TS_BIN;
       param = n;
       precision = `2^-${n}`;
@@ -273,9 +295,10 @@ export class PcapngReader implements FormatReader {
     this.ifOffsetUs.push(offsetUs);
   }
 
-  /** Timestamp in µs for the uncommon resolutions (10^-n with n < 6, 2^-n). */
+  /** Timestamp in µs for the uncommon resolutions (10^-n with n < 6, 2^-n); NaN when the resolution is unusable. */
   private slowTs(id: number, hi: number, lo: number): number {
     const param = this.ifParam[id];
+    if (this.ifMode[id] === TS_BAD) return NaN;
     if (this.ifMode[id] === TS_MUL) return (hi * TWO32 + lo) * param;
     // 2^-n: split whole seconds from the fraction to stay exact for large values.
     const n = param;

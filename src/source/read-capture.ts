@@ -1,6 +1,7 @@
 import { CaptureError } from './capture-error';
 import { CaptureInfo, ReadOptions, ReadResult } from './capture-info';
 import { FormatReader, ReadState } from './format-reader';
+import { GzipDamage } from './gunzip-input';
 import { openInput } from './input-stream';
 import { PcapReader, isPcapMagic } from './pcap-reader';
 import { PcapngReader, isPcapngMagic } from './pcapng-reader';
@@ -18,6 +19,35 @@ function describeStart(buf: Buffer, gzip: boolean): string {
     ? JSON.stringify(head.toString('latin1'))
     : head.toString('hex').replace(/(..)/g, '$1 ').trim();
   return `not a pcap or pcapng file (${gzip ? 'gzip data ' : ''}starts with ${shown})`;
+}
+
+/**
+ * Records how gzip damage ended the decompressed data, which ends at `end`
+ * (the start of a record left incomplete, else the end of what decompressed).
+ * A stream cut short is a warning, as a last record cut short is; corrupt
+ * data stops the read (fatal); garbage after the last complete gzip member is
+ * a warning and a `gzip_trailing_garbage` anomaly, everything read kept.
+ */
+function gzipDamage(st: ReadState, gz: GzipDamage, end: number, rawBytes: number): void {
+  const at = `compressed byte ${gz.rawOffset}, ${gz.decompressedBytes} bytes decompressed`;
+  if (gz.kind === 'trailing_garbage') {
+    st.anomaly('gzip_trailing_garbage', gz.rawOffset);
+    st.warnings.push(
+      `${st.file}: ${rawBytes - gz.rawOffset} bytes after the end of the gzip stream are not gzip (${gz.zlibMessage}): ` +
+        `ignored as trailing garbage, everything before them read, at compressed byte ${gz.rawOffset}`,
+    );
+    return;
+  }
+  const cut = gz.kind === 'cut';
+  st.setDamage(
+    cut ? 'truncated_gzip' : 'bad_gzip',
+    end,
+    cut
+      ? `gzip stream cut short (${at}; capture was probably cut short), decompressed data ends`
+      : `gzip data corrupt (${gz.zlibMessage} at ${at}), decompressed data ends`,
+    !cut,
+  );
+  st.damage!.rawOffset = gz.rawOffset;
 }
 
 /**
@@ -48,6 +78,7 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
   let carry: Buffer | null = null;
   let base = 0; // input offset of carry[0] / of the next chunk when carry is null
   let total = 0; // decompressed bytes seen
+  let gz: GzipDamage | null = null;
   const { onProgress, signal } = opts;
   const iterator = input.chunks[Symbol.asyncIterator]();
   // An abort also ends a wait for input that may never come (an idle pipe on standard input).
@@ -79,21 +110,9 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
       try {
         next = await nextChunk();
       } catch (err) {
-        if (err instanceof CaptureError) throw err;
-        // zlib: a cut-short gzip stream ends with 'unexpected end of file'; anything else is corrupt data.
-        const e = err as NodeJS.ErrnoException;
-        const cut = e.code === 'Z_BUF_ERROR';
-        if (!reader) {
-          throw new CaptureError(file, total, 'bad_gzip', `gzip data is corrupt or cut short (${e.message})`);
-        }
-        if (!st.damage) {
-          st.setDamage(
-            cut ? 'truncated_gzip' : 'bad_gzip',
-            total,
-            cut ? 'gzip stream cut short, decompressed data ends' : `gzip data corrupt (${e.message}), decompressed data ends`,
-            !cut,
-          );
-        }
+        if (!(err instanceof GzipDamage)) throw err;
+        // The decompressed data ends here: read on as at the end of an uncompressed file.
+        gz = err;
         break;
       }
       if (next.done) break;
@@ -139,11 +158,17 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
       if (st.damage) break;
     }
     if (!st.damage || !st.damage.fatal) {
+      // End of the (decompressed) input, or of what decompressed before gzip damage: the same bytes
+      // give the same result compressed or not (a header cut short is unusable either way).
       if (!reader) {
+        if (total === 0 && gz && gz.kind === 'corrupt') {
+          throw new CaptureError(file, gz.rawOffset, 'bad_gzip', `gzip data corrupt (${gz.zlibMessage}), nothing could be decompressed`);
+        }
         if (total === 0) throw new CaptureError(file, 0, 'empty_file', 'empty file, not a capture');
         throw new CaptureError(file, 0, 'not_a_capture', `${describeStart(carry ?? Buffer.alloc(0), input.gzip)}, only ${total} bytes`);
       }
       if (!st.damage) reader.finish(carry ? carry.length : 0, base);
+      if (gz) gzipDamage(st, gz, base, input.rawBytesRead());
     }
     let bytes = total;
     if (st.damage && st.damage.fatal) {
@@ -160,6 +185,12 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
         // the digest then covers what could be read
       }
     }
+    const bad = st.anomalies.bad_timestamp;
+    if (bad) {
+      st.warnings.push(
+        `${file}: ${bad} record${bad === 1 ? '' : 's'} with a time outside 1970-01-01..9999-12-31 skipped (bad_timestamp), first at byte ${st.anomalyFirstOffsets.bad_timestamp}`,
+      );
+    }
     return {
       info,
       packets: st.packets,
@@ -168,6 +199,9 @@ export async function readCapture(file: string, onPacket: PacketHandler, opts: R
       lastTsUs: st.maxTsUs === -Infinity ? null : st.maxTsUs,
       sha256: await input.digest(),
       damage: st.damage,
+      anomalies: st.anomalies,
+      anomalyFirstOffsets: st.anomalyFirstOffsets,
+      warnings: st.warnings,
     };
   } catch (err) {
     input.cancel();
