@@ -7,6 +7,8 @@ import { ROW_FORMATS, renderRows, type Cell, type RowFormat } from '../report/re
 /** TcpState names as the report and the database print them; also accepted as ss spells them (close-wait). */
 const STATES = ['SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSING', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSED', 'UNKNOWN'];
 const CLOSE_KINDS = ['normal', 'close_wait', 'fin_unacked', 'last_ack_unacked', 'reset_after_half_close', 'reset', 'refused', 'no_reply', 'open'];
+/** Close kinds read from the application layer (http_flows.close_kind); they refine the TCP close kind. */
+const APP_CLOSE_KINDS = ['keepalive_race'];
 
 /** Accept any case and '-' or '_' ("close-wait", "CLOSE_WAIT", "Close_Wait"); return the spelling stored in the database. */
 function oneOf(what: string, names: readonly string[]) {
@@ -43,7 +45,11 @@ export function registerFlows(program: Command): void {
     .description('list flows without writing SQL (filters combine with AND)')
     .option('--db <path>', 'database file', 'wirestate.db')
     .option('--state <state>', `either endpoint in this RFC 9293 state at capture end: ${STATES.join(', ')} (any case, - or _)`, oneOf('a TCP state', STATES))
-    .option('--close-kind <kind>', `how the connection ended: ${CLOSE_KINDS.join(', ')}`, oneOf('a close kind', CLOSE_KINDS))
+    .option(
+      '--close-kind <kind>',
+      `how the connection ended: ${[...CLOSE_KINDS, ...APP_CLOSE_KINDS].join(', ')}`,
+      oneOf('a close kind', [...CLOSE_KINDS, ...APP_CLOSE_KINDS]),
+    )
     .option('--host <addr>', 'either endpoint has this address')
     .option('--port <port>', 'either endpoint has this port', intArg(0, 65535))
     .option('--capture <id>', 'only this capture', intArg(1, Number.MAX_SAFE_INTEGER))
@@ -58,6 +64,12 @@ ports when the capture started mid-connection), resp = the responder (the
 server), as in Zeek's conn.log. orig_state/resp_state = each side's TCP state
 at capture end; in_state_s = seconds the newer of the two states had lasted
 then; fin_by = who sent the first FIN; idle_s = seconds without data before it.
+--wide and json/csv/ndjson add what the HTTP/1.x or TLS payload said
+(http_flows): requests, responses, user_agent, server, http_host,
+connection_close_by, keepalive_timeout (the server's Keep-Alive: timeout=N),
+longest_reuse_idle (s), tls_sni, app_close_kind (keepalive_race: a request
+sent after or across the server's FIN got no response), race_requests,
+fin_to_request (s from that FIN to the request).
 Examples:
   wirestate flows --state CLOSE_WAIT
   wirestate flows --close-kind reset_after_half_close --port 80 --format csv`,
@@ -83,7 +95,10 @@ function listFlows(opts: FlowsOptions): number {
     where.push('(f.orig_state = ? OR f.resp_state = ?)');
     params.push(opts.state, opts.state);
   }
-  if (opts.closeKind) {
+  if (opts.closeKind && APP_CLOSE_KINDS.includes(opts.closeKind)) {
+    where.push('h.close_kind = ?');
+    params.push(opts.closeKind);
+  } else if (opts.closeKind) {
     where.push('f.close_kind = ?');
     params.push(opts.closeKind);
   }
@@ -106,8 +121,12 @@ function listFlows(opts: FlowsOptions): number {
       round(e.end_ts - f.resp_state_since, 3) AS resp_for_s,
       f.close_kind, f.first_fin_by, round(f.idle_before_fin, 3) AS idle_before_fin,
       f.conn_state, f.history, round(f.duration, 3) AS duration,
-      f.orig_pkts, f.orig_bytes, f.resp_pkts, f.resp_bytes
+      f.orig_pkts, f.orig_bytes, f.resp_pkts, f.resp_bytes,
+      h.requests, h.responses, h.user_agent, h.server, h.host AS http_host, h.connection_close_by,
+      h.keepalive_timeout, round(h.longest_reuse_idle, 3) AS longest_reuse_idle, h.tls_sni,
+      h.close_kind AS app_close_kind, h.race_requests, round(h.fin_to_request, 3) AS fin_to_request
     FROM flows f JOIN capture_end e ON e.capture_id = f.capture_id
+    LEFT JOIN http_flows h ON h.flow_id = f.id
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY f.capture_id, f.first_ts, f.id
     ${opts.limit > 0 ? `LIMIT ${opts.limit + 1}` : ''}`;

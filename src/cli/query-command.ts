@@ -17,12 +17,15 @@ export function registerQuery(program: Command): void {
     .addHelpText(
       'after',
       `
-Tables: captures, capture_files, flows, anomalies, socket_owners.
-Views: transitions, close_wait, incomplete_closes, time_wait, capture_end.
+Tables: captures, capture_files, flows, anomalies, socket_owners, http_flows.
+Views: transitions, close_wait, incomplete_closes, time_wait, capture_end,
+http_exchanges.
 Examples:
   wirestate query "SELECT stuck_h, count(*), max(stuck_s) FROM close_wait
                    GROUP BY stuck_h"
-  wirestate query --format csv "SELECT * FROM transitions WHERE flow_id = 2"`,
+  wirestate query --format csv "SELECT * FROM transitions WHERE flow_id = 2"
+  wirestate query "SELECT user_agent, server, count(*) FROM http_flows
+                   GROUP BY 1, 2"`,
     )
     .action(action((sql: string, opts: QueryOptions) => runQuery(sql, opts)));
 }

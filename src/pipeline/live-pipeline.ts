@@ -168,6 +168,7 @@ export class LivePipeline {
     });
     this.engine = new TcpEngine({
       onFlow: (f: FlowRecord) => this.onFlow(f),
+      app: true,
       ...(opts.timeWaitUs !== undefined ? { timeWaitUs: opts.timeWaitUs } : {}),
       ...(opts.idleTimeoutUs !== undefined ? { idleTimeoutUs: opts.idleTimeoutUs } : {}),
     });
@@ -239,7 +240,7 @@ export class LivePipeline {
     if (this.writer) this.writer.write(p);
     if (this.decoder.decode(p)) {
       this.tcpPackets++;
-      this.engine.packet(this.decoder.pkt, p.tsUs);
+      this.engine.packet(this.decoder.pkt, p.tsUs, p.buf);
     }
     if (this.opts.count > 0 && this.packets >= this.opts.count) {
       this.capture.close();

@@ -38,13 +38,14 @@ export class PacketTracker {
           if (this.batch.count >= this.batchSize) this.flush();
         },
       },
+      app: true,
       ...(opts.timeWaitUs !== undefined ? { timeWaitUs: opts.timeWaitUs } : {}),
       ...(opts.idleTimeoutUs !== undefined ? { idleTimeoutUs: opts.idleTimeoutUs } : {}),
     });
     const decoder = this.decoder;
     const engine = this.engine;
     this.onPacket = (p) => {
-      if (decoder.decode(p)) engine.packet(decoder.pkt, p.tsUs);
+      if (decoder.decode(p)) engine.packet(decoder.pkt, p.tsUs, p.buf);
     };
   }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { FlowRecord } from '../tcp/flow-record';
 import { encodeFlowRecords, F, FIXED, S, type FlowBatch } from '../tcp/flow-batch';
+import { HttpFactsWriter } from './http-facts-writer';
 import { migrate, schemaVersion } from './migrate';
 import { SCHEMA_VERSION } from './schema';
 import { StoreError } from './store-error';
@@ -97,6 +98,7 @@ export class FlowStore {
   private readonly deleteFlowAnomalies: Database.Statement;
   private readonly insertFlowAnomaly: Database.Statement;
   private readonly insertOwner: Database.Statement;
+  private readonly httpFacts: HttpFactsWriter;
   private updateProgress: Database.Statement | null = null;
   /** CREATE INDEX statements of indexes dropped for a bulk load, run again at commit. */
   private deferredIndexes: string[] = [];
@@ -120,6 +122,7 @@ export class FlowStore {
     this.deleteFlowAnomalies = db.prepare('DELETE FROM anomalies WHERE flow_id = ?');
     this.insertFlowAnomaly = db.prepare('INSERT INTO anomalies (capture_id, flow_id, name, count) VALUES (?, ?, ?, ?)');
     this.insertOwner = db.prepare('INSERT INTO socket_owners (flow_id, endpoint, pid, command) VALUES (?, ?, ?, ?)');
+    this.httpFacts = new HttpFactsWriter(db);
     this.writeRowsTx = db.transaction((captureId: number, rows: FlowBatch, fresh: boolean) => {
       const texts = rows.texts;
       let p = 0;
@@ -320,7 +323,7 @@ export class FlowStore {
     for (let i = 0; i < nOwners; i++, p += 3) {
       this.insertOwner.run(flowId, a[p] === 0 ? 'orig' : 'resp', a[p + 1], texts[a[p + 2]]);
     }
-    return p;
+    return this.httpFacts.write(flowId, a, p, texts, !inserted);
   }
 
   /** Id of a state name or cause in transition_words, added on first use. */

@@ -273,6 +273,53 @@ JOIN flows f ON f.id = t.flow_id;
 `;
 
 /**
+ * Version 6: application-layer facts (src/app/), one row per flow that
+ * carried HTTP/1.x or TLS, written in the same transaction as the flow.
+ * The exchanges of a flow are stored in ONE column (http_flows.exchanges, a
+ * JSON array, one element per request/response pair: [request_ts,
+ * first_response_ts, response_end_ts, method, status, request_body_bytes,
+ * response_body_bytes]); the view http_exchanges has one row per exchange
+ * (the same layout choice as flow_transitions, for ingest speed).
+ */
+const V6 = `
+CREATE TABLE http_flows (
+  flow_id                    INTEGER PRIMARY KEY REFERENCES flows(id) ON DELETE CASCADE,
+  protocol                   TEXT    NOT NULL CHECK (protocol IN ('http', 'tls')),
+  requests                   INTEGER NOT NULL,
+  responses                  INTEGER NOT NULL,
+  first_exchange_ts          REAL,
+  last_exchange_ts           REAL,
+  user_agent                 TEXT,
+  server                     TEXT,
+  host                       TEXT,
+  connection_close_by        TEXT    CHECK (connection_close_by IN ('orig', 'resp', 'both')),
+  keepalive_timeout          REAL,
+  keepalive_max              INTEGER,
+  longest_reuse_idle         REAL,
+  tls_sni                    TEXT,
+  heads_truncated_by_snaplen INTEGER NOT NULL,
+  parse_stop                 TEXT,
+  close_kind                 TEXT    CHECK (close_kind IN ('keepalive_race')),
+  race_requests              INTEGER NOT NULL,
+  fin_to_request             REAL,
+  exchanges_dropped          INTEGER NOT NULL,
+  exchanges                  TEXT    NOT NULL
+);
+
+CREATE VIEW http_exchanges AS
+SELECT h.flow_id                          AS flow_id,
+       j.key                              AS seq,
+       json_extract(j.value, '$[0]')      AS request_ts,
+       json_extract(j.value, '$[1]')      AS first_response_ts,
+       json_extract(j.value, '$[2]')      AS response_end_ts,
+       json_extract(j.value, '$[3]')      AS method,
+       json_extract(j.value, '$[4]')      AS status,
+       json_extract(j.value, '$[5]')      AS request_body_bytes,
+       json_extract(j.value, '$[6]')      AS response_body_bytes
+FROM http_flows h JOIN json_each(h.exchanges) j;
+`;
+
+/**
  * Version 7: where each capture stands with each export sink (src/export/).
  * One row per (sink, host label, capture): every flow with id <= done_id has
  * been sent in its final (finished) form; synced_ts is the capture's last_ts
@@ -298,6 +345,7 @@ CREATE TABLE export_cursors (
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'captures, flows, transitions, anomalies, socket owners, views', sql: V1 },
   { version: 2, description: 'transitions stored one row per flow (flow_transitions); transitions becomes a view', sql: V2 },
+  { version: 6, description: 'HTTP/1.x and TLS facts per flow (http_flows) and per exchange (http_exchanges view)', sql: V6 },
   { version: 7, description: 'export_cursors: what each capture has sent to each export sink', sql: V7 },
 ];
 

@@ -1,3 +1,4 @@
+import { pushHttpFacts, readHttpFacts, skipHttpFacts } from '../app/http-batch';
 import type { DirectionStats, Endpoint, FlowRecord, SocketOwner, TcpState, Transition } from './flow-record';
 import { STATE_NAMES } from './tcp-state-codes';
 import { causeName, MAX_CAUSES } from './transition-log';
@@ -15,6 +16,7 @@ import { causeName, MAX_CAUSES } from './transition-log';
  *   n, n × (name, count)                           anomalies,
  *   n, n × (tsUs, endpoint, from, to, cause)       transitions,
  *   n, n × (endpoint, pid, command)                socket owners,
+ *   n, n values                                    HTTP/TLS facts (src/app/http-batch.ts),
  * endpoint 0 = orig, 1 = resp.
  *
  * The TCP engine writes batches straight from its flows (encodeFlow in
@@ -278,6 +280,7 @@ export function encodeFlowRecord(b: FlowBatchBuilder, f: FlowRecord): void {
   b.push(f.transitions.length);
   for (const t of f.transitions) pushTransition(b, t.tsUs, t.endpoint === 'orig', b.text(t.from), b.text(t.to), b.text(t.cause));
   pushOwners(b, f.owners);
+  pushHttpFacts(b, f.http);
 }
 
 /** Position of the flow after the one at `p`. */
@@ -286,7 +289,7 @@ export function nextFlow(a: Float64Array, p: number): number {
   p += 1 + a[p] * 2;
   p += 1 + a[p] * 5;
   p += 1 + a[p] * 3;
-  return p;
+  return skipHttpFacts(a, p);
 }
 
 /** The FlowRecord of the flow at position `p` (texts: the batch's table). */
@@ -323,6 +326,8 @@ export function decodeFlowRecord(a: Float64Array, p: number, texts: readonly str
     for (let i = 0; i < nOwners; i++, p += 3) owners.push({ endpoint: endpointOf(a[p]), pid: a[p + 1], command: texts[a[p + 2]] });
     rec.owners = owners;
   }
+  const http = readHttpFacts(a, p, texts);
+  if (http !== null) rec.http = http;
   return rec as unknown as FlowRecord;
 }
 

@@ -1,10 +1,12 @@
+import { NOT_APP, releaseAppFlow } from '../app/app-hook';
+import { pushHttpFacts } from '../app/http-batch';
 import { ipv4Text, ipv6Text } from '../flow/address-text';
 import type { FlowRecord } from './flow-record';
 import { decodeFlowRecord, F, FlowBatchBuilder, pushAnomalies, pushOwners, pushTransition, S } from './flow-batch';
 import { classifyClose } from './close-kind';
 import { seqDiff } from './seq-math';
 import { TcpEndpoint } from './tcp-endpoint';
-import { ROLE_NONE, ROLE_ORIG, TcpFlow } from './tcp-flow';
+import { ROLE_NONE, ROLE_ORIG, ROLE_RESP, TcpFlow } from './tcp-flow';
 import { ST_CLOSED, ST_TIME_WAIT } from './tcp-state-codes';
 import { visitTransitions } from './transition-log';
 import { zeekConnState } from './zeek-state';
@@ -107,6 +109,12 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
   });
   b.nums[at] = n;
   pushOwners(b, undefined);
+  const app = flow.app;
+  if (app === null || app === NOT_APP) pushHttpFacts(b, null);
+  else {
+    app.encode(b, flow.firstFinBy === ROLE_RESP, flow.firstFinTsUs);
+    if (final) releaseAppFlow(app);
+  }
 }
 
 /** Scratch batch for buildFlowRecord (emptied on each call). */

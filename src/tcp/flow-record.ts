@@ -1,3 +1,4 @@
+import type { HttpFlowFacts } from '../app/http-facts';
 /**
  * What the TCP engine hands to a sink for each connection: when it finishes,
  * is evicted, or (live) as a periodic snapshot. One object per flow, never per
@@ -102,6 +103,8 @@ export interface FlowRecord {
   anomalies?: Record<string, number>;
   /** Local processes holding this flow's sockets (live capture only; filled by the live pipeline). */
   owners?: SocketOwner[];
+  /** HTTP/1.x or TLS facts read from the payload (src/app/); absent when the flow carried neither, or payload was not read. */
+  http?: HttpFlowFacts;
 }
 
 export interface SocketOwner {

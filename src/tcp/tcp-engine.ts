@@ -1,3 +1,4 @@
+import { appSegment } from '../app/app-hook';
 import { DecodedPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/decoded-packet';
 import { DeadlineHeap } from '../flow/deadline-heap';
 import { DIR_FROM_ORIG, FlowTable } from '../flow/flow-table';
@@ -52,6 +53,12 @@ export interface EngineOptions {
    * late SYN+ACK cannot be split from its SYN.
    */
   attemptTimeoutUs?: number;
+  /**
+   * Read application-layer facts (HTTP/1.x heads, TLS SNI; src/app/) from
+   * the payload of segments given with their packet buffer (packet()'s
+   * `buf`). Default false.
+   */
+  app?: boolean;
 }
 
 export interface SnapshotOptions {
@@ -122,6 +129,7 @@ export class TcpEngine {
   private readonly lingerUs: number;
   private readonly attemptTimeoutUs: number;
   private readonly sweepEveryUs: number;
+  private readonly app: boolean;
   private readonly table = new FlowTable<TcpFlow>();
   private readonly heap = new DeadlineHeap<TcpFlow>();
   private listHead: TcpFlow | null = null;
@@ -161,6 +169,7 @@ export class TcpEngine {
     this.lingerUs = opts.closedLingerUs ?? 2_000_000;
     this.attemptTimeoutUs = Math.min(opts.attemptTimeoutUs ?? 180_000_000, this.idleTimeoutUs);
     this.sweepEveryUs = Math.max(1, Math.min(Math.floor(this.attemptTimeoutUs / 4), 60_000_000));
+    this.app = opts.app === true;
   }
 
   /** Flows currently held in memory. */
@@ -173,8 +182,12 @@ export class TcpEngine {
     return this.created;
   }
 
-  /** Feed one decoded TCP segment (pkt.tcp is true). */
-  packet(pkt: DecodedPacket, tsUs: number): void {
+  /**
+   * Feed one decoded TCP segment (pkt.tcp is true). `buf`: the packet buffer
+   * pkt.payloadOff points into, lent for this call (application-layer facts,
+   * EngineOptions.app).
+   */
+  packet(pkt: DecodedPacket, tsUs: number, buf: Uint8Array | null = null): void {
     if (!pkt.tcp || (pkt.ipVersion !== 4 && pkt.ipVersion !== 6)) return;
     if (tsUs >= this.heap.peekDeadline()) this.runTimers(tsUs);
     if (tsUs >= this.nextSweepUs) this.sweepIdle(tsUs);
@@ -197,6 +210,7 @@ export class TcpEngine {
     }
     const cwBefore = (flow.orig.state === ST_CLOSE_WAIT ? 1 : 0) + (flow.resp.state === ST_CLOSE_WAIT ? 1 : 0);
     processSegment(flow, pkt, tsUs, fromOrig);
+    if (this.app && buf !== null && (pkt.payloadLen > 0 || (pkt.flags & TCP_FIN) !== 0)) appSegment(flow, fromOrig, pkt, buf, tsUs);
     this.closeWaitCount += (flow.orig.state === ST_CLOSE_WAIT ? 1 : 0) + (flow.resp.state === ST_CLOSE_WAIT ? 1 : 0) - cwBefore;
     if (!flow.dirty) this.markChanged(flow);
     this.schedule(flow);

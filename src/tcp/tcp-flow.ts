@@ -1,3 +1,4 @@
+import type { AppFlow } from '../app/app-flow';
 import { SlotPool } from './number-slots';
 import type { KeyedFlow } from '../flow/flow-table';
 import { TcpEndpoint } from './tcp-endpoint';
@@ -211,6 +212,8 @@ export class TcpFlow implements KeyedFlow {
   /** Intrusive list of active flows in creation order (tcp-engine.ts). */
   listPrev: TcpFlow | null = null;
   listNext: TcpFlow | null = null;
+  /** Application-layer state (src/app/app-hook.ts): null before the first payload, NOT_APP when not HTTP/TLS. */
+  app: AppFlow | null = null;
   /** Cached text addresses, made on first write-out. */
   origText: string | null = null;
   respText: string | null = null;

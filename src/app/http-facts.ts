@@ -1,0 +1,86 @@
+/**
+ * Application-layer facts of one TCP flow, as the store writes them beside
+ * the flow (tables http_flows and http_exchanges, schema.ts version 6). Made
+ * once per flow when the flow is written out (app-flow.ts), never per packet.
+ * Times are integer microseconds since the Unix epoch, like FlowRecord's.
+ */
+
+export type AppProtocol = 'http' | 'tls';
+
+/** Which side sent `Connection: close`. */
+export type CloseRequestedBy = 'orig' | 'resp' | 'both';
+
+/** One request and its response, in the order the requests were sent. */
+export interface HttpExchange {
+  /** First byte of the request; null for a response with no request seen (capture started between them). */
+  requestTsUs: number | null;
+  /** First byte of the first response to it (a `100 Continue` counts); null: no response seen. */
+  firstResponseTsUs: number | null;
+  /** Last byte of the final response's body; null: not seen to the end. */
+  responseEndTsUs: number | null;
+  method: string | null;
+  /** Status of the final response (the last 1xx when only interim responses came); null: none. */
+  status: number | null;
+  /** Body bytes by the message's framing (chunk data only for chunked); null when the framing was not seen (snaplen cut). */
+  requestBodyBytes: number | null;
+  responseBodyBytes: number | null;
+}
+
+/** Why the parser stopped reading a flow's bytes (null: it read them all). */
+export type ParseStop =
+  /** The first bytes were not an HTTP/1.x message start (nor a TLS ClientHello). */
+  | 'not_http'
+  /** A TLS connection: its ClientHello was read for the SNI, the rest is encrypted. */
+  | 'tls'
+  /** Bytes missing inside a message head or chunk framing (capture loss or out-of-order hole). */
+  | 'gap'
+  /** A message head longer than the bound (MAX_HEAD_BYTES). */
+  | 'head_too_large'
+  /** A later message did not start like an HTTP/1.x message, or its framing was invalid. */
+  | 'bad_framing'
+  /** 101 Switching Protocols or a CONNECT tunnel: the bytes after it are another protocol. */
+  | 'upgrade'
+  /** More pipelined requests outstanding than the bound. */
+  | 'too_many_pending'
+  /** The capture-wide budget of buffered message heads was used up. */
+  | 'memory';
+
+export interface HttpFlowFacts {
+  protocol: AppProtocol;
+  /** Requests and (final) responses seen, including those beyond the stored exchanges. */
+  requests: number;
+  responses: number;
+  firstExchangeTsUs: number | null;
+  lastExchangeTsUs: number | null;
+  /** First value seen on the flow (at most MAX_VALUE_CHARS characters). */
+  userAgent: string | null;
+  server: string | null;
+  host: string | null;
+  connectionCloseBy: CloseRequestedBy | null;
+  /** The server's `Keep-Alive: timeout=N, max=N` (first response carrying it). */
+  keepAliveTimeoutS: number | null;
+  keepAliveMax: number | null;
+  /** Longest wait between the end of a response and the next request on this connection. */
+  longestReuseIdleUs: number | null;
+  tlsSni: string | null;
+  /** Message heads cut by the capture's snaplen (their values are what was captured; the framing after them is unknown). */
+  headsTruncatedBySnaplen: number;
+  parseStop: ParseStop | null;
+  /** The application-level close kind (see keepalive-race.ts); null when none applies. */
+  closeKind: 'keepalive_race' | null;
+  /** keepalive_race: requests sent after or across the server's FIN that got no response. */
+  raceRequests: number;
+  /** keepalive_race: time from the server's FIN to the first such request (negative: the request was on the wire before the FIN). */
+  finToRequestUs: number | null;
+  exchanges: HttpExchange[];
+  /** Exchanges counted but not stored (more than MAX_EXCHANGES on the flow; the first and the last are kept). */
+  exchangesDropped: number;
+}
+
+/** Method codes of the exchange table (the index), and the text for an unlisted method. */
+export const METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'OTHER'];
+export const M_HEAD = 1;
+export const M_CONNECT = 5;
+export const M_OTHER = 9;
+
+export const PARSE_STOPS: readonly ParseStop[] = ['not_http', 'tls', 'gap', 'head_too_large', 'bad_framing', 'upgrade', 'too_many_pending', 'memory'];
