@@ -119,7 +119,9 @@ export interface Finding {
     | 'retransmissions'
     | 'zero_window'
     | 'closer_fingerprint'
-    | 'capture_damage';
+    | 'capture_damage'
+    | 'keepalive_race'
+    | 'http_software';
   severity: Severity;
   /** One line, the headline. */
   title: string;

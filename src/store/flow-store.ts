@@ -128,6 +128,7 @@ export class FlowStore {
       let p = 0;
       for (let i = 0; i < rows.count; i++) p = this.writeOne(captureId, rows.nums, p, texts, fresh);
       this.flushTransitions();
+      this.httpFacts.flush();
     });
   }
 
@@ -210,6 +211,7 @@ export class FlowStore {
       // Rolled back (at least to the savepoint): word ids added in it may be gone.
       this.words.clear();
       this.pendingTransitions.length = 0;
+      this.httpFacts.discard();
       throw err;
     }
   }

@@ -1,74 +1,103 @@
 import type Database from 'better-sqlite3';
-import { readHttpFacts, skipHttpFacts } from '../app/http-batch';
-import type { HttpFlowFacts } from '../app/http-facts';
+import { EXCHANGE_VALUES, H, HEAD_VALUES, skipHttpFacts, X } from '../app/http-batch';
 
-const sec = (us: number | null): number | null => (us === null ? null : us / 1e6);
+/** http_flows rows per multi-row INSERT (fewer calls into SQLite). */
+const BLOCK = 32;
+const COLUMNS = 22;
+const INSERT_HEAD = `INSERT OR REPLACE INTO http_flows (flow_id, protocol, requests, responses, first_exchange_ts,
+  last_exchange_ts, user_agent, server, host, connection_close_by, keepalive_timeout, keepalive_max, longest_reuse_idle,
+  tls_sni, heads_truncated_by_snaplen, parse_stop, close_kind, race_requests, fin_to_request, exchanges_dropped, exchanges_base_us, exchanges) VALUES `;
+const ROW = `(${Array(COLUMNS).fill('?').join(', ')})`;
 
-/** The http_flows.exchanges JSON of a flow (schema.ts, version 6). */
-export function exchangesJson(f: HttpFlowFacts): string {
-  let s = '[';
-  for (let i = 0; i < f.exchanges.length; i++) {
-    const x = f.exchanges[i];
-    s += `${i === 0 ? '' : ','}${JSON.stringify([
-      sec(x.requestTsUs),
-      sec(x.firstResponseTsUs),
-      sec(x.responseEndTsUs),
-      x.method,
-      x.status,
-      x.requestBodyBytes,
-      x.responseBodyBytes,
-    ])}`;
-  }
-  return s + ']';
-}
+const sec = (us: number): number | null => (us === us ? us / 1e6 : null);
+const num = (v: number): number | null => (v === v ? v : null);
+const text = (texts: readonly string[], v: number): string | null => (v === v ? texts[v] : null);
+const jsonNum = (v: number): string => (v === v ? String(v) : 'null');
 
 /**
  * Writes the HTTP/TLS part of a flow's batch record (src/app/http-batch.ts)
- * into http_flows, in the caller's transaction, beside the flow row. A flow
- * written again (live upserts) has its row replaced.
+ * into http_flows, in the caller's transaction, beside the flow row, bound
+ * straight from the batch's numbers (no object per flow). Rows are queued
+ * and inserted BLOCK at a time; flush() writes the rest (the flow store
+ * calls it at the end of every batch). A flow written again (live upserts)
+ * has its row replaced.
  */
 export class HttpFactsWriter {
   private readonly insert: Database.Statement;
+  private readonly insertBlock: Database.Statement;
   private readonly remove: Database.Statement;
+  private readonly pending: (string | number | null)[] = [];
 
   constructor(db: Database.Database) {
-    this.insert = db.prepare(`INSERT OR REPLACE INTO http_flows (flow_id, protocol, requests, responses, first_exchange_ts,
-      last_exchange_ts, user_agent, server, host, connection_close_by, keepalive_timeout, keepalive_max, longest_reuse_idle,
-      tls_sni, heads_truncated_by_snaplen, parse_stop, close_kind, race_requests, fin_to_request, exchanges_dropped, exchanges)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insert = db.prepare(INSERT_HEAD + ROW);
+    this.insertBlock = db.prepare(INSERT_HEAD + Array(BLOCK).fill(ROW).join(', '));
     this.remove = db.prepare('DELETE FROM http_flows WHERE flow_id = ?');
   }
 
   /** The facts part at p of a batch; `existing`: the flow row was there before (an update). Returns the position after it. */
   write(flowId: number, a: Float64Array, p: number, texts: readonly string[], existing: boolean): number {
-    const f = readHttpFacts(a, p, texts);
-    if (f === null) {
-      if (existing) this.remove.run(flowId);
-    } else {
-      this.insert.run(
-        flowId,
-        f.protocol,
-        f.requests,
-        f.responses,
-        sec(f.firstExchangeTsUs),
-        sec(f.lastExchangeTsUs),
-        f.userAgent,
-        f.server,
-        f.host,
-        f.connectionCloseBy,
-        f.keepAliveTimeoutS,
-        f.keepAliveMax,
-        sec(f.longestReuseIdleUs),
-        f.tlsSni,
-        f.headsTruncatedBySnaplen,
-        f.parseStop,
-        f.closeKind,
-        f.raceRequests,
-        sec(f.finToRequestUs),
-        f.exchangesDropped,
-        exchangesJson(f),
-      );
+    const next = skipHttpFacts(a, p);
+    if (a[p] === 0) {
+      if (existing) {
+        this.flush();
+        this.remove.run(flowId);
+      }
+      return next;
     }
-    return skipHttpFacts(a, p);
+    const q = p + 1;
+    // [[request_dt_us, first_response_dt_us, response_end_dt_us, method, status, request_body_bytes, response_body_bytes], ...]
+    // times in integer µs since the flow's first exchange (schema.ts, version 6). Methods are HTTP tokens: no quoting needed.
+    const base = a[q + H.FIRST_TS];
+    let json = '[';
+    const n = a[q + H.EXCHANGES];
+    for (let i = 0, x = q + HEAD_VALUES; i < n; i++, x += EXCHANGE_VALUES) {
+      const m = a[x + X.METHOD];
+      json +=
+        `${i === 0 ? '[' : ',['}${jsonNum(a[x + X.REQ_TS] - base)},${jsonNum(a[x + X.FIRST_RESP] - base)},${jsonNum(a[x + X.RESP_END] - base)},` +
+        `${m === m ? `"${texts[m]}"` : 'null'},${jsonNum(a[x + X.STATUS])},${jsonNum(a[x + X.REQ_BODY])},${jsonNum(a[x + X.RESP_BODY])}]`;
+    }
+    json += ']';
+    const v = this.pending;
+    v.push(
+      flowId,
+      a[q + H.PROTOCOL] === 1 ? 'tls' : 'http',
+      a[q + H.REQUESTS],
+      a[q + H.RESPONSES],
+      sec(a[q + H.FIRST_TS]),
+      sec(a[q + H.LAST_TS]),
+      text(texts, a[q + H.USER_AGENT]),
+      text(texts, a[q + H.SERVER]),
+      text(texts, a[q + H.HOST]),
+      text(texts, a[q + H.CLOSE_BY]),
+      num(a[q + H.KA_TIMEOUT]),
+      num(a[q + H.KA_MAX]),
+      sec(a[q + H.LONGEST_IDLE]),
+      text(texts, a[q + H.SNI]),
+      a[q + H.TRUNCATED],
+      text(texts, a[q + H.PARSE_STOP]),
+      text(texts, a[q + H.CLOSE_KIND]),
+      a[q + H.RACE_REQUESTS],
+      sec(a[q + H.FIN_TO_REQUEST]),
+      a[q + H.DROPPED],
+      num(base),
+      json,
+    );
+    if (v.length === BLOCK * COLUMNS) {
+      this.insertBlock.run(v);
+      v.length = 0;
+    }
+    return next;
+  }
+
+  /** Insert the queued rows (end of a batch, or before a delete). */
+  flush(): void {
+    const v = this.pending;
+    for (let i = 0; i < v.length; i += COLUMNS) this.insert.run(v.slice(i, i + COLUMNS));
+    v.length = 0;
+  }
+
+  /** Forget queued rows (the transaction was rolled back). */
+  discard(): void {
+    this.pending.length = 0;
   }
 }

@@ -276,10 +276,12 @@ JOIN flows f ON f.id = t.flow_id;
  * Version 6: application-layer facts (src/app/), one row per flow that
  * carried HTTP/1.x or TLS, written in the same transaction as the flow.
  * The exchanges of a flow are stored in ONE column (http_flows.exchanges, a
- * JSON array, one element per request/response pair: [request_ts,
- * first_response_ts, response_end_ts, method, status, request_body_bytes,
- * response_body_bytes]); the view http_exchanges has one row per exchange
- * (the same layout choice as flow_transitions, for ingest speed).
+ * JSON array, one element per request/response pair: [request_dt_us,
+ * first_response_dt_us, response_end_dt_us, method, status,
+ * request_body_bytes, response_body_bytes], the times as integer
+ * microseconds since exchanges_base_us, null when unknown); the view
+ * http_exchanges has one row per exchange with REAL Unix-second times (the
+ * same layout choice as flow_transitions, for ingest speed).
  */
 const V6 = `
 CREATE TABLE http_flows (
@@ -303,15 +305,16 @@ CREATE TABLE http_flows (
   race_requests              INTEGER NOT NULL,
   fin_to_request             REAL,
   exchanges_dropped          INTEGER NOT NULL,
+  exchanges_base_us          INTEGER,
   exchanges                  TEXT    NOT NULL
 );
 
 CREATE VIEW http_exchanges AS
 SELECT h.flow_id                          AS flow_id,
        j.key                              AS seq,
-       json_extract(j.value, '$[0]')      AS request_ts,
-       json_extract(j.value, '$[1]')      AS first_response_ts,
-       json_extract(j.value, '$[2]')      AS response_end_ts,
+       (h.exchanges_base_us + json_extract(j.value, '$[0]')) / 1e6 AS request_ts,
+       (h.exchanges_base_us + json_extract(j.value, '$[1]')) / 1e6 AS first_response_ts,
+       (h.exchanges_base_us + json_extract(j.value, '$[2]')) / 1e6 AS response_end_ts,
        json_extract(j.value, '$[3]')      AS method,
        json_extract(j.value, '$[4]')      AS status,
        json_extract(j.value, '$[5]')      AS request_body_bytes,

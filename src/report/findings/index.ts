@@ -9,6 +9,8 @@ import { zeroWindow } from './zero-window';
 import { retransmissionsModule } from './retransmissions';
 import { closerFingerprint } from './closer-fingerprint';
 import { timeWaitModule } from './time-wait';
+import { keepaliveRace } from './keepalive-race';
+import { httpSoftware } from './http-software';
 
 export type { FindingModule, ReportContext } from './finding-module';
 
@@ -21,6 +23,7 @@ export const FINDING_MODULES: readonly FindingModule[] = [
   captureDamage,
   closeWait,
   resetAfterHalfCloseModule,
+  keepaliveRace,
   finUnacked,
   lastAckUnacked,
   refused,
@@ -30,4 +33,5 @@ export const FINDING_MODULES: readonly FindingModule[] = [
   retransmissionsModule,
   closerFingerprint,
   timeWaitModule,
+  httpSoftware,
 ];

@@ -1,0 +1,167 @@
+import type { Database } from 'better-sqlite3';
+import { knownSoftware, type KnownSoftware } from '../../app/known-software';
+import { formatDuration } from '../format-time';
+import { hostPort } from '../host-port';
+import { idleFingerprint } from '../idle-fingerprint';
+import type { IdleFingerprint } from '../model';
+
+/**
+ * HTTP facts (http_flows, schema version 6) gathered per client address and
+ * server address:port, for the findings that name the software on each side
+ * (http-software.ts) and the keep-alive race (keepalive-race.ts).
+ */
+export interface HttpPair {
+  clientH: string;
+  serverH: string;
+  serverP: number;
+  flowIds: number[];
+  /** Flows whose client side is left in CLOSE_WAIT. */
+  leakedIds: number[];
+  /** Flows whose HTTP close kind is keepalive_race. */
+  raceIds: number[];
+  lostRequests: number;
+  /** FIN -> request delays of the race flows (s). */
+  finToRequest: number[];
+  /** Most common User-Agent / Server on the pair (null: none seen). */
+  userAgent: string | null;
+  server: string | null;
+  /** The server's advertised Keep-Alive: timeout=N (largest seen). */
+  advertisedTimeoutS: number | null;
+  /** Idle before the server's FIN, as a timer fingerprint (server-first FINs only). */
+  serverIdle: IdleFingerprint | null;
+  /** The longest the client let a connection sit idle and then reused it (s). */
+  clientReuseMaxS: number | null;
+  /** The client address also answers HTTP as a server in this capture (a proxy or gateway). */
+  clientIsProxy: boolean;
+  clientSoftware: KnownSoftware | null;
+  serverSoftware: KnownSoftware | null;
+}
+
+interface Row {
+  id: number;
+  orig_h: string;
+  resp_h: string;
+  resp_p: number;
+  orig_state: string;
+  first_fin_by: string | null;
+  idle_before_fin: number | null;
+  user_agent: string | null;
+  server: string | null;
+  keepalive_timeout: number | null;
+  longest_reuse_idle: number | null;
+  close_kind: string | null;
+  race_requests: number;
+  fin_to_request: number | null;
+}
+
+function mostCommon(values: (string | null)[]): string | null {
+  const n = new Map<string, number>();
+  for (const v of values) if (v !== null) n.set(v, (n.get(v) ?? 0) + 1);
+  let best: string | null = null;
+  let bestN = 0;
+  for (const [v, c] of n) if (c > bestN) [best, bestN] = [v, c];
+  return best;
+}
+
+/** Every client -> server pair of the capture that carried HTTP, largest first. */
+export function httpPairs(db: Database, capId: number): HttpPair[] {
+  const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'http_flows'").get() !== undefined;
+  if (!hasTable) return [];
+  const rows = db
+    .prepare(
+      `SELECT f.id, f.orig_h, f.resp_h, f.resp_p, f.orig_state, f.first_fin_by, f.idle_before_fin,
+              h.user_agent, h.server, h.keepalive_timeout, h.longest_reuse_idle, h.close_kind, h.race_requests, h.fin_to_request
+       FROM flows f JOIN http_flows h ON h.flow_id = f.id
+       WHERE f.capture_id = ? AND h.protocol = 'http' ORDER BY f.first_ts, f.id`,
+    )
+    .all(capId) as Row[];
+  const servers = new Set(rows.map((r) => r.resp_h));
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = `${r.orig_h}|${r.resp_h}|${r.resp_p}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(r);
+  }
+  const out: HttpPair[] = [];
+  for (const g of groups.values()) {
+    const f = g[0];
+    const idles = g.filter((r) => r.first_fin_by === 'resp' && r.idle_before_fin !== null).map((r) => r.idle_before_fin as number);
+    const reuse = g.map((r) => r.longest_reuse_idle).filter((x): x is number => x !== null);
+    const adv = g.map((r) => r.keepalive_timeout).filter((x): x is number => x !== null);
+    const races = g.filter((r) => r.close_kind === 'keepalive_race');
+    const ua = mostCommon(g.map((r) => r.user_agent));
+    const server = mostCommon(g.map((r) => r.server));
+    out.push({
+      clientH: f.orig_h,
+      serverH: f.resp_h,
+      serverP: f.resp_p,
+      flowIds: g.map((r) => r.id),
+      leakedIds: g.filter((r) => r.orig_state === 'CLOSE_WAIT').map((r) => r.id),
+      raceIds: races.map((r) => r.id),
+      lostRequests: races.reduce((a, r) => a + r.race_requests, 0),
+      finToRequest: races.map((r) => r.fin_to_request).filter((x): x is number => x !== null).sort((a, b) => a - b),
+      userAgent: ua,
+      server,
+      advertisedTimeoutS: adv.length > 0 ? Math.max(...adv) : null,
+      serverIdle: idles.length > 0 ? idleFingerprint(`server ${hostPort(f.resp_h, f.resp_p)}`, idles) : null,
+      clientReuseMaxS: reuse.length > 0 ? Math.max(...reuse) : null,
+      clientIsProxy: servers.has(f.orig_h),
+      clientSoftware: knownSoftware('client', ua),
+      serverSoftware: knownSoftware('server', server),
+    });
+  }
+  return out.sort((a, b) => b.flowIds.length - a.flowIds.length);
+}
+
+/** "client 10.0.0.5 (Apache-HttpClient/4.5.14 (Java/17))" */
+export function clientName(p: HttpPair): string {
+  return `${p.clientIsProxy ? 'proxy' : 'client'} ${p.clientH}${p.userAgent !== null ? ` (${p.userAgent})` : ''}`;
+}
+
+/** "server 10.0.0.1:80 (nginx/1.22.1)" */
+export function serverName(p: HttpPair): string {
+  return `server ${hostPort(p.serverH, p.serverP)}${p.server !== null ? ` (${p.server})` : ''}`;
+}
+
+/** The server's idle timeout as seen: the idle-before-FIN timer, else the advertised Keep-Alive timeout; null when neither. */
+export function serverTimeoutS(p: HttpPair): number | null {
+  const fp = p.serverIdle;
+  if (fp !== null) {
+    if (fp.timerMode !== null) return fp.timerMode.medianS;
+    if (fp.medianS >= 1) return fp.medianS;
+  }
+  return p.advertisedTimeoutS;
+}
+
+/**
+ * What to change, naming the software's setting when the table knows it
+ * (known-software.ts) and otherwise which side's timeout must be shorter.
+ */
+export function settingAdvice(p: HttpPair, serverS: number | null): string {
+  const x = serverS !== null ? formatDuration(serverS) : "the server's keep-alive timeout";
+  const parts: string[] = [];
+  const c = p.clientSoftware;
+  const s = p.serverSoftware;
+  const who = p.clientIsProxy ? 'proxy' : 'client';
+  parts.push(`The ${who}'s idle timeout for pooled connections must be shorter than the server's (${x}).`);
+  if (c !== null) {
+    parts.push(`${c.name} ${c.defaultText}: set ${c.setting}.`);
+  } else {
+    parts.push(
+      `The ${who}'s software is ${p.userAgent === null ? 'not named on the wire (no User-Agent)' : `not in wirestate's table (${p.userAgent})`}: ` +
+        `lower its connection pool's idle timeout below ${x}, or have it check a connection before reuse and retry idempotent requests.`,
+    );
+  }
+  if (s !== null) {
+    parts.push(`Or raise the server's: ${s.name} (${s.defaultText}) — ${s.setting}; it must stay longer than every client's idle timeout.`);
+  } else {
+    parts.push(`Or raise the server's keep-alive timeout above the ${who}'s idle timeout (the server's software is ${p.server === null ? 'not named on the wire' : `not in wirestate's table (${p.server})`}).`);
+  }
+  if (p.clientIsProxy) {
+    parts.push(
+      `${p.clientH} also answers HTTP in this capture: it is a proxy reusing upstream connections; for nginx that is keepalive_timeout inside the upstream block (default 60s).`,
+    );
+  }
+  return parts.join(' ');
+}
