@@ -105,7 +105,7 @@ export const KNOWN_SOFTWARE: readonly KnownSoftware[] = [
     side: 'server',
     pattern: /^(Node\.js|node)(\/|$)/i,
     defaultIdleS: 5,
-    defaultText: 'server.keepAliveTimeout 5 s (Node 8-24; 65 s in newer releases)',
+    defaultText: 'default server.keepAliveTimeout 5 s (Node 8-24; 65 s in newer releases; Node 20 closes about 1 s after it, as fixtures/keepalive-race shows)',
     setting: 'server.keepAliveTimeout (ms) above the clients\u2019 idle timeout',
   },
   // nginx: keepalive_timeout default 75s (http/server/location). Inside an
@@ -118,7 +118,7 @@ export const KNOWN_SOFTWARE: readonly KnownSoftware[] = [
     side: 'server',
     pattern: /^nginx(\/|$)/,
     defaultIdleS: 75,
-    defaultText: 'keepalive_timeout 75s',
+    defaultText: 'default keepalive_timeout 75s',
     setting: 'keepalive_timeout in the http/server block (as a proxy to backends: keepalive_timeout inside the upstream block, default 60s)',
   },
   // Tomcat HTTP connector: keepAliveTimeout defaults to connectionTimeout,
@@ -129,7 +129,7 @@ export const KNOWN_SOFTWARE: readonly KnownSoftware[] = [
     side: 'server',
     pattern: /^(Apache-Coyote|Apache Tomcat|Tomcat)/,
     defaultIdleS: 20,
-    defaultText: 'keepAliveTimeout = connectionTimeout, 20 s in the shipped server.xml (60 s attribute default)',
+    defaultText: 'default keepAliveTimeout = connectionTimeout, 20 s in the shipped server.xml (60 s attribute default)',
     setting: 'keepAliveTimeout on the <Connector> (ms)',
   },
   // AWS Elastic Load Balancing (ALB/CLB): idle timeout default 60 s, on both
@@ -141,7 +141,7 @@ export const KNOWN_SOFTWARE: readonly KnownSoftware[] = [
     side: 'server',
     pattern: /^awselb(\/|$)/,
     defaultIdleS: 60,
-    defaultText: 'connection idle timeout 60 s',
+    defaultText: 'default connection idle timeout 60 s',
     setting: 'the load balancer attribute idle_timeout.timeout_seconds (targets behind it: keep-alive timeout longer than it)',
   },
 ];
