@@ -49,10 +49,11 @@ async function reference(db: string, inputs: string[]): Promise<void> {
   reads.sort((a, b) => (a.first ?? Infinity) - (b.first ?? Infinity));
   const flows: FlowRecord[] = [];
   const decoder = new Decoder();
-  const engine = new TcpEngine({ onFlow: (f) => flows.push(f) });
+  // Payload read for the HTTP facts, as ingest does (src/app/).
+  const engine = new TcpEngine({ onFlow: (f) => flows.push(f), app: true });
   for (const r of reads) {
     await readCapture(r.file, (p) => {
-      if (decoder.decode(p)) engine.packet(decoder.pkt, p.tsUs);
+      if (decoder.decode(p)) engine.packet(decoder.pkt, p.tsUs, p.buf);
     });
   }
   const lastTs = Math.max(...reads.map((r) => r.last ?? 0));
