@@ -12,10 +12,11 @@ export function registerAnalyze(program: Command): void {
       .argument('<files...>', "pcap / pcapng files, optionally gzipped ('-' = standard input)")
       .option('--db <path>', 'database file (created if missing)', 'wirestate.db')
       .option('-q, --quiet', 'no ingest progress or summary')
-      .option('--progress', 'show ingest progress even when stderr is not a terminal'),
+      .option('--progress', 'show ingest progress even when stderr is not a terminal')
+      .option('--html <file>', 'also write the report as one self-contained HTML page (charts, ladder diagrams) to this file'),
     'the capture these files are in',
   ).action(
-    action(async (files: string[], flags: IngestFlags & ReportFlags) => {
+    action(async (files: string[], flags: IngestFlags & ReportFlags & { html?: string }) => {
       const store = openStoreForWriting(flags.db);
       try {
         const { result, exitCode, captureIds } = await runIngest(store, files, flags);
@@ -25,7 +26,7 @@ export function registerAnalyze(program: Command): void {
           if (exitCode !== 0) return exitCode;
           throw new CliError('nothing to report: no capture was read', 1);
         }
-        const severe = printReport(store.db, flags.db, flags, id);
+        const severe = await printReport(store.db, flags.db, flags, id, flags.html);
         return exitCode !== 0 ? exitCode : severe;
       } finally {
         store.close();

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Database } from 'better-sqlite3';
 import { CliError, action, usageErrors } from './cli-error';
@@ -6,10 +7,14 @@ import { buildReport } from '../report/model';
 import { renderText } from '../report/render-text';
 import { addFleetOptions, printFleetReport, type FleetFlags } from './fleet-report-command';
 import { renderJson } from '../report/render-json';
+import { renderHtml } from '../report/render-html';
+import { buildFigures } from '../report/figures/figures';
 
 export interface ReportFlags {
   db: string;
-  format: 'text' | 'json';
+  format: 'text' | 'json' | 'html';
+  /** Write the report to this file instead of standard output. */
+  output?: string;
   capture?: number;
   warnCount?: number;
   warnAge?: number;
@@ -35,7 +40,8 @@ function positiveInt(v: string): number {
 /** The report flags, shared by `report` and `analyze`. */
 export function addReportOptions(cmd: Command, captureDefault = 'the newest'): Command {
   return cmd
-    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'html']).default('text'))
+    .option('-o, --output <file>', 'write the report to this file instead of standard output (html: one self-contained page)')
     .option('--capture <id>', `capture to report on (default: ${captureDefault})`, positiveInt)
     .option('--warn-count <n>', 'warning above this many CLOSE_WAIT connections in one group (default 100)', nonNegative('--warn-count'))
     .option('--warn-age <seconds>', 'warning when the oldest CLOSE_WAIT is stuck longer (default 300)', nonNegative('--warn-age'))
@@ -49,8 +55,11 @@ export function addReportOptions(cmd: Command, captureDefault = 'the newest'): C
 /** Exit status of `--fail-on`: the report is at least that severe. */
 export const EXIT_SEVERE = 3;
 
-/** Build and print the report for one capture of an open database; returns the exit code --fail-on asks for. */
-export function printReport(db: Database, dbPath: string, flags: ReportFlags, captureId?: number): number {
+/**
+ * Build the report for one capture of an open database and print it (or write it to --output);
+ * `htmlFile` also writes the HTML page there (analyze --html). Returns the exit code --fail-on asks for.
+ */
+export async function printReport(db: Database, dbPath: string, flags: ReportFlags, captureId?: number, htmlFile?: string): Promise<number> {
   const id = flags.capture ?? captureId;
   if (id !== undefined && db.prepare('SELECT 1 FROM captures WHERE id = ?').get(id) === undefined) {
     throw new CliError(`${dbPath}: no capture with id ${id} (list them with: wirestate query "SELECT id, source FROM captures")`, 2);
@@ -64,11 +73,23 @@ export function printReport(db: Database, dbPath: string, flags: ReportFlags, ca
     maxPerKind: flags.all ? 0 : 10,
     thresholds: { warnCount: flags.warnCount, warnAgeS: flags.warnAge, critAgeS: flags.critAge },
   });
-  process.stdout.write(flags.format === 'json' ? renderJson(report) : renderText(report));
+  const html = async (): Promise<string> => renderHtml(report, await buildFigures(db, report));
+  const out = flags.format === 'json' ? renderJson(report) : flags.format === 'html' ? await html() : renderText(report);
+  if (flags.output !== undefined) writeReport(flags.output, out);
+  else process.stdout.write(out);
+  if (htmlFile !== undefined) writeReport(htmlFile, flags.format === 'html' ? out : await html());
   const sev = report.summary.severity;
   if (flags.failOn === 'critical' && sev === 'critical') return EXIT_SEVERE;
   if (flags.failOn === 'warning' && (sev === 'warning' || sev === 'critical')) return EXIT_SEVERE;
   return 0;
+}
+
+function writeReport(file: string, text: string): void {
+  try {
+    fs.writeFileSync(file, text);
+  } catch (e) {
+    throw new CliError(`${file}: cannot write the report: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 1);
+  }
 }
 
 export function registerReport(program: Command): void {
@@ -77,11 +98,14 @@ export function registerReport(program: Command): void {
       .description('diagnose the capture in the database: who leaks CLOSE_WAIT connections, since when, and why')
       .option('--db <path>', 'database file', 'wirestate.db'),
   )).action(
-    action((flags: ReportFlags & FleetFlags) => {
-      if (flags.clickhouse !== undefined) return printFleetReport(flags);
+    action(async (flags: ReportFlags & Omit<FleetFlags, 'format'>) => {
+      if (flags.clickhouse !== undefined) {
+        if (flags.format === 'html' || flags.output !== undefined) throw new CliError('--format html and -o are for the report of one capture, not the fleet report (--clickhouse)', 2);
+        return printFleetReport({ ...flags, format: flags.format });
+      }
       const store = openStoreForReading(flags.db);
       try {
-        return printReport(store.db, flags.db, flags);
+        return await printReport(store.db, flags.db, flags);
       } finally {
         store.close();
       }

@@ -1,17 +1,9 @@
-import { formatDuration, formatSpan } from './format-time';
-import type { Finding, Report } from './model';
+import { formatDuration } from './format-time';
+import { captureLines, closeWaitLine, evidenceFlows, noFindingsLine, omittedLine, sampleRolesNote, thresholdsLine } from './report-sentences';
+import type { Finding, Report, SampleFlow } from './model';
 import { wrap } from './text-wrap';
 
 const WIDTH = 80;
-
-function tsOf(iso: string | null): number | null {
-  return iso === null ? null : Date.parse(iso) / 1000;
-}
-
-function flowList(f: Finding): string {
-  const ids = f.evidence.flowIds.join(', ');
-  return f.evidence.moreFlows > 0 ? `${ids} (+${f.evidence.moreFlows} more)` : ids;
-}
 
 /** Quote an argument for a POSIX shell only when it needs it. */
 function shellArg(a: string): string {
@@ -89,6 +81,13 @@ function tcpdumpFilter(endpoint: string): string | null {
   return m ? `host ${m[1]} and tcp port ${m[2]}` : null;
 }
 
+/** Every packet of a sample flow, straight from the capture file (one file, not standard input): the tcpdump command. */
+export function packetsCommand(s: SampleFlow, r: Report): string[] | null {
+  const files = r.capture.files.map((x) => x.path);
+  const filter = tcpdumpFilter(s.orig);
+  return filter && files.length === 1 && files[0] !== '-' ? ['tcpdump -nr', shellArg(files[0]), shellArg(filter)] : null;
+}
+
 function renderFinding(f: Finding, n: number, r: Report): string[] {
   const out: string[] = [];
   const head = `[${n}] ${f.severity.toUpperCase()}  `;
@@ -97,8 +96,7 @@ function renderFinding(f: Finding, n: number, r: Report): string[] {
   out.push('    What it means:');
   out.push(...wrap(f.implication, WIDTH, '      '));
   if (f.evidence.flowIds.length > 0) {
-    const order = f.kind === 'close_wait' ? ' (longest stuck first)' : '';
-    out.push(...wrap(`Evidence: flow${f.evidence.flowIds.length > 1 ? 's' : ''}${order} ${flowList(f)}`, WIDTH, '      ', '    '));
+    out.push(...wrap(`Evidence: ${evidenceFlows(f)}`, WIDTH, '      ', '    '));
     const next = nextCommand(f, r);
     if (next) out.push('    List them:', ...commandLines(next, '      '));
   }
@@ -106,12 +104,8 @@ function renderFinding(f: Finding, n: number, r: Report): string[] {
   if (s) {
     out.push(`    Sample flow ${s.flowId}: ${s.orig} -> ${s.resp}`);
     out.push(`      history ${s.history}, conn_state ${s.connState}, close ${s.closeKind}`);
-    if (s.midstream) {
-      const why = s.rolesInferred
-        ? `(capture started mid-connection, no handshake seen: client and server inferred from which endpoint recurs across the capture; ${s.rolesSwapped ? s.orig : s.resp} is the server)`
-        : '(capture started mid-connection: client/server guessed from the ports)';
-      out.push(...wrap(why, WIDTH, '       ', '      '));
-    }
+    const why = sampleRolesNote(s);
+    if (why) out.push(...wrap(why, WIDTH, '       ', '      '));
     // The same microseconds as the offsets below (and as tcpdump -tttt), so a packet can be found by its time.
     if (s.timeline.length > 0 && s.timeline[0].ts) out.push(`      first transition at ${s.timeline[0].ts.replace('T', ' ').replace('Z', ' UTC')}`);
     // Where the idle time before the first FIN began, among the transitions: the gap a keep-alive timer measures.
@@ -133,12 +127,8 @@ function renderFinding(f: Finding, n: number, r: Report): string[] {
       out.push(...wrap(`${t.from} -> ${t.to}: ${t.cause}`, WIDTH, ' '.repeat(27), `    ${off} ${who} `));
     }
     idleLine();
-    // Every packet of the sample, straight from the capture file (one file, not standard input).
-    const files = r.capture.files.map((x) => x.path);
-    const filter = tcpdumpFilter(s.orig);
-    if (filter && files.length === 1 && files[0] !== '-') {
-      out.push('    Its packets:', ...commandLines(['tcpdump -nr', shellArg(files[0]), shellArg(filter)], '      '));
-    }
+    const packets = packetsCommand(s, r);
+    if (packets) out.push('    Its packets:', ...commandLines(packets, '      '));
   }
   return out;
 }
@@ -151,61 +141,15 @@ export function renderText(r: Report): string {
   if (!c.completed) out.push('  (still running: states as of the last snapshot written)');
   const sources = (c.files.length > 0 ? c.files.map((f) => f.path) : [c.source]).map((x) => (x === '-' ? '- (standard input)' : x));
   for (const s of sources) out.push(...wrap(s, WIDTH, '    ', '  source: '));
-  out.push(
-    ...wrap(
-      (c.firstTs === null || c.lastTs === null ? 'no packet timestamps' : formatSpan(tsOf(c.firstTs), tsOf(c.lastTs))) +
-        (c.durationS !== null ? ` (${formatDuration(c.durationS)})` : '') +
-        `, ${c.packets ?? '?'} packets (${c.tcpPackets ?? '?'} TCP), ${c.flows} flow${c.flows === 1 ? '' : 's'}` +
-        (c.drops ? `, ${c.drops} dropped by the kernel` : ''),
-      WIDTH,
-      '    ',
-      '  ',
-    ),
-  );
-  const kinds = Object.entries(r.summary.byCloseKind).map(([k, n]) => `${k} ${n}`).join(', ');
-  // Named as flows --close-kind takes them.
-  if (kinds) out.push(...wrap(`endings (close_kind): ${kinds}`, WIDTH, '    ', '  '));
-  const anomalies = Object.entries(c.anomalies).map(([k, n]) => `${k} ${n}`).join(', ');
-  if (anomalies) out.push(...wrap(`anomalies: ${anomalies}`, WIDTH, '    ', '  '));
-  const mid = r.summary.midstreamFlows;
-  if (mid > 0) {
-    out.push(
-      ...wrap(
-        `${mid === 1 ? '1 connection was' : `${mid} connections were`} already open when the capture started: no handshake seen, ` +
-          (r.summary.midstreamRolesInferred === 0
-            ? `client and server guessed from the ports (a well-known or non-ephemeral port is the server's).`
-            : `client and server inferred from fan-in (the endpoint that recurs across connections while the other side's ports vary is the service)` +
-              (r.summary.midstreamRolesInferred < mid ? `, for ${r.summary.midstreamRolesInferred} of them; the rest guessed from the ports.` : '.')),
-        WIDTH,
-        '    ',
-        '  ',
-      ),
-    );
-  }
+  for (const line of captureLines(r)) out.push(...wrap(line, WIDTH, '    ', '  '));
   out.push('');
   out.push(`VERDICT (${r.summary.severity.toUpperCase()})`);
   out.push(...wrap(r.summary.verdict, WIDTH, '  '));
-  if (r.summary.closeWait > 0) {
-    out.push(
-      ...wrap(
-        `${r.summary.closeWait} connection${r.summary.closeWait === 1 ? '' : 's'} in CLOSE_WAIT at capture end, ` +
-          `${r.summary.finWait2CloseWaitPairs} of them paired with FIN_WAIT_2 on the closer.`,
-        WIDTH,
-        '  ',
-      ),
-    );
-  }
+  const cw = closeWaitLine(r);
+  if (cw) out.push(...wrap(cw, WIDTH, '  '));
   out.push('');
   if (r.findings.length === 0) {
-    out.push(
-      ...wrap(
-        c.flows === 0
-          ? 'No findings: there is no TCP connection in this capture to diagnose.'
-          : 'No findings: every connection in this capture opened and closed normally or is still open.',
-        WIDTH,
-        '',
-      ),
-    );
+    out.push(...wrap(noFindingsLine(r), WIDTH, ''));
     out.push('');
   } else {
     out.push('FINDINGS');
@@ -214,18 +158,11 @@ export function renderText(r: Report): string {
       out.push('');
     });
   }
-  const omitted = Object.entries(r.summary.omitted);
-  if (omitted.length > 0) {
-    out.push(...wrap(`Not shown: ${omitted.map(([k, n]) => `${n} more ${k} finding${n === 1 ? '' : 's'}`).join(', ')} (--all shows every finding).`, WIDTH, ''));
+  const omitted = omittedLine(r);
+  if (omitted) {
+    out.push(...wrap(omitted, WIDTH, ''));
     out.push('');
   }
-  out.push(
-    ...wrap(
-      `Thresholds: warning above ${r.thresholds.warnCount} CLOSE_WAIT connections or ${formatDuration(r.thresholds.warnAgeS)} stuck, ` +
-        `critical above ${formatDuration(r.thresholds.critAgeS)} (--warn-count, --warn-age, --crit-age).`,
-      WIDTH,
-      '',
-    ),
-  );
+  out.push(...wrap(thresholdsLine(r), WIDTH, ''));
   return `${out.join('\n')}\n`;
 }
