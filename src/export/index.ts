@@ -5,3 +5,5 @@ export { schemaStatements, TABLES, VIEWS, type SchemaOptions } from './clickhous
 export { exportCapture, DEFAULT_BATCH_ROWS, type CaptureExportResult } from './capture-export';
 export { exportLags, readCursor, type ExportCursor, type ExportLag } from './export-cursor';
 export { LiveExporter, type ExportStatus, type LiveExporterOptions } from './live-exporter';
+export { initClickHouse, type InitResult } from './clickhouse-init';
+export { readFleet } from './fleet-query';
