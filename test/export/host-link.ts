@@ -4,7 +4,59 @@
  * capture runs (on the root end) and can reach the test's ClickHouse on
  * 127.0.0.1. The client runs in the root namespace too.
  */
+import fs from 'node:fs';
 import { sh, Netns, uniqueTag, waitForLine, LEAKY_SERVER_PY, CLIENT_PY } from '../host/netns';
+
+/** Claims of root-namespace /24s (10.79.N.0/24, N in 2..97), shared by every test process on the machine. */
+const CLAIMS = '/tmp/wse-root-nets';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A 10.79.N.0/24 no other test process uses in the root namespace: claimed
+ * atomically by creating CLAIMS/N (mkdir), holding the owner's pid; a claim
+ * whose owner is gone is taken over. Addresses in the root namespace are
+ * shared by parallel test runs, so a pid-derived number alone can collide.
+ */
+export function claimNet(): number {
+  fs.mkdirSync(CLAIMS, { recursive: true });
+  const start = 2 + (process.pid % 96);
+  for (let i = 0; i < 96; i++) {
+    const n = 2 + ((start - 2 + i) % 96);
+    const dir = `${CLAIMS}/${n}`;
+    try {
+      fs.mkdirSync(dir);
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(fs.readFileSync(`${dir}/pid`, 'utf8'));
+      } catch {
+        continue; // being claimed right now
+      }
+      if (owner > 0 && alive(owner)) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+      try {
+        fs.mkdirSync(dir);
+      } catch {
+        continue;
+      }
+    }
+    fs.writeFileSync(`${dir}/pid`, String(process.pid));
+    return n;
+  }
+  throw new Error('no free 10.79.N.0/24 for a root-namespace test link');
+}
+
+function releaseNet(n: number): void {
+  fs.rmSync(`${CLAIMS}/${n}`, { recursive: true, force: true });
+}
 
 export class HostLink {
   readonly ns: Netns;
@@ -13,7 +65,11 @@ export class HostLink {
   readonly localIp: string;
   readonly port = 8080;
 
-  constructor(net: number) {
+  private readonly net: number;
+
+  constructor() {
+    const net = claimNet();
+    this.net = net;
     const tag = uniqueTag();
     this.ns = new Netns(`wse-x-${tag}`);
     this.ifname = `wse-h${tag}`.slice(0, 15);
@@ -49,5 +105,6 @@ export class HostLink {
     } catch {
       // gone with the namespace
     }
+    releaseNet(this.net);
   }
 }
