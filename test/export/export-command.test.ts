@@ -199,4 +199,5 @@ test('report --clickhouse: the same diagnosis across hosts, grouped over them (t
   assert.equal(badSince.status, 2);
   assert.match(badSince.stderr, /^wirestate: option '--since <time>' argument 'yesterdayish' is invalid\. .*neither a duration before now.*\n\(run with --help for usage\)\n$/);
   oneLine(ws('report', '--clickhouse', 'clickhouse://127.0.0.1:1/x'), 1, /ClickHouse unreachable/);
+  oneLine(ws('report', '--clickhouse', url, '--format', 'html'), 2, /^wirestate: --format html and -o are for the report of one capture, not the fleet report \(--clickhouse\)$/);
 });
