@@ -6,7 +6,7 @@ import { ROW_FORMATS, renderRows, type Cell, type RowFormat } from '../report/re
 
 /** TcpState names as the report and the database print them; also accepted as ss spells them (close-wait). */
 const STATES = ['SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSING', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSED', 'UNKNOWN'];
-const CLOSE_KINDS = ['normal', 'close_wait', 'fin_unacked', 'last_ack_unacked', 'reset_after_half_close', 'reset', 'refused', 'no_reply', 'open'];
+const CLOSE_KINDS = ['normal', 'close_wait', 'fin_unacked', 'last_ack_unacked', 'reset_after_half_close', 'reset', 'refused', 'no_reply', 'open', 'unknown'];
 /** Close kinds read from the application layer (http_flows.close_kind); they refine the TCP close kind. */
 const APP_CLOSE_KINDS = ['keepalive_race'];
 

@@ -6,6 +6,7 @@ import { openStoreForWriting } from './open-store';
 import { addEngineOptions, engineOptions, type EngineFlags } from './engine-options';
 import { ingestFiles, IngestAborted, type IngestProgress, type IngestResult } from '../pipeline/ingest-files';
 import { formatDuration, formatSpan } from '../report/format-time';
+import { oneDirectionLines, readCaptureSight, vantageLine } from '../report/capture-sight';
 import type { FlowStore } from '../store/flow-store';
 
 export interface IngestFlags extends EngineFlags {
@@ -131,6 +132,11 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
       `ingested capture ${result.captureId} into ${flags.db}: ${n === 1 ? '1 file' : `${n} files`}, ${num(result.packets)} packets (${num(result.tcpPackets)} TCP), ` +
         `${num(result.flows)} flow${result.flows === 1 ? '' : 's'}${span}${result.truncated ? ', TRUNCATED' : ''}; ${mb(result.bytes)} in ${(result.elapsedMs / 1000).toFixed(2)} s\n`,
     );
+    // What the capture could see (one direction only?) and where it was taken.
+    if (result.flows > 0) {
+      const sight = readCaptureSight(store.db, result.captureId);
+      for (const line of [...oneDirectionLines(sight), vantageLine(sight)]) err.write(`  ${line}\n`);
+    }
   }
   if (result.captureId === null && result.files.every((f) => f.status === 'unusable')) exitCode = 1;
   return { result, exitCode, captureIds: [...captureIds] };

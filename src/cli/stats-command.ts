@@ -1,9 +1,11 @@
 import { Command } from 'commander';
 import { CliError, action, fileMessage, usageErrors } from './cli-error';
-import { CaptureStats, captureStats, isoMicros } from '../decode/capture-stats';
+import { CaptureStats, isoMicros } from '../decode/capture-stats';
 import { isSupportedLinktype, linktypeName } from '../decode/linktypes';
 import { CaptureError } from '../source/capture-error';
 import { READER_ANOMALIES } from '../source/capture-info';
+import { captureStatsAndSight } from '../pipeline/capture-census';
+import { captureVantage, type CaptureSight, oneDirectionLines, vantageLine } from '../report/capture-sight';
 
 const PRECISION: Record<string, string> = { us: 'microseconds (10^-6)', ns: 'nanoseconds (10^-9)' };
 
@@ -23,8 +25,13 @@ function anomaliesText(s: CaptureStats): string {
   return parts.length ? parts.join(', ') : 'none';
 }
 
-/** The text block for one file, in the spirit of capinfos. */
-export function renderStats(s: CaptureStats): string {
+/** "20 (0 seen both ways)": TCP connections, and how many the capture saw in both directions. */
+function connectionsText(v: CaptureSight): string {
+  return `${v.flows} (${v.bothWays} seen both ways)`;
+}
+
+/** The text block for one file, in the spirit of capinfos; `sight`: what the capture could see (capture-sight.ts). */
+export function renderStats(s: CaptureStats, sight?: CaptureSight): string {
   const i = s.info;
   const d = s.decoded;
   const rows: [string, string][] = [
@@ -49,6 +56,13 @@ export function renderStats(s: CaptureStats): string {
     ['Damage', s.damage ? `${s.damage.fatal ? 'FATAL' : 'warning'} ${s.damage.code}: ${s.damage.message}` : 'none'],
     ['Anomalies', anomaliesText(s)],
   ];
+  if (sight) {
+    rows.push(['TCP connections', connectionsText(sight)]);
+    const one = oneDirectionLines(sight);
+    // The limit and its reason (the first lines); the note on inferred states is for ingest and the report.
+    rows.push(['One direction only', one.length === 0 ? 'no' : one.slice(0, -1).join('; ')]);
+    rows.push(['Vantage point', vantageLine(sight).replace(/^vantage point: /, '')]);
+  }
   const w = Math.max(...rows.map(([k]) => k.length)) + 1;
   return rows.map(([k, v]) => `${(k + ':').padEnd(w)} ${v}`).join('\n') + '\n';
 }
@@ -75,7 +89,14 @@ export function packetWarnings(s: CaptureStats): string[] {
 }
 
 /** JSON form of one file's statistics (timestamps both as µs and ISO text). */
-export function statsJson(s: CaptureStats): Record<string, unknown> {
+export function statsJson(s: CaptureStats, sight?: CaptureSight): Record<string, unknown> {
+  const seen = sight
+    ? {
+        connections: sight,
+        oneDirection: oneDirectionLines(sight).slice(0, -1),
+        vantage: captureVantage(sight),
+      }
+    : {};
   return {
     file: s.info.file,
     format: s.info.format,
@@ -105,6 +126,7 @@ export function statsJson(s: CaptureStats): Record<string, unknown> {
     damage: s.damage,
     anomalies: s.anomalies,
     anomalyFirstOffsets: s.anomalyFirstOffsets,
+    ...seen,
   };
 }
 
@@ -120,8 +142,9 @@ export function registerStats(program: Command): void {
         let first = true;
         for (const file of files) {
           let s: CaptureStats;
+          let sight: CaptureSight;
           try {
-            s = await captureStats(file);
+            ({ stats: s, sight } = await captureStatsAndSight(file));
           } catch (err) {
             // Never an error without the file's name.
             if (!(err instanceof CaptureError)) throw new CliError(`${file}: ${err instanceof Error ? err.message : String(err)}`);
@@ -135,9 +158,9 @@ export function registerStats(program: Command): void {
             process.stderr.write(`wirestate: ${s.damage.fatal ? 'error' : 'warning'}: ${s.damage.message}\n`);
           }
           for (const w of packetWarnings(s)) process.stderr.write(`wirestate: warning: ${w}\n`);
-          if (opts.json) json.push(statsJson(s));
+          if (opts.json) json.push(statsJson(s, sight));
           else {
-            process.stdout.write((first ? '' : '\n') + renderStats(s));
+            process.stdout.write((first ? '' : '\n') + renderStats(s, sight));
             first = false;
           }
         }

@@ -1,5 +1,6 @@
 import type { ReadResult } from '../source/capture-info';
 import { readCapture } from '../source/read-capture';
+import type { DecodedPacket } from './decoded-packet';
 import { Decoder, DecoderCounts } from './decoder';
 
 /** What `wirestate stats` reports about one capture file: what reading it gave, and what decoding found. */
@@ -11,11 +12,15 @@ export interface CaptureStats extends ReadResult {
   anomalyFirstOffsets: Record<string, number>;
 }
 
-/** Read and decode a whole capture. Throws CaptureError when the file is unusable. */
-export async function captureStats(file: string): Promise<CaptureStats> {
+/**
+ * Read and decode a whole capture. Throws CaptureError when the file is
+ * unusable. `onTcp` sees every decoded TCP packet (the decoder's reused
+ * struct, valid during the call), e.g. to track flows as well.
+ */
+export async function captureStats(file: string, onTcp?: (pkt: DecodedPacket, tsUs: number) => void): Promise<CaptureStats> {
   const decoder = new Decoder();
   const r = await readCapture(file, (raw) => {
-    decoder.decode(raw);
+    if (decoder.decode(raw) && onTcp) onTcp(decoder.pkt, raw.tsUs);
   });
   decoder.finish();
   return {

@@ -269,6 +269,13 @@ export class FlowStore {
     v[42] = textOrNull(texts, a[p + F.FIRST_RST_BY]);
     v[43] = texts[a[p + F.CLOSE_KIND]];
     v[44] = a[p + F.FINISHED];
+    v[45] = textOrNull(texts, a[p + F.CAPTURED_ONLY]);
+    v[46] = a[p + F.ORIG_STATE_INFERRED];
+    v[47] = a[p + F.RESP_STATE_INFERRED];
+    v[48] = a[p + F.CLOSE_KIND_INFERRED];
+    v[49] = textOrNull(texts, a[p + F.VANTAGE]);
+    v[50] = secondsOrNull(a[p + F.RTT_TO_ORIG]);
+    v[51] = secondsOrNull(a[p + F.RTT_TO_RESP]);
     const retrans = a[o + S.RETRANSMITS] + a[r + S.RETRANSMITS];
     const ooo = a[o + S.OUT_OF_ORDER] + a[r + S.OUT_OF_ORDER];
     const zw = a[o + S.ZERO_WINDOWS] + a[r + S.ZERO_WINDOWS];
@@ -345,6 +352,24 @@ export class FlowStore {
   }
 
   /**
+   * A capture whose every flow was seen one direction only, the originators'
+   * (at least one proven by its ACKs, none seen both ways): its SYN-only
+   * flows are not proof of an unanswered SYN, the reply direction was never
+   * captured. They become close_kind 'unknown', captured_only 'orig'
+   * (close-kind.ts).
+   */
+  private markUnseenReplies(captureId: number): void {
+    this.db
+      .prepare(
+        `UPDATE flows SET close_kind = 'unknown', captured_only = 'orig', close_kind_inferred = 0
+         WHERE capture_id = @id AND close_kind = 'no_reply' AND resp_pkts = 0
+           AND EXISTS (SELECT 1 FROM flows g WHERE g.capture_id = @id AND g.captured_only = 'orig')
+           AND NOT EXISTS (SELECT 1 FROM flows g WHERE g.capture_id = @id AND (g.captured_only = 'resp' OR (g.orig_pkts > 0 AND g.resp_pkts > 0)))`,
+      )
+      .run({ id: captureId });
+  }
+
+  /**
    * Close a running capture (completed = 1) with its final summary. A
    * capture already closed is left as it is, so a late close (a supervisor
    * cleaning up after its child) never overwrites a good final row.
@@ -376,6 +401,7 @@ export class FlowStore {
           captureId,
         );
       if (closed.changes !== 1) return false;
+      this.markUnseenReplies(captureId);
       this.db.prepare('DELETE FROM anomalies WHERE capture_id = ? AND flow_id IS NULL').run(captureId);
       const ins = this.db.prepare('INSERT INTO anomalies (capture_id, flow_id, name, count) VALUES (?, NULL, ?, ?)');
       for (const [name, count] of Object.entries(s.anomalies)) {
@@ -566,6 +592,13 @@ const FLOW_COLUMNS = [
   'first_rst_by',
   'close_kind',
   'finished',
+  'captured_only',
+  'orig_state_inferred',
+  'resp_state_inferred',
+  'close_kind_inferred',
+  'vantage',
+  'rtt_to_orig',
+  'rtt_to_resp',
 ];
 
 function textOrNull(texts: readonly string[], i: number): string | null {

@@ -1,4 +1,4 @@
-import type { CloseKind, Endpoint, TcpState } from '../tcp/flow-record';
+import type { CloseKind, Endpoint, TcpState, Vantage } from '../tcp/flow-record';
 
 /**
  * One row of the `flows` table as better-sqlite3 returns it (schema.ts;
@@ -52,4 +52,11 @@ export interface FlowsRow {
   first_rst_by: Endpoint | null;
   close_kind: CloseKind;
   finished: number;
+  captured_only: Endpoint | null;
+  orig_state_inferred: number;
+  resp_state_inferred: number;
+  close_kind_inferred: number;
+  vantage: Vantage | null;
+  rtt_to_orig: number | null;
+  rtt_to_resp: number | null;
 }

@@ -273,6 +273,51 @@ JOIN flows f ON f.id = t.flow_id;
 `;
 
 /**
+ * Version 5: what the capture could see and where it was taken (issue 16).
+ *
+ * flows.captured_only: 'orig' / 'resp' when only that endpoint's packets
+ * were captured while they acknowledge sequence space of its peer (one
+ * direction only: asymmetric routing, a one-way mirror port, tcpdump -Q);
+ * NULL when both directions were seen. *_state_inferred / close_kind_inferred:
+ * the value rests on packets the capture did not show (the endpoint sent
+ * nothing captured, or its FIN was inferred from its peer's ACK). vantage:
+ * where the flow was captured, from the handshake's two half-RTTs
+ * rtt_to_orig (SYN+ACK -> ACK) and rtt_to_resp (SYN -> SYN+ACK), seconds:
+ * 'orig', 'resp', 'between', NULL without a clean handshake.
+ *
+ * capture_vantage: per capture, how many flows were seen one direction only
+ * (either way) or both ways, how many handshakes were measured, the
+ * vantage votes, and the capture's vantage
+ * (the majority of its flows' estimates; NULL on a tie or without any).
+ */
+const V5 = `
+ALTER TABLE flows ADD COLUMN captured_only TEXT CHECK (captured_only IN ('orig', 'resp'));
+ALTER TABLE flows ADD COLUMN orig_state_inferred INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE flows ADD COLUMN resp_state_inferred INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE flows ADD COLUMN close_kind_inferred INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE flows ADD COLUMN vantage TEXT CHECK (vantage IN ('orig', 'resp', 'between'));
+ALTER TABLE flows ADD COLUMN rtt_to_orig REAL;
+ALTER TABLE flows ADD COLUMN rtt_to_resp REAL;
+
+CREATE VIEW capture_vantage AS
+SELECT v.*,
+       CASE WHEN v.at_orig > v.at_resp AND v.at_orig > v.in_between THEN 'orig'
+            WHEN v.at_resp > v.at_orig AND v.at_resp > v.in_between THEN 'resp'
+            WHEN v.in_between > v.at_orig AND v.in_between > v.at_resp THEN 'between' END AS vantage
+FROM (SELECT c.id AS capture_id,
+             count(f.id) AS flows,
+             count(f.id) FILTER (WHERE f.captured_only = 'orig') AS orig_only,
+             count(f.id) FILTER (WHERE f.captured_only = 'resp') AS resp_only,
+             count(f.id) FILTER (WHERE f.orig_pkts > 0 AND f.resp_pkts > 0) AS both_ways,
+             count(f.id) FILTER (WHERE f.rtt_to_orig IS NOT NULL) AS measured,
+             count(f.id) FILTER (WHERE f.vantage = 'orig') AS at_orig,
+             count(f.id) FILTER (WHERE f.vantage = 'resp') AS at_resp,
+             count(f.id) FILTER (WHERE f.vantage = 'between') AS in_between
+      FROM captures c LEFT JOIN flows f ON f.capture_id = c.id
+      GROUP BY c.id) v;
+`;
+
+/**
  * Version 6: application-layer facts (src/app/), one row per flow that
  * carried HTTP/1.x or TLS, written in the same transaction as the flow.
  * The exchanges of a flow are stored in ONE column (http_flows.exchanges, a
@@ -348,6 +393,7 @@ CREATE TABLE export_cursors (
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'captures, flows, transitions, anomalies, socket owners, views', sql: V1 },
   { version: 2, description: 'transitions stored one row per flow (flow_transitions); transitions becomes a view', sql: V2 },
+  { version: 5, description: 'one-direction captures, inferred states, vantage point (flows columns, capture_vantage view)', sql: V5 },
   { version: 6, description: 'HTTP/1.x and TLS facts per flow (http_flows) and per exchange (http_exchanges view)', sql: V6 },
   { version: 7, description: 'export_cursors: what each capture has sent to each export sink', sql: V7 },
 ];

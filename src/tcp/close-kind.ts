@@ -5,7 +5,9 @@
  *
  *  1. no_reply    The originator sent a SYN and the responder sent nothing at
  *                 all (whatever the originator did afterwards: retransmitted
- *                 SYNs, gave up with RST or FIN).
+ *                 SYNs, gave up with RST or FIN), and the originator never
+ *                 sent an ACK (an ACK proves it received the SYN+ACK: the
+ *                 capture saw one direction only, see below).
  *  2. refused     The first RST came from the responder, answering the
  *                 originator's SYN while the originator was still SYN_SENT
  *                 (the RST acknowledged the SYN, RFC 9293 3.10.7.3).
@@ -36,6 +38,19 @@
  *     d. normal            Both FINs sent and both acknowledged.
  *  5. open        No FIN and no RST (still established, or a handshake that
  *                 was answered but never completed or closed).
+ *
+ * One direction only (capturedOnlyRole): only one endpoint's packets were
+ * captured, and they acknowledge sequence space of the other (its SYN+ACK,
+ * data, a FIN; an RST+ACK acknowledges the SYN). The unseen side's SYN, data
+ * and FIN are inferred from those ACKs as above, so the flow is classed by
+ * the same rules, with two exceptions: a FIN sent by the seen side can never
+ * be seen acknowledged, so fin_unacked and last_ack_unacked (an ACK missing
+ * from the unseen side) become
+ *     unknown     the capture could not show how the connection ended.
+ * A capture whose every flow is one-direction also turns its SYN-only flows
+ * from no_reply into unknown (FlowStore.endCapture): the reply direction was
+ * not captured at all. Every class that rests on the missing direction is
+ * marked inferred (flows.close_kind_inferred).
  *
  * "Acknowledged" means the peer sent an ACK at or past FIN sequence + 1,
  * compared with wrap-aware 32-bit arithmetic.
@@ -69,12 +84,27 @@
  *    is then the peer's, if it sent one.
  */
 import type { CloseKind } from './flow-record';
-import { ROLE_NONE, ROLE_ORIG, TcpFlow } from './tcp-flow';
+import { ROLE_NONE, ROLE_ORIG, ROLE_RESP, TcpFlow } from './tcp-flow';
 
-export function classifyClose(flow: TcpFlow): CloseKind {
+/** ROLE_ORIG / ROLE_RESP when only that endpoint's direction was captured (see above), else ROLE_NONE. */
+export function capturedOnlyRole(flow: TcpFlow): number {
   const o = flow.orig;
   const r = flow.resp;
-  if (o.synSent && !o.synAckSent && !r.anyPacket) return 'no_reply';
+  if (o.anyPacket && !r.anyPacket && o.ackFlagSent) return ROLE_ORIG;
+  if (r.anyPacket && !o.anyPacket && r.ackFlagSent) return ROLE_RESP;
+  return ROLE_NONE;
+}
+
+export function classifyClose(flow: TcpFlow, capturedOnly: number = capturedOnlyRole(flow)): CloseKind {
+  const kind = classifyBothWays(flow);
+  if (capturedOnly !== ROLE_NONE && (kind === 'fin_unacked' || kind === 'last_ack_unacked')) return 'unknown';
+  return kind;
+}
+
+function classifyBothWays(flow: TcpFlow): CloseKind {
+  const o = flow.orig;
+  const r = flow.resp;
+  if (o.synSent && !o.synAckSent && !r.anyPacket && !o.ackFlagSent) return 'no_reply';
   if (flow.refused) return 'refused';
   if (flow.firstRstBy !== ROLE_NONE) {
     if (flow.rstAfterHalfClose) return 'reset_after_half_close';

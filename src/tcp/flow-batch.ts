@@ -60,10 +60,17 @@ export const enum F {
   FIRST_RST_BY = 39,
   CLOSE_KIND = 40,
   FINISHED = 41,
+  CAPTURED_ONLY = 42,
+  ORIG_STATE_INFERRED = 43,
+  RESP_STATE_INFERRED = 44,
+  CLOSE_KIND_INFERRED = 45,
+  VANTAGE = 46,
+  RTT_TO_ORIG = 47,
+  RTT_TO_RESP = 48,
 }
 
 /** Values before a flow's variable part. */
-export const FIXED = 42;
+export const FIXED = 49;
 
 /** Offsets of a DirectionStats' values (from F.ORIG or F.RESP). */
 export const enum S {
@@ -107,6 +114,13 @@ const RECORD_FIELDS: readonly (readonly [F, keyof FlowRecord, Kind])[] = [
   [F.FIRST_RST_BY, 'firstRstBy', 'text?'],
   [F.CLOSE_KIND, 'closeKind', 'text'],
   [F.FINISHED, 'finished', 'bool'],
+  [F.CAPTURED_ONLY, 'capturedOnly', 'text?'],
+  [F.ORIG_STATE_INFERRED, 'origStateInferred', 'bool'],
+  [F.RESP_STATE_INFERRED, 'respStateInferred', 'bool'],
+  [F.CLOSE_KIND_INFERRED, 'closeKindInferred', 'bool'],
+  [F.VANTAGE, 'vantage', 'text?'],
+  [F.RTT_TO_ORIG, 'rttToOrigUs', 'num?'],
+  [F.RTT_TO_RESP, 'rttToRespUs', 'num?'],
 ];
 
 const STATS_FIELDS: readonly (readonly [S, keyof DirectionStats])[] = [

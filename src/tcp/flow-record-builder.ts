@@ -3,11 +3,12 @@ import { pushHttpFacts } from '../app/http-batch';
 import { ipv4Text, ipv6Text } from '../flow/address-text';
 import type { FlowRecord } from './flow-record';
 import { decodeFlowRecord, F, FlowBatchBuilder, pushAnomalies, pushOwners, pushTransition, S } from './flow-batch';
-import { classifyClose } from './close-kind';
+import { capturedOnlyRole, classifyClose } from './close-kind';
 import { seqDiff } from './seq-math';
 import { TcpEndpoint } from './tcp-endpoint';
 import { ROLE_NONE, ROLE_ORIG, ROLE_RESP, TcpFlow } from './tcp-flow';
-import { ST_CLOSED, ST_TIME_WAIT } from './tcp-state-codes';
+import { ST_CLOSED, ST_CLOSING, ST_FIN_WAIT_1, ST_LAST_ACK, ST_TIME_WAIT, ST_UNKNOWN } from './tcp-state-codes';
+import { VANTAGE_NAMES, vantageOf } from './vantage';
 import { visitTransitions } from './transition-log';
 import { zeekConnState } from './zeek-state';
 
@@ -42,6 +43,21 @@ export function isFinished(flow: TcpFlow): boolean {
   const o = flow.orig.state;
   const r = flow.resp.state;
   return (o === ST_CLOSED || o === ST_TIME_WAIT) && (r === ST_CLOSED || r === ST_TIME_WAIT);
+}
+
+/** Cause of the transition to UNKNOWN on a one-direction capture. */
+const UNSEEN_CAUSE = 'cannot be known (direction not captured)';
+
+/** Append the transition of an endpoint (in state `from`) to UNKNOWN; returns 1 (one transition). */
+function pushUnknown(b: FlowBatchBuilder, atUs: number, isOrig: boolean, from: number): number {
+  b.reserve(5);
+  pushTransition(b, atUs, isOrig, b.stateText(from), b.stateText(ST_UNKNOWN), b.text(UNSEEN_CAUSE));
+  return 1;
+}
+
+/** States an endpoint leaves only on an ACK from its peer. */
+function waitsForAck(state: number): boolean {
+  return state === ST_FIN_WAIT_1 || state === ST_CLOSING || state === ST_LAST_ACK;
 }
 
 function role(r: number): 'orig' | 'resp' | null {
@@ -81,10 +97,31 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
   a[p + F.HISTORY] = b.freshText(flow.history);
   a[p + F.CONN_STATE] = b.text(zeekConnState(flow));
   a[p + F.MIDSTREAM] = flow.midstream ? 1 : 0;
-  a[p + F.ORIG_STATE] = b.stateText(o.state);
-  a[p + F.RESP_STATE] = b.stateText(r.state);
-  a[p + F.ORIG_SINCE] = o.sinceUs >= 0 ? o.sinceUs : flow.firstTsUs;
-  a[p + F.RESP_SINCE] = r.sinceUs >= 0 ? r.sinceUs : flow.firstTsUs;
+  const only = capturedOnlyRole(flow);
+  // The seen side's FIN can never be seen acknowledged on a one-direction
+  // capture: whether the unseen side received it, and so what either side did
+  // next, cannot be known. Both are reported UNKNOWN from then on, by a
+  // transition appended to the flow's own (not kept in the engine: a later
+  // packet of the unseen side would make it known after all).
+  let origUnknownAt = -1;
+  let respUnknownAt = -1;
+  if (only !== ROLE_NONE) {
+    const seenIsOrig = only === ROLE_ORIG;
+    const seen = seenIsOrig ? o : r;
+    const unseen = seenIsOrig ? r : o;
+    if (seen.finSent && !seen.finAcked) {
+      const unseenAt = unseen.state === ST_UNKNOWN ? -1 : Math.max(seen.finTsUs, unseen.sinceUs);
+      const seenAt = waitsForAck(seen.state) ? Math.max(flow.lastTsUs, seen.sinceUs) : -1;
+      origUnknownAt = seenIsOrig ? seenAt : unseenAt;
+      respUnknownAt = seenIsOrig ? unseenAt : seenAt;
+    }
+  }
+  const origState = origUnknownAt >= 0 ? ST_UNKNOWN : o.state;
+  const respState = respUnknownAt >= 0 ? ST_UNKNOWN : r.state;
+  a[p + F.ORIG_STATE] = b.stateText(origState);
+  a[p + F.RESP_STATE] = b.stateText(respState);
+  a[p + F.ORIG_SINCE] = origUnknownAt >= 0 ? origUnknownAt : o.sinceUs >= 0 ? o.sinceUs : flow.firstTsUs;
+  a[p + F.RESP_SINCE] = respUnknownAt >= 0 ? respUnknownAt : r.sinceUs >= 0 ? r.sinceUs : flow.firstTsUs;
   a[p + F.FIRST_FIN_BY] = b.text(role(flow.firstFinBy));
   a[p + F.FIRST_FIN_TS] = flow.firstFinTsUs >= 0 ? flow.firstFinTsUs : NaN;
   a[p + F.IDLE_BEFORE_FIN] = flow.firstFinTsUs >= 0 && flow.idleBeforeFinUs >= 0 ? flow.idleBeforeFinUs : NaN;
@@ -97,8 +134,16 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
   a[p + F.FIRST_FIN_ACKED] = acked ? 1 : 0;
   a[p + F.PEER_FIN_SENT] = peerFin ? 1 : 0;
   a[p + F.FIRST_RST_BY] = b.text(role(flow.firstRstBy));
-  a[p + F.CLOSE_KIND] = b.text(classifyClose(flow));
+  const kind = classifyClose(flow, only);
+  a[p + F.CLOSE_KIND] = b.text(kind);
   a[p + F.FINISHED] = final && isFinished(flow) ? 1 : 0;
+  a[p + F.CAPTURED_ONLY] = b.text(role(only));
+  a[p + F.ORIG_STATE_INFERRED] = origState !== ST_UNKNOWN && (!o.anyPacket || o.finInferred) ? 1 : 0;
+  a[p + F.RESP_STATE_INFERRED] = respState !== ST_UNKNOWN && (!r.anyPacket || r.finInferred) ? 1 : 0;
+  a[p + F.CLOSE_KIND_INFERRED] = kind !== 'unknown' && (only !== ROLE_NONE || o.finInferred || r.finInferred) ? 1 : 0;
+  a[p + F.VANTAGE] = b.text(VANTAGE_NAMES[vantageOf(flow)]);
+  a[p + F.RTT_TO_ORIG] = flow.rttOrigUs >= 0 ? flow.rttOrigUs : NaN;
+  a[p + F.RTT_TO_RESP] = flow.rttRespUs >= 0 ? flow.rttRespUs : NaN;
   pushAnomalies(b, flow.anomalies, flow.anomalies === null ? 0 : flow.anomalies.size);
   const at = b.length;
   b.reserve(1);
@@ -107,7 +152,10 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
     b.reserve(5);
     pushTransition(b, tsUs, isOrig, b.stateText(from), b.stateText(to), b.causeText(cause));
   });
-  b.nums[at] = n;
+  let extra = 0;
+  if (origUnknownAt >= 0) extra += pushUnknown(b, origUnknownAt, true, o.state);
+  if (respUnknownAt >= 0) extra += pushUnknown(b, respUnknownAt, false, r.state);
+  b.nums[at] = n + extra;
   pushOwners(b, undefined);
   const app = flow.app;
   if (app === null || app === NOT_APP) pushHttpFacts(b, null);

@@ -30,7 +30,12 @@ export type CloseKind =
   | 'reset'
   | 'refused'
   | 'no_reply'
-  | 'open';
+  | 'open'
+  /** The capture saw one direction only and could not show how the connection ended (close-kind.ts). */
+  | 'unknown';
+
+/** Where a flow was captured (vantage.ts): at the originator, at the responder, or in between. */
+export type Vantage = 'orig' | 'resp' | 'between';
 
 export interface Transition {
   tsUs: number;
@@ -105,6 +110,25 @@ export interface FlowRecord {
   owners?: SocketOwner[];
   /** HTTP/1.x or TLS facts read from the payload (src/app/); absent when the flow carried neither, or payload was not read. */
   http?: HttpFlowFacts;
+  /**
+   * Only this endpoint's packets were captured, while they acknowledge
+   * sequence space of its peer (a SYN+ACK, data, a FIN) the capture never
+   * showed: one direction only (asymmetric routing, a one-way mirror port,
+   * tcpdump -Q). Null when both directions were seen (or nothing proves the
+   * other direction existed).
+   */
+  capturedOnly: Endpoint | null;
+  /** The endpoint's end state rests on its peer's packets only (it sent nothing captured) or on a FIN inferred from an ACK. */
+  origStateInferred: boolean;
+  respStateInferred: boolean;
+  /** The close kind rests on packets the capture did not show (one direction only, or an inferred FIN). */
+  closeKindInferred: boolean;
+  /** Where the flow was captured, from its handshake (vantage.ts); null without a clean handshake. */
+  vantage: Vantage | null;
+  /** Capture point -> originator -> capture point (SYN+ACK -> ACK), µs; null when not measured. */
+  rttToOrigUs: number | null;
+  /** Capture point -> responder -> capture point (SYN -> SYN+ACK), µs; null when not measured. */
+  rttToRespUs: number | null;
 }
 
 export interface SocketOwner {

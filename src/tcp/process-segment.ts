@@ -19,6 +19,7 @@ import {
 } from './tcp-state-codes';
 import { updateZeekHistory } from './zeek-history';
 import { updateZeekState } from './zeek-state';
+import { arrivalUs, noteHandshake } from './vantage';
 
 /**
  * Apply one TCP segment to a flow: counters, Zeek history, sequence
@@ -34,6 +35,14 @@ import { updateZeekState } from './zeek-state';
  *    order. This keeps simultaneous close right (crossing FINs do not
  *    acknowledge each other) and makes Y enter CLOSE_WAIT when it ACKs X's
  *    FIN, as ARCHITECTURE.md states.
+ *  - Proof and date are separate: the receiver's state changed when the
+ *    segment reached it, so a receive-side transition (CLOSE_WAIT, CLOSING
+ *    or TIME_WAIT on the peer's FIN; FIN_WAIT_2 / TIME_WAIT / CLOSED when our
+ *    FIN is acknowledged; ESTABLISHED on the handshake's ACK; CLOSED on an
+ *    RST) is dated at the segment's time plus the estimated delay from the
+ *    capture point to the receiver (vantage.ts arrivalUs: 0 when captured at
+ *    the receiver or without an estimate), not at the proof's time. The
+ *    transition keeps its place in the log (order = order of evidence).
  *  - Exception: a FIN+ACK whose ACK covers our own FIN cannot have crossed
  *    it, so the endpoint in FIN_WAIT_1 goes straight to TIME_WAIT on it.
  *  - A FIN never seen on the wire is inferred only in one narrow case: the
@@ -65,6 +74,8 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
 
   if (tsUs > flow.lastTsUs) flow.lastTsUs = tsUs;
   x.anyPacket = true;
+  if (ack) x.ackFlagSent = true;
+  if (flow.rttOrigUs === -1) noteHandshake(flow, fromOrig, syn, ack, rst, tsUs);
   x.packets++;
   x.ipBytes += pkt.ipLen;
 
@@ -115,7 +126,7 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
 
   // In-order delivery: a segment of x past x's FIN reaches y after that FIN.
   if (!rst && x.finSent && !y.gotPeerFin && seqGe(seq, (x.finSeq + 1) >>> 0)) {
-    receiveFin(flow, !fromOrig, tsUs, 'recv FIN (implied by later segment)');
+    receiveFin(flow, !fromOrig, arrivalUs(flow, !fromOrig, x.finTsUs, NEVER), 'recv FIN (implied by later segment)');
   }
 
   if (syn && !rst && !synRepeat) handleSyn(flow, fromOrig, x, y, ack, ackNo, tsUs);
@@ -127,6 +138,28 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
 
   updateZeekState(flow, fromOrig, x, y, flags, len);
 }
+
+/**
+ * A flow's first packet is the answer to a connection attempt the capture did
+ * not show: an RST+ACK with sequence number 0 and nothing else (the reply
+ * RFC 9293 3.10.7.1 prescribes to a SYN on a closed port; a kernel's RST on
+ * a live connection carries its real SND.NXT, which is practically never 0).
+ * Its sender is the responder, and it was a refusal, not a mid-stream pickup.
+ */
+export function isRefusalRst(pkt: DecodedPacket): boolean {
+  return (pkt.flags & (TCP_RST | TCP_ACK | TCP_SYN | TCP_FIN)) === (TCP_RST | TCP_ACK) && pkt.seq === 0 && pkt.payloadLen === 0;
+}
+
+/** The originator's SYN, implied by the refusal RST+ACK acknowledging `ackNo` (isRefusalRst). */
+export function impliedSynBeforeRefusal(flow: TcpFlow, ackNo: number, tsUs: number): void {
+  const o = flow.orig;
+  initSeq(o, (ackNo - 1) >>> 0);
+  o.synSent = true;
+  flow.setState(true, ST_SYN_SENT, tsUs, 'SYN not seen (implied by RST+ACK)');
+}
+
+/** No later bound on a receive-side transition's time (arrivalUs). */
+const NEVER = Number.POSITIVE_INFINITY;
 
 /**
  * Returns true when the segment is a probe (seq = next - 1 with 0 or 1
@@ -383,7 +416,7 @@ function handleAck(
     }
     if (y.synSent && !y.synAcked && seqGe(ackNo, (y.isn + 1) >>> 0)) {
       y.synAcked = true;
-      if (y.state === ST_SYN_RECEIVED) flow.setState(!fromOrig, ST_ESTABLISHED, tsUs, 'recv ACK of SYN+ACK');
+      if (y.state === ST_SYN_RECEIVED) flow.setState(!fromOrig, ST_ESTABLISHED, arrivalUs(flow, !fromOrig, tsUs, NEVER), 'recv ACK of SYN+ACK');
     }
     if (
       y.finSent &&
@@ -401,21 +434,23 @@ function handleAck(
     }
     if (y.finSent) {
       const pastFin = seqGe(ackNo, (y.finSeq + 1) >>> 0);
-      if (pastFin && !x.gotPeerFin) receiveFin(flow, fromOrig, tsUs, 'recv FIN');
+      // x's kernel changed state when y's FIN reached it; x's ACK only proves it.
+      if (pastFin && !x.gotPeerFin) receiveFin(flow, fromOrig, arrivalUs(flow, fromOrig, y.finTsUs, tsUs), 'recv FIN');
       if (pastFin && !y.finAcked) {
         y.finAcked = true;
         const yIsOrig = !fromOrig;
+        const at = arrivalUs(flow, yIsOrig, tsUs, NEVER);
         if (y.state === ST_FIN_WAIT_1) {
           if (finInSegment && !y.gotPeerFin) {
             y.gotPeerFin = true;
-            flow.setState(yIsOrig, ST_TIME_WAIT, tsUs, 'recv FIN+ACK of own FIN');
+            flow.setState(yIsOrig, ST_TIME_WAIT, at, 'recv FIN+ACK of own FIN');
           } else {
-            flow.setState(yIsOrig, ST_FIN_WAIT_2, tsUs, 'FIN acked');
+            flow.setState(yIsOrig, ST_FIN_WAIT_2, at, 'FIN acked');
           }
         } else if (y.state === ST_CLOSING) {
-          flow.setState(yIsOrig, ST_TIME_WAIT, tsUs, 'FIN acked');
+          flow.setState(yIsOrig, ST_TIME_WAIT, at, 'FIN acked');
         } else if (y.state === ST_LAST_ACK) {
-          flow.setState(yIsOrig, ST_CLOSED, tsUs, 'FIN acked');
+          flow.setState(yIsOrig, ST_CLOSED, at, 'FIN acked');
         }
       }
     }
@@ -426,6 +461,13 @@ function handleAck(
     if (len > 0 && y.tailUnseen) y.tailUnseen = false;
     // x acknowledges data of y the capture missed: y wrote after acknowledging x's unseen tail.
     if (x.tailUnseen && y.nextSeq !== yNextBefore) x.tailUnseen = false;
+  }
+  // x (SYN_RECEIVED) acknowledges data of y: y's data carried the ACK of x's
+  // SYN+ACK, which the capture did not show (one direction only). Not the
+  // SYN+ACK itself (seq = ISN), which may acknowledge TCP Fast Open data.
+  if (x.state === ST_SYN_RECEIVED && seq !== x.isn && y.seqInit && seqGt(ackNo, (y.isn + 1) >>> 0)) {
+    x.synAcked = true;
+    flow.setState(fromOrig, ST_ESTABLISHED, tsUs, 'ACK of SYN+ACK not seen (implied by ACK of peer data)');
   }
   if (!x.ackSeen || seqGt(ackNo, x.highestAck)) {
     x.highestAck = ackNo;
@@ -643,7 +685,7 @@ function handleRst(
   }
   if (accept) {
     if (first && !fromOrig && y.state === ST_SYN_SENT) flow.refused = true;
-    flow.setState(!fromOrig, ST_CLOSED, tsUs, y.state === ST_SYN_SENT ? 'recv RST (refused)' : 'recv RST');
+    flow.setState(!fromOrig, ST_CLOSED, arrivalUs(flow, !fromOrig, tsUs, NEVER), y.state === ST_SYN_SENT ? 'recv RST (refused)' : 'recv RST');
   } else {
     flow.anomaly('rst_out_of_window');
   }

@@ -242,6 +242,18 @@ export class TcpEndpoint {
     this.flagBits = v ? this.flagBits | 32768 : this.flagBits & ~32768;
   }
 
+  /**
+   * Sent a segment with the ACK flag: it acknowledged sequence space of its
+   * peer (at least the peer's SYN). With no packet of the peer captured, the
+   * capture saw only this endpoint's direction (flow-record-builder.ts).
+   */
+  get ackFlagSent(): boolean {
+    return (this.flagBits & 131072) !== 0;
+  }
+  set ackFlagSent(v: boolean) {
+    this.flagBits = v ? this.flagBits | 131072 : this.flagBits & ~131072;
+  }
+
   // ---- SYN options ----
   get wscale(): number {
     return ENDPOINT_SLOTS.array[this.slot + 19];

@@ -3,6 +3,7 @@ import { DecodedPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/dec
 import { DeadlineHeap } from '../flow/deadline-heap';
 import { DIR_FROM_ORIG, FlowTable } from '../flow/flow-table';
 import { firstPacketSenderIsOrig } from '../flow/originator-guess';
+import { impliedSynBeforeRefusal, isRefusalRst } from './process-segment';
 import type { FlowRecord } from './flow-record';
 import type { FlowBatchBuilder } from './flow-batch';
 import { buildFlowRecord, encodeFlow } from './flow-record-builder';
@@ -333,11 +334,12 @@ export class TcpEngine {
     const syn = (pkt.flags & TCP_SYN) !== 0;
     const ack = (pkt.flags & TCP_ACK) !== 0;
     let senderIsOrig: boolean;
-    if (syn) {
-      senderIsOrig = !ack;
+    const refusal = isRefusalRst(pkt);
+    if (syn || refusal) {
+      senderIsOrig = syn && !ack;
       this.rolesAfterEviction(pkt, hash); // a new connection: forget the old roles
     } else senderIsOrig = this.rolesAfterEviction(pkt, hash) ?? firstPacketSenderIsOrig(pkt.srcPort, pkt.dstPort);
-    f.midstream = !syn;
+    f.midstream = !syn && !refusal;
     f.ipVersion = pkt.ipVersion === 6 ? 6 : 4;
     if (f.ipVersion === 4) {
       f.origAddr4 = (senderIsOrig ? pkt.src4 : pkt.dst4) >>> 0;
@@ -352,6 +354,8 @@ export class TcpEngine {
     if (f.midstream) {
       f.setState(true, ST_ESTABLISHED, tsUs, 'midstream pickup');
       f.setState(false, ST_ESTABLISHED, tsUs, 'midstream pickup');
+    } else if (refusal) {
+      impliedSynBeforeRefusal(f, pkt.ack >>> 0, tsUs);
     }
     this.table.insert(f, hash);
     f.listPrev = this.listTail;

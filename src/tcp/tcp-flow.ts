@@ -38,8 +38,8 @@ function lowerLetter(upper: string): string {
 }
 
 /** Initial values of the slot-held numbers, in slot order. */
-const FLOW_INIT: readonly number[] = [0, 0, -1, -1, -1, -1, -1, -1, Number.POSITIVE_INFINITY, 0, 0, ROLE_NONE, ROLE_NONE];
-/** Blocks of 13 values, one per object (number-slots.ts). */
+const FLOW_INIT: readonly number[] = [0, 0, -1, -1, -1, -1, -1, -1, Number.POSITIVE_INFINITY, 0, 0, ROLE_NONE, ROLE_NONE, -1, -1, -1, -1];
+/** Blocks of 17 values, one per object (number-slots.ts). */
 const FLOW_SLOTS = new SlotPool(FLOW_INIT);
 
 /**
@@ -180,6 +180,38 @@ export class TcpFlow implements KeyedFlow {
   }
   set closedBeforeRst(v: boolean) {
     this.flagBits = v ? this.flagBits | 16 : this.flagBits & ~16;
+  }
+
+  /**
+   * Handshake timing (vantage.ts): the SYN's and the SYN+ACK's times (-1 not
+   * seen yet), and the two half-RTTs measured from the capture point: to the
+   * responder and back (SYN -> SYN+ACK) and to the originator and back
+   * (SYN+ACK -> ACK). -1 not measured yet, -2 never (no handshake, or a
+   * retransmitted SYN / SYN+ACK made it ambiguous).
+   */
+  get hsSynUs(): number {
+    return FLOW_SLOTS.array[this.slot + 13];
+  }
+  set hsSynUs(v: number) {
+    FLOW_SLOTS.array[this.slot + 13] = v;
+  }
+  get hsSynAckUs(): number {
+    return FLOW_SLOTS.array[this.slot + 14];
+  }
+  set hsSynAckUs(v: number) {
+    FLOW_SLOTS.array[this.slot + 14] = v;
+  }
+  get rttRespUs(): number {
+    return FLOW_SLOTS.array[this.slot + 15];
+  }
+  set rttRespUs(v: number) {
+    FLOW_SLOTS.array[this.slot + 15] = v;
+  }
+  get rttOrigUs(): number {
+    return FLOW_SLOTS.array[this.slot + 16];
+  }
+  set rttOrigUs(v: number) {
+    FLOW_SLOTS.array[this.slot + 16] = v;
   }
 
   /** Time both endpoints became CLOSED, -1 otherwise. */

@@ -23,7 +23,7 @@ for (const t of realFixtures()) {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '');
     // Not a terminal and no --progress: the one-line summary only.
-    assert.match(r.stderr, /^ingested capture 1 into .*: 1 file, \d+ packets \(\d+ TCP\), \d+ flows?[^\n]*\n$/);
+    assert.match(r.stderr, /^ingested capture 1 into .*: 1 file, \d+ packets \(\d+ TCP\), \d+ flows?[^\n]*\n(  [^\n]+\n)*  vantage point: [^\n]+\n$/);
     const d = new Database(db, { readonly: true });
     try {
       const cap = d.prepare('SELECT * FROM captures').all() as Record<string, any>[];

@@ -5,7 +5,9 @@ netem): opens TUN device TUN_A inside namespace NS_A and TUN_B inside NS_B
 random loss, duplication and extra delay for a few packets (which reorders
 them). Real kernel TCP on both ends; only the path is simulated.
 
-usage: impair-relay.py NS_A TUN_A NS_B TUN_B SEED LOSS DUP REORDER
+usage: impair-relay.py NS_A TUN_A NS_B TUN_B SEED LOSS DUP REORDER [BASE_S [JITTER_S]]
+BASE_S is the one-way delay (default 0.002), JITTER_S the random extra of
+each packet (default 0.0005; 0 keeps every packet's order).
 Runs until SIGTERM; prints counts on exit.
 """
 import ctypes
@@ -45,6 +47,8 @@ def open_tun(ns, name):
 def main():
     ns_a, tun_a, ns_b, tun_b, seed, loss, dup, reorder = sys.argv[1:9]
     loss, dup, reorder = float(loss), float(dup), float(reorder)
+    base = float(sys.argv[9]) if len(sys.argv) > 9 else 0.002
+    jitter = float(sys.argv[10]) if len(sys.argv) > 10 else 0.0005
     rng = random.Random(int(seed))
     home = os.open("/proc/self/ns/net", os.O_RDONLY)
     fa = open_tun(ns_a, tun_a)
@@ -56,7 +60,6 @@ def main():
     queue = []  # (due, n, out_fd, packet)
     n = 0
     counts = {"in": 0, "lost": 0, "dup": 0, "delayed": 0}
-    base = 0.002
     while not stop:
         timeout = 0.05
         if queue:
@@ -81,7 +84,7 @@ def main():
                 if copies == 2:
                     counts["dup"] += 1
                 for _ in range(copies):
-                    delay = base + rng.random() * 0.0005
+                    delay = base + rng.random() * jitter
                     if rng.random() < reorder:
                         delay += 0.004 + rng.random() * 0.01
                         counts["delayed"] += 1

@@ -33,6 +33,13 @@ type FlowRow = Pick<
   | 'first_rst_by'
   | 'close_kind'
   | 'finished'
+  | 'captured_only'
+  | 'orig_state_inferred'
+  | 'resp_state_inferred'
+  | 'close_kind_inferred'
+  | 'vantage'
+  | 'rtt_to_orig'
+  | 'rtt_to_resp'
 > & { [k: string]: unknown };
 
 function dir(r: FlowRow, d: 'orig' | 'resp'): DirectionStats {
@@ -106,6 +113,13 @@ export async function storedFlows(file: string): Promise<FlowRecord[]> {
         firstRstBy: r.first_rst_by,
         closeKind: r.close_kind as FlowRecord['closeKind'],
         finished: r.finished === 1,
+        capturedOnly: r.captured_only,
+        origStateInferred: r.orig_state_inferred === 1,
+        respStateInferred: r.resp_state_inferred === 1,
+        closeKindInferred: r.close_kind_inferred === 1,
+        vantage: r.vantage,
+        rttToOrigUs: r.rtt_to_orig === null ? null : Math.round(r.rtt_to_orig * 1e6),
+        rttToRespUs: r.rtt_to_resp === null ? null : Math.round(r.rtt_to_resp * 1e6),
         transitions: byFlow.get(r.id) ?? [],
       }));
     } finally {

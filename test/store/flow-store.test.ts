@@ -56,6 +56,13 @@ function closeWaitFlow(uid: number, over: Partial<FlowRecord> = {}): FlowRecord 
     firstRstBy: null,
     closeKind: 'close_wait',
     finished: false,
+    capturedOnly: null,
+    origStateInferred: false,
+    respStateInferred: false,
+    closeKindInferred: false,
+    vantage: 'resp',
+    rttToOrigUs: 200,
+    rttToRespUs: 100,
     transitions,
     ...over,
   };
@@ -478,6 +485,13 @@ test('every flows column holds the FlowRecord field it documents (distinct value
     firstRstBy: 'resp',
     closeKind: 'reset_after_half_close',
     finished: true,
+    capturedOnly: 'resp',
+    origStateInferred: true,
+    respStateInferred: false,
+    closeKindInferred: true,
+    vantage: 'between',
+    rttToOrigUs: 3_000_045,
+    rttToRespUs: 4_000_046,
   });
   s.writeFlows(cap, [f], { fresh: true });
   const row = s.db.prepare('SELECT * FROM flows WHERE uid = 77').get() as Record<string, unknown>;
@@ -531,6 +545,13 @@ test('every flows column holds the FlowRecord field it documents (distinct value
       first_rst_by: 'resp',
       close_kind: 'reset_after_half_close',
       finished: 1,
+      captured_only: 'resp',
+      orig_state_inferred: 1,
+      resp_state_inferred: 0,
+      close_kind_inferred: 1,
+      vantage: 'between',
+      rtt_to_orig: 3.000045,
+      rtt_to_resp: 4.000046,
     },
   );
   // Unknown options and absent FIN/RST are NULL, not -1 / 0.

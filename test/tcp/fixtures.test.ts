@@ -182,7 +182,9 @@ for (const name of fixtureNames) {
       const idle = flows.filter((f) => f.firstFinBy === 'resp').map((f) => f.idleBeforeFinUs as number);
       assert.ok(idle.length > 0);
       for (const us of idle) {
-        assert.ok(us > timeoutUs - 50_000 && us < timeoutUs + 100_000, `idle before nginx FIN ${us} µs vs ${timeoutUs}`);
+        // nginx leaves a pending timer alone when the new deadline is within
+        // NGX_TIMER_LAZY_DELAY (300 ms) of it: its FIN can come up to that much late.
+        assert.ok(us > timeoutUs - 50_000 && us < timeoutUs + 300_000, `idle before nginx FIN ${us} µs vs ${timeoutUs}`);
       }
     }
   });

@@ -31,7 +31,8 @@ test('handshake and client-initiated close: every transition on both sides, TIME
   ]);
   assert.equal(f.origState, 'TIME_WAIT');
   assert.equal(f.respState, 'CLOSED');
-  assert.equal(f.origStateSinceUs, T0 + 9000);
+  // TIME_WAIT began when the server's FIN (8 ms) reached the client, not at the client's ACK (9 ms).
+  assert.equal(f.origStateSinceUs, T0 + 8000);
   assert.equal(f.closeKind, 'normal');
   assert.equal(f.finished, true);
   assert.equal(f.firstFinBy, 'orig');
@@ -73,7 +74,8 @@ test('server-initiated close after 65 s idle, client ACKs and never FINs: close_
   const f = w.only(30_000);
   assert.equal(f.origState, 'CLOSE_WAIT');
   assert.equal(f.respState, 'FIN_WAIT_2');
-  assert.equal(f.origStateSinceUs, T0 + 65_005_000);
+  // CLOSE_WAIT from the FIN's arrival (the ACK only proves it); FIN_WAIT_2 from the ACK's.
+  assert.equal(f.origStateSinceUs, T0 + 65_004_000);
   assert.equal(f.respStateSinceUs, T0 + 65_005_000);
   assert.equal(f.closeKind, 'close_wait');
   assert.equal(f.firstFinBy, 'resp');
@@ -461,12 +463,12 @@ test('a retransmitted FIN arriving in TIME_WAIT restarts the 2MSL timer', () => 
   w.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1, atMs: 10 });
   w.seg({ from: 's', flags: 'A', seq: S + 1, ack: C + 2, atMs: 11 });
   w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2, atMs: 12 });
-  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2, atMs: 13 }); // client TIME_WAIT from 13 ms
+  w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2, atMs: 13 }); // proves the client TIME_WAIT from the FIN's arrival, 12 ms
   w.seg({ from: 's', flags: 'FA', seq: S + 1, ack: C + 2, atMs: 30_000 }); // final ACK lost: FIN again
   w.seg({ from: 'c', flags: 'A', seq: C + 2, ack: S + 2, atMs: 30_001 });
   const f = w.only(40_000); // capture ends 70 s after TIME_WAIT began
   assert.equal(f.origState, 'TIME_WAIT');
-  assert.equal(f.origStateSinceUs - f.firstTsUs, 13_000);
+  assert.equal(f.origStateSinceUs - f.firstTsUs, 12_000);
   const g = new Wire();
   g.handshake(C, S, 0);
   g.seg({ from: 'c', flags: 'FA', seq: C + 1, ack: S + 1, atMs: 10 });
