@@ -154,7 +154,7 @@ export const VIEWS: ReadonlyArray<readonly [string, string]> = [
        orig_h, orig_p, resp_h, resp_p, orig_state, resp_state
      FROM flows FINAL
      WHERE close_kind IN ('close_wait', 'fin_unacked', 'last_ack_unacked', 'reset_after_half_close')
-        OR (first_fin_by IS NOT NULL AND close_kind NOT IN ('normal', 'open'))`,
+        OR (first_fin_by IS NOT NULL AND close_kind NOT IN ('normal', 'open', 'unknown'))`,
   ],
   [
     'time_wait',

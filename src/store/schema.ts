@@ -285,6 +285,8 @@ JOIN flows f ON f.id = t.flow_id;
  * rtt_to_orig (SYN+ACK -> ACK) and rtt_to_resp (SYN -> SYN+ACK), seconds:
  * 'orig', 'resp', 'between', NULL without a clean handshake.
  *
+ * incomplete_closes leaves out close_kind 'unknown' (same columns).
+ *
  * capture_vantage: per capture, how many flows were seen one direction only
  * (either way) or both ways, how many handshakes were measured, the
  * vantage votes, and the capture's vantage
@@ -315,6 +317,28 @@ FROM (SELECT c.id AS capture_id,
              count(f.id) FILTER (WHERE f.vantage = 'between') AS in_between
       FROM captures c LEFT JOIN flows f ON f.capture_id = c.id
       GROUP BY c.id) v;
+
+-- 'unknown' (one direction only, the end not visible) is not an incomplete close: nothing shows it did not finish.
+DROP VIEW incomplete_closes;
+CREATE VIEW incomplete_closes AS
+SELECT f.id AS flow_id,
+       f.capture_id,
+       f.close_kind,
+       f.first_fin_by,
+       CASE f.first_fin_by WHEN 'orig' THEN f.orig_h WHEN 'resp' THEN f.resp_h END AS closer_h,
+       CASE f.first_fin_by WHEN 'orig' THEN f.orig_p WHEN 'resp' THEN f.resp_p END AS closer_p,
+       CASE f.first_fin_by WHEN 'orig' THEN f.resp_h WHEN 'resp' THEN f.orig_h END AS other_h,
+       CASE f.first_fin_by WHEN 'orig' THEN f.resp_p WHEN 'resp' THEN f.orig_p END AS other_p,
+       f.first_fin_ts,
+       f.idle_before_fin,
+       f.first_fin_acked,
+       f.peer_fin_sent,
+       f.first_rst_by,
+       f.orig_h, f.orig_p, f.resp_h, f.resp_p,
+       f.orig_state, f.resp_state
+FROM flows f
+WHERE f.close_kind IN ('close_wait', 'fin_unacked', 'last_ack_unacked', 'reset_after_half_close')
+   OR (f.first_fin_by IS NOT NULL AND f.close_kind NOT IN ('normal', 'open', 'unknown'));
 `;
 
 /**
