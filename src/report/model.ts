@@ -1,5 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { FINDING_MODULES, type ReportContext } from './findings';
+import { captureVantage, oneDirectionLines, readCaptureSight, vantageLine, type CaptureSight } from './capture-sight';
+import type { Vantage } from '../tcp/flow-record';
 import { captureEndTs, loadCapture } from './load-capture';
 import { inferMidstreamRoles } from './role-inference';
 import { groupBy } from './stats';
@@ -152,6 +154,13 @@ export interface Report {
     verdict: string;
     /** Findings left out per kind (beyond the per-kind limit; --all shows every one). */
     omitted: Record<string, number>;
+    /** What the capture could see: connections seen one direction only, vantage votes (capture-sight.ts). */
+    sight: CaptureSight;
+    /** The one-direction limit stated once (empty when every connection was seen both ways); no finding rests on it alone. */
+    oneDirection: string[];
+    /** Where the capture was taken (the majority of the flows' handshake estimates), and the sentence saying so. */
+    vantage: Vantage | null;
+    vantageText: string;
   };
   findings: Finding[];
 }
@@ -202,12 +211,27 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
   findings.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || order.get(a)! - order.get(b)!);
 
   const { closeWait, finWait2CloseWaitPairs, severity, verdict } = verdictOf(all, findings, capture, endTs);
+  const sight = readCaptureSight(db, capId);
   return roundFloats({
     database: opts.database ?? '',
     capture,
     captures,
     thresholds,
-    summary: { flows: capture.flows, byCloseKind, closeWait, finWait2CloseWaitPairs, midstreamFlows, midstreamRolesInferred: roles.inferred.size, severity, verdict, omitted },
+    summary: {
+      flows: capture.flows,
+      byCloseKind,
+      closeWait,
+      finWait2CloseWaitPairs,
+      midstreamFlows,
+      midstreamRolesInferred: roles.inferred.size,
+      severity,
+      verdict,
+      omitted,
+      sight,
+      oneDirection: oneDirectionLines(sight),
+      vantage: captureVantage(sight),
+      vantageText: vantageLine(sight),
+    },
     findings,
   });
 }

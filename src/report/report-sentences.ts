@@ -35,6 +35,9 @@ export function captureLines(r: Report): string[] {
             (r.summary.midstreamRolesInferred < mid ? `, for ${r.summary.midstreamRolesInferred} of them; the rest guessed from the ports.` : '.')),
     );
   }
+  // What the capture could see, once for the whole report (no finding rests on the missing direction alone).
+  out.push(...r.summary.oneDirection);
+  if (c.flows > 0) out.push(r.summary.vantageText);
   return out;
 }
 

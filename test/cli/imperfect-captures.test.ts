@@ -92,3 +92,41 @@ test('stats reads the file alone and says the same: one direction only, vantage 
   const j = JSON.parse(runCli(['stats', '--json', path.join(dir, doc.captures.find((c) => c.tag === 'client')!.pcap)]).stdout) as { vantage: string }[];
   assert.equal(j[0].vantage, 'orig');
 });
+
+test('report: the header states the one-direction limit once and the vantage point; no finding rests on the missing direction', () => {
+  for (const c of doc.captures) {
+    const db = path.join(tmpDir(), 'x.db');
+    assert.equal(runCli(['ingest', path.join(dir, c.pcap), '--db', db, '--quiet']).code, 0);
+    const text = runCli(['report', '--db', db]);
+    assert.equal(text.code, 0, text.stderr);
+    const header = text.stdout.slice(0, text.stdout.indexOf('VERDICT')).replace(/\n +/g, ' ');
+    const body = text.stdout.slice(text.stdout.indexOf('VERDICT'));
+    const j = JSON.parse(runCli(['report', '--db', db, '--format', 'json']).stdout) as {
+      summary: { oneDirection: string[]; vantage: string | null; sight: { origOnly: number; respOnly: number } };
+      findings: { kind: string; details: string[] }[];
+    };
+    if (c.capturedOnly === null) {
+      assert.doesNotMatch(header, /direction of/);
+      assert.match(header, new RegExp(`vantage point: at the ${c.host} \\(`));
+      assert.equal(j.summary.vantage, c.host === 'client' ? 'orig' : 'resp');
+      assert.deepEqual(j.summary.oneDirection, []);
+      continue;
+    }
+    const dirText = c.capturedOnly === 'orig' ? 'client→server' : 'server→client';
+    const statement = `only the ${dirText} direction of ${n} of ${n} connections was captured (asymmetric routing, a one-way mirror port, or tcpdump -Q)`;
+    assert.equal(header.split(statement).length, 2, `stated once in the header:\n${text.stdout}`);
+    assert.doesNotMatch(body, /direction of \d+ of \d+ connections was captured/);
+    assert.equal(j.summary.oneDirection[0], statement);
+    assert.equal(j.summary.vantage, null);
+    for (const f of j.findings) assert.ok(!['fin_unacked', 'last_ack_unacked', 'no_reply'].includes(f.kind), `${c.tag}: ${f.kind} finding`);
+    assert.doesNotMatch(text.stdout, /stuck in (FIN_WAIT_1|LAST_ACK)/, 'no stuck FIN_WAIT_1 from a FIN whose ACK could not be captured');
+    const cw = j.findings.filter((f) => f.kind === 'close_wait');
+    if (c.capturedOnly === 'orig') {
+      // The leak is still found, from the client's ACKs alone, and says so.
+      assert.equal(cw.length, 1);
+      assert.ok(cw[0].details.some((d) => /captured one direction only: the server's FIN is inferred from the client's ACK/.test(d)));
+    } else {
+      assert.equal(cw.length, 0);
+    }
+  }
+});

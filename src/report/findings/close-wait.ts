@@ -34,13 +34,14 @@ interface CwRow {
   stuck_s: number;
   first_fin_by: 'orig' | 'resp' | null;
   idle_before_fin: number | null;
+  captured_only: 'orig' | 'resp' | null;
 }
 
 function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: MidstreamRoles): Finding[] {
   const rows = db
     .prepare(
       `SELECT cw.flow_id, cw.stuck_side, cw.stuck_h, cw.stuck_p, cw.peer_h, cw.peer_p, cw.peer_state, cw.since_ts, cw.stuck_s,
-              f.first_fin_by, f.idle_before_fin
+              f.first_fin_by, f.idle_before_fin, f.captured_only
        FROM close_wait cw JOIN flows f ON f.id = cw.flow_id
        WHERE cw.capture_id = ? ORDER BY cw.stuck_s DESC, cw.flow_id`,
     )
@@ -104,6 +105,14 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: Mi
       details.push(
         `Client and server inferred: the capture started after ${inferred === g.length ? (g.length === 1 ? 'this connection was' : `all ${g.length} were`) : `${inferred} of them were`} opened, ` +
           `so no handshake was captured; ${svc} recurs across the capture's connections while the other side's ports vary, so it is taken as the service.`,
+      );
+    }
+    const oneWay = g.filter((r) => r.captured_only !== null).length;
+    if (oneWay > 0) {
+      // Only the stuck side's packets were captured: its ACK of the FIN proves the CLOSE_WAIT, the FIN itself is inferred.
+      details.push(
+        `${oneWay === g.length ? (g.length === 1 ? 'It was' : `All ${g.length} were`) : `${oneWay} of them were`} captured one direction only: ` +
+          `the ${client ? 'server' : 'client'}'s FIN is inferred from the ${client ? 'client' : 'server'}'s ACK of it.`,
       );
     }
     let implication: string;
