@@ -55,7 +55,8 @@ const cases: Case[] = [
 ];
 
 function messages(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l !== '' && !l.startsWith('ingested capture '));
+  // The summary line and its indented continuation (what the capture could see, its vantage point) are not messages.
+  return stderr.split('\n').filter((l) => l !== '' && !l.startsWith('ingested capture ') && !l.startsWith('  '));
 }
 
 function noStack(stderr: string): void {
