@@ -7,6 +7,8 @@ import { addEngineOptions, engineOptions, type EngineFlags } from './engine-opti
 import { ingestFiles, IngestAborted, type IngestProgress, type IngestResult } from '../pipeline/ingest-files';
 import { formatDuration, formatSpan } from '../report/format-time';
 import { oneDirectionLines, readCaptureSight, vantageLine } from '../report/capture-sight';
+import { lossText } from '../report/capture-loss';
+import { linktypeName } from '../decode/linktypes';
 import type { FlowStore } from '../store/flow-store';
 
 export interface IngestFlags extends EngineFlags {
@@ -59,6 +61,31 @@ function progressPrinter(stream: NodeJS.WriteStream) {
       if (shown && stream.isTTY) stream.write(`\r${' '.repeat((stream.columns || 80) - 1)}\r`);
     },
   };
+}
+
+/**
+ * Packets that gave no flow, and why: "120 packets skipped, link type 147
+ * (USER0) is not supported", "12 packets skipped (8 not IP, 4 IP but not
+ * TCP)". Empty when every packet was TCP. Fragments of a TCP datagram other
+ * than the one completing it count as "IP but not TCP" in the decoder; they
+ * are left out when every fragment was reassembled.
+ */
+export function skippedText(r: Pick<IngestResult, 'skipped' | 'packets' | 'tcpPackets'>): string {
+  const s = r.skipped;
+  const parts: string[] = [];
+  if (s.linktype > 0) {
+    const names = s.linktypes.map((l) => `${l} (${linktypeName(l)})`).join(', ');
+    parts.push(`link type${s.linktypes.length === 1 ? '' : 's'} ${names} ${s.linktypes.length === 1 ? 'is' : 'are'} not supported`);
+  }
+  if (s.nonIp > 0) parts.push(`${num(s.nonIp)} not IP`);
+  if (s.nonTcp > 0) parts.push(`${num(s.nonTcp)} IP but not TCP (or fragments of TCP datagrams)`);
+  if (s.malformed > 0) parts.push(`${num(s.malformed)} with a broken header`);
+  const total = s.linktype + s.nonIp + s.nonTcp + s.malformed;
+  if (total === 0) return '';
+  const head = `${num(total)} packet${total === 1 ? '' : 's'} skipped`;
+  // One reason that is the link type: "N packets skipped, link type X is not supported".
+  if (parts.length === 1 && s.linktype > 0) return `${head}, ${parts[0]}`;
+  return `${head} (${parts.join(', ')})`;
 }
 
 /**
@@ -128,9 +155,11 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
         ? `, ${formatSpan(result.firstTsUs / 1e6, result.lastTsUs / 1e6)} (${formatDuration((result.lastTsUs - result.firstTsUs) / 1e6)})`
         : '';
     const n = result.files.filter((f) => f.status === 'ingested').length;
+    const skipped = skippedText(result);
     err.write(
       `ingested capture ${result.captureId} into ${flags.db}: ${n === 1 ? '1 file' : `${n} files`}, ${num(result.packets)} packets (${num(result.tcpPackets)} TCP), ` +
-        `${num(result.flows)} flow${result.flows === 1 ? '' : 's'}${span}${result.truncated ? ', TRUNCATED' : ''}; ${mb(result.bytes)} in ${(result.elapsedMs / 1000).toFixed(2)} s\n`,
+        `${num(result.flows)} flow${result.flows === 1 ? '' : 's'}${skipped ? `: ${skipped}` : ''}${span}${result.truncated ? ', TRUNCATED' : ''}; ${mb(result.bytes)} in ${(result.elapsedMs / 1000).toFixed(2)} s\n` +
+        (result.tcpPackets > 0 ? `  capture loss: ${lossText(result.loss)}\n` : ''),
     );
     // What the capture could see (one direction only?) and where it was taken.
     if (result.flows > 0) {

@@ -6,6 +6,7 @@ import { defaultDevice, listNetworkDevices } from '../host/network-devices';
 import { LivePipeline, type LiveStatus, type LiveSummary } from '../pipeline/live-pipeline';
 import { LIVE_CHILD_ENV, STOP_SIGNALS_READY, runSupervised } from '../pipeline/live-supervisor';
 import { startLiveExport, exportStatusText, type LiveExport } from './live-export';
+import { lossPercent, lossText } from '../report/capture-loss';
 
 interface LiveOptions extends EngineFlags {
   interface?: string;
@@ -34,15 +35,22 @@ function number(name: string, value: string | undefined, min: number, integer: b
   return n;
 }
 
-function dropsText(drops: number | null): string {
-  return drops === null ? 'n/a' : String(drops);
+/**
+ * Drops as libpcap counts them; where the installed `cap` cannot say, the
+ * capture-loss estimate of the last flush interval (acknowledged bytes never
+ * seen), e.g. "loss~0.42%", "loss~n/a" before anything was acknowledged.
+ */
+function dropsText(s: LiveStatus): string {
+  if (s.drops !== null) return `drops ${s.drops}`;
+  const pct = lossPercent(s.flushLoss);
+  return `loss~${pct === null ? 'n/a' : `${pct.toFixed(pct >= 10 ? 1 : 2)}%`}`;
 }
 
 /** The one-line status shown on a terminal. */
 export function statusLine(s: LiveStatus, elapsedS: number, exportText = ''): string {
   return (
     `${elapsedS.toFixed(0)}s  packets ${s.packets} (tcp ${s.tcpPackets})  active flows ${s.activeFlows}` +
-    `  CLOSE_WAIT now ${s.closeWaitEndpoints}  drops ${dropsText(s.drops)}${exportText ? `  ${exportText}` : ''}`
+    `  CLOSE_WAIT now ${s.closeWaitEndpoints}  ${dropsText(s)}${exportText ? `  ${exportText}` : ''}`
   );
 }
 
@@ -52,6 +60,7 @@ export function summaryText(s: LiveSummary, dbPath: string): string {
     `capture ${s.captureId} on ${s.device} stopped (${s.reason}) after ${secs}s: ${s.packets} packets (${s.tcpPackets} TCP, ${s.bytes} bytes)`,
     `flows: ${s.totalFlows} seen, ${s.flowsWithOwners} with a local process attributed; endpoints in CLOSE_WAIT at stop: ${s.closeWaitEndpoints}`,
     `drops: ${s.drops === null ? "n/a (the installed 'cap' does not expose pcap_stats)" : s.drops}; longest flush pause ${s.longestFlushMs.toFixed(0)} ms`,
+    `capture loss: ${lossText(s.loss)}`,
   ];
   if (s.pcapPackets > 0) lines.push(`pcap: ${s.pcapPackets} packets written`);
   lines.push(`database: ${dbPath}  (try: wirestate report --db ${dbPath})`);

@@ -5,6 +5,7 @@ import { isSupportedLinktype, linktypeName } from '../decode/linktypes';
 import { CaptureError } from '../source/capture-error';
 import { READER_ANOMALIES } from '../source/capture-info';
 import { captureStatsAndSight } from '../pipeline/capture-census';
+import { lossPercent, lossText, type LossCounts } from '../report/capture-loss';
 import { captureVantage, type CaptureSight, oneDirectionLines, vantageLine } from '../report/capture-sight';
 
 const PRECISION: Record<string, string> = { us: 'microseconds (10^-6)', ns: 'nanoseconds (10^-9)' };
@@ -31,7 +32,7 @@ function connectionsText(v: CaptureSight): string {
 }
 
 /** The text block for one file, in the spirit of capinfos; `sight`: what the capture could see (capture-sight.ts). */
-export function renderStats(s: CaptureStats, sight?: CaptureSight): string {
+export function renderStats(s: CaptureStats, sight?: CaptureSight, loss?: LossCounts): string {
   const i = s.info;
   const d = s.decoded;
   const rows: [string, string][] = [
@@ -48,6 +49,7 @@ export function renderStats(s: CaptureStats, sight?: CaptureSight): string {
     ['Not IP / IP not TCP', `${d.nonIp} / ${d.nonTcp}`],
     ['IP fragments', `${d.fragments} (${d.laterFragments} later fragments; TCP datagrams reassembled)`],
     ['Skipped (link type)', String(d.skippedLinktype)],
+    ...(loss ? ([['Capture loss', lossText(loss)]] as [string, string][]) : []),
     ['First packet', s.firstTsUs === null ? 'n/a' : utcText(s.firstTsUs)],
     ['Last packet', s.lastTsUs === null ? 'n/a' : utcText(s.lastTsUs)],
     ['Duration', durationText(s)],
@@ -89,7 +91,7 @@ export function packetWarnings(s: CaptureStats): string[] {
 }
 
 /** JSON form of one file's statistics (timestamps both as µs and ISO text). */
-export function statsJson(s: CaptureStats, sight?: CaptureSight): Record<string, unknown> {
+export function statsJson(s: CaptureStats, sight?: CaptureSight, loss?: LossCounts): Record<string, unknown> {
   const seen = sight
     ? {
         connections: sight,
@@ -127,6 +129,7 @@ export function statsJson(s: CaptureStats, sight?: CaptureSight): Record<string,
     anomalies: s.anomalies,
     anomalyFirstOffsets: s.anomalyFirstOffsets,
     ...seen,
+    ...(loss ? { captureLoss: { ackedBytes: loss.ackedBytes, gapBytes: loss.gapBytes, percent: lossPercent(loss) } } : {}),
   };
 }
 
@@ -143,8 +146,9 @@ export function registerStats(program: Command): void {
         for (const file of files) {
           let s: CaptureStats;
           let sight: CaptureSight;
+          let loss: LossCounts;
           try {
-            ({ stats: s, sight } = await captureStatsAndSight(file));
+            ({ stats: s, sight, loss } = await captureStatsAndSight(file));
           } catch (err) {
             // Never an error without the file's name.
             if (!(err instanceof CaptureError)) throw new CliError(`${file}: ${err instanceof Error ? err.message : String(err)}`);
@@ -158,9 +162,9 @@ export function registerStats(program: Command): void {
             process.stderr.write(`wirestate: ${s.damage.fatal ? 'error' : 'warning'}: ${s.damage.message}\n`);
           }
           for (const w of packetWarnings(s)) process.stderr.write(`wirestate: warning: ${w}\n`);
-          if (opts.json) json.push(statsJson(s, sight));
+          if (opts.json) json.push(statsJson(s, sight, loss));
           else {
-            process.stdout.write((first ? '' : '\n') + renderStats(s, sight));
+            process.stdout.write((first ? '' : '\n') + renderStats(s, sight, loss));
             first = false;
           }
         }

@@ -1,3 +1,4 @@
+import { isSupportedLinktype } from '../decode/linktypes';
 import type { FlowStore } from '../store/flow-store';
 import { dedupeInputs } from './dedupe-inputs';
 import { IngestAborted, type IngestFileResult, type IngestOptions, type IngestResult } from './ingest-types';
@@ -49,6 +50,8 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     anomalies: {},
     warnings: [],
     elapsedMs: 0,
+    loss: { ackedBytes: 0, gapBytes: 0 },
+    skipped: { linktype: 0, linktypes: [], nonIp: 0, nonTcp: 0, malformed: 0, fragments: 0 },
   };
   if (planned.length === 0) {
     out.elapsedMs = Date.now() - started;
@@ -108,6 +111,15 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     out.packets = decoder.packets;
     out.tcpPackets = decoder.tcpPackets;
     out.flows = engine.totalFlows;
+    out.loss = engine.lossCounts();
+    out.skipped = {
+      linktype: decoder.skippedLinktype,
+      linktypes: [...read.linktypes].filter((l) => !isSupportedLinktype(l)),
+      nonIp: decoder.nonIp,
+      nonTcp: decoder.nonTcp,
+      malformed: decoder.malformed,
+      fragments: decoder.fragments,
+    };
     out.truncated = read.damage.length > 0;
     out.anomalies = { ...decoder.anomalies.toObject(), ...read.sourceAnomalies };
     if (read.overlaps > 0) out.anomalies.files_overlap_in_time = read.overlaps;
@@ -122,6 +134,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
       bytes: out.bytes,
       anomalies: out.anomalies,
       truncated: out.truncated,
+      loss: out.loss,
       damage: read.damage.length > 0 ? read.damage.join('; ') : null,
       format: [...read.formats].join(','),
       linktypes: [...read.linktypes],

@@ -75,6 +75,10 @@ export interface IngestResult {
   /** One line each: inputs that overlap in time (read one after another, not merged), and framing anomalies the reader warned about. */
   warnings: string[];
   elapsedMs: number;
+  /** Capture-loss estimate's counts (TcpEngine.lossCounts). */
+  loss: { ackedBytes: number; gapBytes: number };
+  /** Packets not used, and why (the decoder's counts); `linktypes`: the unsupported link types seen. */
+  skipped: { linktype: number; linktypes: number[]; nonIp: number; nonTcp: number; malformed: number; fragments: number };
 }
 
 export class IngestAborted extends Error {

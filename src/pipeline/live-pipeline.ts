@@ -58,6 +58,10 @@ export interface LiveStatus {
   drops: number | null;
   flowsWritten: number;
   flushes: number;
+  /** Capture-loss estimate's counts since the start (TcpEngine.lossCounts). */
+  loss: { ackedBytes: number; gapBytes: number };
+  /** The same, counted between the last two flushes: the estimate per flush. */
+  flushLoss: { ackedBytes: number; gapBytes: number };
 }
 
 export interface LiveSummary extends LiveStatus {
@@ -124,6 +128,9 @@ export class LivePipeline {
   private closeWait = 0;
   private flowsWritten = 0;
   private flushes = 0;
+  /** Capture-loss counts at the previous flush, and between the last two flushes. */
+  private lossAtFlush = { ackedBytes: 0, gapBytes: 0 };
+  private flushLoss = { ackedBytes: 0, gapBytes: 0 };
   /** Longest time one step of a periodic flush kept the event loop (owners, or snapshot), ms. */
   private longestFlushMs = 0;
   private readonly withOwners = new Set<number>();
@@ -322,6 +329,9 @@ export class LivePipeline {
     this.engine.advance(now);
     const snap = this.engine.snapshot(now, { changedOnly: true });
     this.closeWait = this.engine.closeWaitEndpoints();
+    const loss = this.engine.lossCounts();
+    this.flushLoss = { ackedBytes: loss.ackedBytes - this.lossAtFlush.ackedBytes, gapBytes: loss.gapBytes - this.lossAtFlush.gapBytes };
+    this.lossAtFlush = loss;
     const owners = this.owners;
     const retry = this.ownerRetry;
     this.ownerRetry = new Map();
@@ -397,6 +407,8 @@ export class LivePipeline {
       drops: this.capture.stats().dropped,
       flowsWritten: this.flowsWritten,
       flushes: this.flushes,
+      loss: this.engine.lossCounts(),
+      flushLoss: this.flushLoss,
     };
   }
 
@@ -502,6 +514,7 @@ export class LivePipeline {
       anomalies,
       truncated: false,
       drops,
+      loss: this.engine.lossCounts(),
     });
     this.store.close();
     this.flushes++;

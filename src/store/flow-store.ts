@@ -34,6 +34,8 @@ export interface CaptureSummary {
   truncated: boolean;
   damage?: string | null;
   drops?: number | null;
+  /** Capture-loss estimate's counts (TcpEngine.lossCounts); absent: unknown (NULL). */
+  loss?: { ackedBytes: number; gapBytes: number } | null;
   /** Known only once the input was read (e.g. standard input): overwrite the values given to beginCapture. */
   format?: string | null;
   linktypes?: number[];
@@ -276,6 +278,7 @@ export class FlowStore {
     v[49] = textOrNull(texts, a[p + F.VANTAGE]);
     v[50] = secondsOrNull(a[p + F.RTT_TO_ORIG]);
     v[51] = secondsOrNull(a[p + F.RTT_TO_RESP]);
+    v[52] = texts[a[p + F.COMMUNITY_ID]];
     const retrans = a[o + S.RETRANSMITS] + a[r + S.RETRANSMITS];
     const ooo = a[o + S.OUT_OF_ORDER] + a[r + S.OUT_OF_ORDER];
     const zw = a[o + S.ZERO_WINDOWS] + a[r + S.ZERO_WINDOWS];
@@ -381,7 +384,7 @@ export class FlowStore {
       const closed = this.db
         .prepare(
           `UPDATE captures SET first_ts = ?, last_ts = ?, packets = ?, tcp_packets = ?, bytes = ?, flows = ?,
-             truncated = ?, damage = ?, drops = ?, completed = 1,
+             truncated = ?, damage = ?, drops = ?, loss_acked_bytes = ?, loss_gap_bytes = ?, completed = 1,
              format = COALESCE(?, format), linktypes = COALESCE(?, linktypes), sha256 = COALESCE(?, sha256)
            WHERE id = ? AND completed = 0`,
         )
@@ -395,6 +398,8 @@ export class FlowStore {
           s.truncated ? 1 : 0,
           s.damage ?? null,
           s.drops ?? null,
+          s.loss ? s.loss.ackedBytes : null,
+          s.loss ? s.loss.gapBytes : null,
           s.format ?? null,
           s.linktypes && s.linktypes.length > 0 ? s.linktypes.join(',') : null,
           s.sha256 ?? null,
@@ -599,6 +604,7 @@ const FLOW_COLUMNS = [
   'vantage',
   'rtt_to_orig',
   'rtt_to_resp',
+  'community_id',
 ];
 
 function textOrNull(texts: readonly string[], i: number): string | null {

@@ -59,4 +59,6 @@ export interface FlowsRow {
   vantage: Vantage | null;
   rtt_to_orig: number | null;
   rtt_to_resp: number | null;
+  /** Community ID v1; NULL for rows written before schema version 4. */
+  community_id: string | null;
 }

@@ -273,6 +273,20 @@ JOIN flows f ON f.id = t.flow_id;
 `;
 
 /**
+ * Version 4 (issue 12): `flows.community_id`, the Community ID v1 of the
+ * 4-tuple, so flows join with Zeek, Suricata and Arkime records; and the
+ * capture-loss estimate's counts per capture (Zeek's capture-loss script):
+ * `captures.loss_acked_bytes`, bytes acknowledged while both endpoints were
+ * established, and `captures.loss_gap_bytes`, those among them the capture
+ * never showed (snaplen-cut payload left out). NULL for rows written before.
+ */
+const V4 = `
+ALTER TABLE flows ADD COLUMN community_id TEXT;
+ALTER TABLE captures ADD COLUMN loss_acked_bytes INTEGER;
+ALTER TABLE captures ADD COLUMN loss_gap_bytes INTEGER;
+`;
+
+/**
  * Version 5: what the capture could see and where it was taken (issue 16).
  *
  * flows.captured_only: 'orig' / 'resp' when only that endpoint's packets
@@ -417,6 +431,7 @@ CREATE TABLE export_cursors (
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'captures, flows, transitions, anomalies, socket owners, views', sql: V1 },
   { version: 2, description: 'transitions stored one row per flow (flow_transitions); transitions becomes a view', sql: V2 },
+  { version: 4, description: 'flows.community_id; captures.loss_acked_bytes / loss_gap_bytes (capture-loss estimate)', sql: V4 },
   { version: 5, description: 'one-direction captures, inferred states, vantage point (flows columns, capture_vantage view)', sql: V5 },
   { version: 6, description: 'HTTP/1.x and TLS facts per flow (http_flows) and per exchange (http_exchanges view)', sql: V6 },
   { version: 7, description: 'export_cursors: what each capture has sent to each export sink', sql: V7 },

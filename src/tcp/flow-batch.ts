@@ -67,10 +67,11 @@ export const enum F {
   VANTAGE = 46,
   RTT_TO_ORIG = 47,
   RTT_TO_RESP = 48,
+  COMMUNITY_ID = 49,
 }
 
 /** Values before a flow's variable part. */
-export const FIXED = 49;
+export const FIXED = 50;
 
 /** Offsets of a DirectionStats' values (from F.ORIG or F.RESP). */
 export const enum S {
@@ -121,6 +122,7 @@ const RECORD_FIELDS: readonly (readonly [F, keyof FlowRecord, Kind])[] = [
   [F.VANTAGE, 'vantage', 'text?'],
   [F.RTT_TO_ORIG, 'rttToOrigUs', 'num?'],
   [F.RTT_TO_RESP, 'rttToRespUs', 'num?'],
+  [F.COMMUNITY_ID, 'communityId', 'text'],
 ];
 
 const STATS_FIELDS: readonly (readonly [S, keyof DirectionStats])[] = [

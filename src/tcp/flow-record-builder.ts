@@ -1,10 +1,10 @@
 import { NOT_APP, releaseAppFlow } from '../app/app-hook';
 import { pushHttpFacts } from '../app/http-batch';
 import { ipv4Text, ipv6Text } from '../flow/address-text';
+import { communityId4, communityId6 } from '../flow/community-id';
 import type { FlowRecord } from './flow-record';
 import { decodeFlowRecord, F, FlowBatchBuilder, pushAnomalies, pushOwners, pushTransition, S } from './flow-batch';
 import { capturedOnlyRole, classifyClose } from './close-kind';
-import { seqDiff } from './seq-math';
 import { TcpEndpoint } from './tcp-endpoint';
 import { ROLE_NONE, ROLE_ORIG, ROLE_RESP, TcpFlow } from './tcp-flow';
 import { ST_CLOSED, ST_CLOSING, ST_FIN_WAIT_1, ST_LAST_ACK, ST_TIME_WAIT, ST_UNKNOWN } from './tcp-state-codes';
@@ -29,14 +29,6 @@ function putStats(a: Float64Array, at: number, ep: TcpEndpoint, peer: TcpEndpoin
   a[at + S.ZERO_WINDOWS] = ep.zeroWindows;
   a[at + S.WINDOW_SCALE] = negotiatedScale(ep, peer);
   a[at + S.MSS] = ep.mss;
-}
-
-function holeBytes(ep: TcpEndpoint): number {
-  const h = ep.holes;
-  if (h === null) return 0;
-  let n = 0;
-  for (let i = 0; i < h.length; i += 2) n += seqDiff(h[i + 1], h[i]);
-  return n;
 }
 
 export function isFinished(flow: TcpFlow): boolean {
@@ -93,7 +85,9 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
   a[p + F.LAST_TS] = flow.lastTsUs;
   putStats(a, p + F.ORIG, o, r);
   putStats(a, p + F.RESP, r, o);
-  a[p + F.MISSED] = o.missed + r.missed + holeBytes(o) + holeBytes(r);
+  // Zeek's missed_bytes: gaps acknowledged while both endpoints were clean
+  // (process-segment.ts commitGaps); holes never acknowledged are not counted.
+  a[p + F.MISSED] = o.missed + r.missed;
   a[p + F.HISTORY] = b.freshText(flow.history);
   a[p + F.CONN_STATE] = b.text(zeekConnState(flow));
   a[p + F.MIDSTREAM] = flow.midstream ? 1 : 0;
@@ -144,6 +138,13 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
   a[p + F.VANTAGE] = b.text(VANTAGE_NAMES[vantageOf(flow)]);
   a[p + F.RTT_TO_ORIG] = flow.rttOrigUs >= 0 ? flow.rttOrigUs : NaN;
   a[p + F.RTT_TO_RESP] = flow.rttRespUs >= 0 ? flow.rttRespUs : NaN;
+  if (flow.communityId === null) {
+    flow.communityId =
+      flow.ipVersion === 4
+        ? communityId4(flow.origAddr4, flow.origPort, flow.respAddr4, flow.respPort)
+        : communityId6(flow.origAddr6 as Uint32Array, flow.origPort, flow.respAddr6 as Uint32Array, flow.respPort);
+  }
+  a[p + F.COMMUNITY_ID] = b.freshText(flow.communityId);
   pushAnomalies(b, flow.anomalies, flow.anomalies === null ? 0 : flow.anomalies.size);
   const at = b.length;
   b.reserve(1);

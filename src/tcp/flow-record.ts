@@ -129,6 +129,8 @@ export interface FlowRecord {
   rttToOrigUs: number | null;
   /** Capture point -> responder -> capture point (SYN -> SYN+ACK), µs; null when not measured. */
   rttToRespUs: number | null;
+  /** Community ID v1 of the 4-tuple (src/flow/community-id.ts), e.g. `1:LQU9qZlK+B5F3KDmev6m5PMibrg=`. */
+  communityId: string;
 }
 
 export interface SocketOwner {

@@ -15,6 +15,7 @@ import {
   ST_TIME_WAIT,
   ST_UNKNOWN,
   Z_CLOSED,
+  Z_ESTABLISHED,
   Z_RESET,
 } from './tcp-state-codes';
 import { updateZeekHistory } from './zeek-history';
@@ -60,7 +61,25 @@ import { arrivalUs, noteHandshake } from './vantage';
  *    sender later sends sequence space past it ('fin_inference_retracted').
  *    The rules are spelled out in close-kind.ts.
  */
-export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, fromOrig: boolean): void {
+/**
+ * Gaps found in the peer's sequence space while applying one segment, held
+ * until the segment's state update is done (see commitGaps). Module state,
+ * not per-packet objects: processSegment is not re-entrant.
+ */
+let pendGapBytes = 0;
+let pendGapEvents = 0;
+/** Of pendGapBytes, the part that was payload cut off by the snaplen. */
+let pendCutBytes = 0;
+
+/**
+ * Capture-loss tally an engine passes in (Zeek's capture-loss script):
+ * [0] acknowledged bytes and [1] acknowledged but never-seen bytes, counted
+ * while both endpoints are established; snaplen-cut payload is not loss.
+ */
+export const LOSS_ACKED = 0;
+export const LOSS_GAP = 1;
+
+export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, fromOrig: boolean, loss?: Float64Array): void {
   const x = fromOrig ? flow.orig : flow.resp;
   const y = fromOrig ? flow.resp : flow.orig;
   const flags = pkt.flags;
@@ -71,6 +90,13 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   const seq = pkt.seq >>> 0;
   const ackNo = pkt.ack >>> 0;
   const len = pkt.payloadLen;
+  // Payload the snaplen cut: as in Zeek (TCP_Endpoint::DataSent, weird truncated_tcp_payload) the
+  // whole segment's data is then undelivered. Reassembled IPv4 fragments count as captured.
+  const cut = len > 0 && !pkt.reassembled && pkt.capturedPayloadLen < len ? len : 0;
+  pendGapBytes = 0;
+  pendGapEvents = 0;
+  pendCutBytes = 0;
+  if (cut > 0) flow.anomaly('truncated_tcp_payload');
 
   if (tsUs > flow.lastTsUs) flow.lastTsUs = tsUs;
   x.anyPacket = true;
@@ -114,7 +140,7 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   }
   // x's sequence jumps past what was seen of it: x wrote data the capture missed.
   const xJumped = x.seqInit && !syn && !rst && seqGt(seq, x.nextSeq);
-  if (!rst) keepalive = accountSequence(flow, fromOrig, x, syn, fin, seq, len, y.windowKnown && y.window === 0, !y.ackSeen || seqGe(y.highestAck, x.dataEnd));
+  if (!rst) keepalive = accountSequence(flow, fromOrig, x, syn, fin, seq, len, cut, y.windowKnown && y.window === 0, !y.ackSeen || seqGe(y.highestAck, x.dataEnd));
   if (len > 0 && !rst && !keepalive) {
     flow.lastPayloadTsUs = tsUs;
     // x wrote after acknowledging y's unseen tail: y's connection was still
@@ -130,6 +156,8 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   }
 
   if (syn && !rst && !synRepeat) handleSyn(flow, fromOrig, x, y, ack, ackNo, tsUs);
+  const hadAck = x.ackSeen;
+  const ackBefore = x.highestAck;
   if (ack && !rst) handleAck(flow, fromOrig, x, y, seq, len, ackNo, fin, tsUs);
   // x wrote (unseen) along with acknowledging y's unseen tail (see assumeFinInUnseenTail).
   if (xJumped && y.tailUnseen) y.tailUnseen = false;
@@ -137,6 +165,45 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   if (rst) handleRst(flow, fromOrig, x, y, seq, ack, ackNo, tsUs);
 
   updateZeekState(flow, fromOrig, x, y, flags, len);
+  if (ack && !rst) commitGaps(flow, !fromOrig, y, x, hadAck, ackBefore, ackNo, loss);
+}
+
+/** Zeek's is_clean: established, or closed after having been established. */
+function isClean(ep: TcpEndpoint): boolean {
+  return ep.zstate === Z_ESTABLISHED || (ep.zstate === Z_CLOSED && ep.zprev === Z_ESTABLISHED);
+}
+
+/**
+ * After the segment's state update (Zeek calls AckReceived after
+ * UpdateStateMachine): the gaps the ACK revealed in `ep`'s sequence space
+ * become missed bytes and G/g letters only while both endpoints are
+ * established or cleanly closing (TCP_Reassembler's
+ * established_or_cleanly_closing). So a mid-stream pickup (both partial), a
+ * one-direction capture (the peer never active) and the ACK on an RST (its
+ * sender is reset; such ACKs are not even used here) never add one. The
+ * capture-loss tally counts the acknowledged bytes and the gaps among them
+ * while both are established, leaving out snaplen-cut payload.
+ */
+function commitGaps(
+  flow: TcpFlow,
+  epIsOrig: boolean,
+  ep: TcpEndpoint,
+  acker: TcpEndpoint,
+  hadAck: boolean,
+  ackBefore: number,
+  ackNo: number,
+  loss: Float64Array | undefined,
+): void {
+  if (pendGapEvents > 0 && isClean(ep) && isClean(acker)) {
+    ep.missed += pendGapBytes;
+    for (let i = 0; i < pendGapEvents; i++) bumpGap(flow, epIsOrig, ep);
+  }
+  if (loss === undefined || !hadAck || ep.zstate !== Z_ESTABLISHED || acker.zstate !== Z_ESTABLISHED) return;
+  // The FIN octet is not data (Zeek: AckReceived stops at FIN_seq - 1).
+  const upto = ep.finSent && seqGt(ackNo, ep.finSeq) ? ep.finSeq : ackNo;
+  const advance = seqDiff(upto, ackBefore);
+  if (advance > 0 && advance < 1 << 30) loss[LOSS_ACKED] += advance;
+  loss[LOSS_GAP] += pendGapBytes - pendCutBytes;
 }
 
 /**
@@ -177,6 +244,7 @@ function accountSequence(
   fin: boolean,
   seq: number,
   len: number,
+  cut: number,
   peerWindowZero: boolean,
   peerAckedAll: boolean,
 ): boolean {
@@ -211,6 +279,8 @@ function accountSequence(
       if (startGap > 0) addHole(x, x.dataEnd, dataStart);
       x.bytes += advance;
       x.dataEnd = dataEndSeg;
+      // The new bytes of a segment the snaplen cut.
+      if (cut > 0) x.cutUnacked += cut < advance ? cut : advance;
     } else if (fillHoles(x, dataStart, dataEndSeg)) {
       x.outOfOrder++;
     } else if (len === 1 && !syn && !fin && peerAckedAll && dataStart === ((x.dataEnd - 1) >>> 0)) {
@@ -229,6 +299,12 @@ function accountSequence(
   } else if (!syn && !fin && !x.finSent && seq === ((x.dataEnd - 1) >>> 0)) {
     if (!peerWindowZero) x.keepalives++;
     keepalive = true;
+  } else if (!syn && !x.finSent && !x.bareAnchor && x.dataEnd === x.nextSeq && seqGt(seq, x.dataEnd) && seqDiff(seq, x.dataEnd) < 1 << 30) {
+    // A payload-less FIN or ACK ahead of the last byte seen: the space it
+    // skipped was sent and not captured; a gap once acknowledged.
+    x.bytes += seqDiff(seq, x.dataEnd);
+    addHole(x, x.dataEnd, seq);
+    x.dataEnd = seq;
   }
   if (x.bareAnchor) {
     if (len > 0 || syn || fin) x.bareAnchor = false;
@@ -262,6 +338,12 @@ const MAX_HOLES = 8;
 function addHole(ep: TcpEndpoint, start: number, end: number): void {
   if (ep.holes === null) ep.holes = [];
   const h = ep.holes;
+  // Adjacent to the last hole: one hole (one gap when acknowledged, as in Zeek's reassembler).
+  const merged = h.length > 0 && h[h.length - 1] === start ? seqDiff(end, h[h.length - 2]) : 0;
+  if (merged > 0 && merged < 1 << 30) {
+    h[h.length - 1] = end;
+    return;
+  }
   if (h.length >= MAX_HOLES * 2) {
     // Too many open holes: the oldest is given up as missed.
     ep.missed += seqDiff(h[1], h[0]);
@@ -308,6 +390,18 @@ function bumpGap(flow: TcpFlow, isOrig: boolean, ep: TcpEndpoint): void {
   }
 }
 
+/** The peer's ACK moved from `ackBefore` to `ackNo`: the snaplen-cut payload it covers is a gap (one, Zeek merges adjacent missing space). */
+function ackCutPayload(ep: TcpEndpoint, ackNo: number, ackBefore: number): void {
+  const upto = seqGt(ackNo, ep.dataEnd) ? ep.dataEnd : ackNo;
+  const advance = seqDiff(upto, ackBefore);
+  if (advance <= 0) return;
+  const c = advance < ep.cutUnacked ? advance : ep.cutUnacked;
+  ep.cutUnacked -= c;
+  pendGapBytes += c;
+  pendCutBytes += c;
+  pendGapEvents++;
+}
+
 /** The peer acknowledged `ackNo` of `ep`'s sequence space: holes below it were missed by the capture. */
 function ackGaps(flow: TcpFlow, epIsOrig: boolean, ep: TcpEndpoint, ackNo: number): void {
   const h = ep.holes;
@@ -317,8 +411,8 @@ function ackGaps(flow: TcpFlow, epIsOrig: boolean, ep: TcpEndpoint, ackNo: numbe
       const he = h[i + 1];
       if (seqLt(hs, ackNo)) {
         const upto = seqLt(ackNo, he) ? ackNo : he;
-        ep.missed += seqDiff(upto, hs);
-        bumpGap(flow, epIsOrig, ep);
+        pendGapBytes += seqDiff(upto, hs);
+        pendGapEvents++;
         if (upto === he) {
           h.splice(i, 2);
           continue;
@@ -332,12 +426,12 @@ function ackGaps(flow: TcpFlow, epIsOrig: boolean, ep: TcpEndpoint, ackNo: numbe
   if (unseen > 0) {
     if (unseen < 1 << 30 && !ep.finSent) {
       flow.anomaly('ack_of_unseen_data');
-      ep.missed += unseen;
+      pendGapBytes += unseen;
+      pendGapEvents++;
       ep.bytes += unseen;
       ep.dataEnd = ackNo;
       ep.nextSeq = ackNo;
       ep.tailUnseen = true;
-      bumpGap(flow, epIsOrig, ep);
     } else {
       flow.anomaly('ack_beyond_sent_data');
     }
@@ -456,6 +550,7 @@ function handleAck(
     }
     if (y.bareAnchor && seqGe(ackNo, y.nextSeq)) y.bareAnchor = false;
     const yNextBefore = y.nextSeq;
+    if (y.cutUnacked > 0 && x.ackSeen) ackCutPayload(y, ackNo, x.highestAck);
     ackGaps(flow, !fromOrig, y, ackNo);
     // Payload on the segment acknowledging y's unseen tail: x wrote after it (see assumeFinInUnseenTail).
     if (len > 0 && y.tailUnseen) y.tailUnseen = false;

@@ -7,7 +7,7 @@ import { impliedSynBeforeRefusal, isRefusalRst } from './process-segment';
 import type { FlowRecord } from './flow-record';
 import type { FlowBatchBuilder } from './flow-batch';
 import { buildFlowRecord, encodeFlow } from './flow-record-builder';
-import { processSegment } from './process-segment';
+import { LOSS_ACKED, LOSS_GAP, processSegment } from './process-segment';
 import { ROLE_NONE, TcpFlow } from './tcp-flow';
 import {
   ST_CLOSED,
@@ -20,7 +20,10 @@ import {
   ST_SYN_SENT,
   ST_TIME_WAIT,
   ST_UNKNOWN,
+  Z_CLOSED,
+  Z_RESET,
 } from './tcp-state-codes';
+import type { TcpEndpoint } from './tcp-endpoint';
 
 export interface EngineOptions {
   /** Called once per flow when it is finished/evicted, and for every remaining flow at finish(). */
@@ -82,6 +85,19 @@ function evictedKey4(origAddr: number, origPort: number, respAddr: number, respP
 
 function evictedKey6(origAddr: Uint32Array, origPort: number, respAddr: Uint32Array, respPort: number): string {
   return `${origAddr.join('.')}:${origPort}>${respAddr.join('.')}:${respPort}`;
+}
+
+/** The endpoint was seen to send a FIN or an RST (Zeek's endpoint states CLOSED / RESET). */
+function sentFinOrRst(ep: TcpEndpoint): boolean {
+  return ep.zstate === Z_CLOSED || ep.zstate === Z_RESET;
+}
+
+/** Time of the first FIN or RST (either side), -1 when none. */
+function closeStartUs(flow: TcpFlow): number {
+  const fin = flow.firstFinTsUs;
+  const rst = flow.firstRstTsUs;
+  if (fin < 0) return rst;
+  return rst < 0 || fin < rst ? fin : rst;
 }
 
 function isOver(state: number): boolean {
@@ -160,6 +176,8 @@ export class TcpEngine {
    */
   private readonly evictedRoles = new Map<string, number>();
   private readonly evictedHashes = new Map<number, number>();
+  /** Capture-loss tally (process-segment.ts LOSS_ACKED, LOSS_GAP), since the engine was made. */
+  private readonly loss = new Float64Array(2);
 
   constructor(opts: EngineOptions) {
     this.onFlow = opts.onFlow ?? null;
@@ -199,7 +217,7 @@ export class TcpEngine {
         : this.table.find6(pkt.src6, pkt.srcPort, pkt.dst6, pkt.dstPort);
     let fromOrig = this.table.lastDir === DIR_FROM_ORIG;
     const hash = this.table.lastHash;
-    if (flow !== null && this.startsNewConnection(flow, pkt, fromOrig)) {
+    if (flow !== null && this.startsNewConnection(flow, pkt, fromOrig, tsUs)) {
       if (flow.orig.state === ST_TIME_WAIT) flow.setState(true, ST_CLOSED, tsUs, 'reused by new SYN');
       if (flow.resp.state === ST_TIME_WAIT) flow.setState(false, ST_CLOSED, tsUs, 'reused by new SYN');
       this.emit(flow);
@@ -210,7 +228,7 @@ export class TcpEngine {
       fromOrig = this.createdFromOrig;
     }
     const cwBefore = (flow.orig.state === ST_CLOSE_WAIT ? 1 : 0) + (flow.resp.state === ST_CLOSE_WAIT ? 1 : 0);
-    processSegment(flow, pkt, tsUs, fromOrig);
+    processSegment(flow, pkt, tsUs, fromOrig, this.loss);
     if (this.app && buf !== null && (pkt.payloadLen > 0 || (pkt.flags & TCP_FIN) !== 0)) appSegment(flow, fromOrig, pkt, buf, tsUs);
     this.closeWaitCount += (flow.orig.state === ST_CLOSE_WAIT ? 1 : 0) + (flow.resp.state === ST_CLOSE_WAIT ? 1 : 0) - cwBefore;
     if (!flow.dirty) this.markChanged(flow);
@@ -228,6 +246,16 @@ export class TcpEngine {
   advance(nowUs: number): void {
     if (nowUs >= this.heap.peekDeadline()) this.runTimers(nowUs);
     if (nowUs >= this.nextSweepUs) this.sweepIdle(nowUs);
+  }
+
+  /**
+   * Capture-loss counts so far, as Zeek's capture-loss script takes them:
+   * bytes acknowledged while both endpoints were established, and the
+   * acknowledged bytes among them the capture never showed (payload cut by
+   * the snaplen left out). A live caller takes differences between flushes.
+   */
+  lossCounts(): { ackedBytes: number; gapBytes: number } {
+    return { ackedBytes: this.loss[LOSS_ACKED], gapBytes: this.loss[LOSS_GAP] };
   }
 
   /** Endpoints in CLOSE_WAIT among the active flows now (a counter, no walk). */
@@ -304,18 +332,26 @@ export class TcpEngine {
   // ---------------------------------------------------------------------------
 
   /**
-   * A pure SYN (no ACK/RST/FIN) with a new ISN starts a new connection on the
-   * same 4-tuple when the old one is over: both endpoints CLOSED, TIME_WAIT
-   * (or never seen), or an RST was seen, or the old flow was picked up
-   * mid-stream, or the old flow is an unanswered attempt from the same side.
-   * A SYN with the ISN already seen is a retransmission; any other SYN into
-   * a live connection is counted as the anomaly 'syn_inside_connection'.
+   * A pure SYN (no ACK/RST/FIN) starts a new connection on the same 4-tuple
+   * when either endpoint was seen to send a FIN or an RST, even with the ISN
+   * already seen: Zeek's IsReuse compares ISNs only while neither side has
+   * closed, so a client retrying a refused port with the identical SYN gives
+   * one S/r (REJ) connection per attempt. Otherwise a SYN with the ISN
+   * already seen is a retransmission, and one with a new ISN starts a new
+   * connection when the old one is over: both endpoints CLOSED, TIME_WAIT
+   * (or never seen), or the old flow was picked up mid-stream, or it is an
+   * unanswered attempt from the same side. Any other SYN into a live
+   * connection is counted as the anomaly 'syn_inside_connection'. A copy of
+   * the SYN stamped before the first FIN or RST (the same packet captured on
+   * a second interface, written after the first interface's packets) cannot
+   * be a retry after the close: it stays a retransmission.
    */
-  private startsNewConnection(flow: TcpFlow, pkt: DecodedPacket, fromOrig: boolean): boolean {
+  private startsNewConnection(flow: TcpFlow, pkt: DecodedPacket, fromOrig: boolean, tsUs: number): boolean {
     if ((pkt.flags & SYN_ONLY_MASK) !== TCP_SYN) return false;
     const x = fromOrig ? flow.orig : flow.resp;
     const y = fromOrig ? flow.resp : flow.orig;
     const seq = pkt.seq >>> 0;
+    if ((sentFinOrRst(flow.orig) || sentFinOrRst(flow.resp)) && tsUs >= closeStartUs(flow)) return true;
     if (x.synSent && seq === x.isn) return false;
     if (isOver(flow.orig.state) && isOver(flow.resp.state)) return true;
     if (flow.firstRstBy !== ROLE_NONE) return true;

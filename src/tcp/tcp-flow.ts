@@ -249,6 +249,8 @@ export class TcpFlow implements KeyedFlow {
   /** Cached text addresses, made on first write-out. */
   origText: string | null = null;
   respText: string | null = null;
+  /** Community ID v1 (src/flow/community-id.ts), made on first write-out. */
+  communityId: string | null = null;
 
   /** Give back the number blocks of the flow and its endpoints; the flow must not be used afterwards (tcp-engine.ts emit). */
   releaseSlots(): void {

@@ -40,6 +40,7 @@ type FlowRow = Pick<
   | 'vantage'
   | 'rtt_to_orig'
   | 'rtt_to_resp'
+  | 'community_id'
 > & { [k: string]: unknown };
 
 function dir(r: FlowRow, d: 'orig' | 'resp'): DirectionStats {
@@ -121,6 +122,7 @@ export async function storedFlows(file: string): Promise<FlowRecord[]> {
         rttToOrigUs: r.rtt_to_orig === null ? null : Math.round(r.rtt_to_orig * 1e6),
         rttToRespUs: r.rtt_to_resp === null ? null : Math.round(r.rtt_to_resp * 1e6),
         transitions: byFlow.get(r.id) ?? [],
+        communityId: r.community_id ?? '',
       }));
     } finally {
       h.close();

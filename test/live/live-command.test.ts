@@ -266,7 +266,7 @@ test('live on a terminal: a one-line status refreshed every second with packets,
     assert.equal(end.code, 0, end.stdout + end.stderr);
     const statuses = end.stdout.split('\r\x1b[K').map((s) => s.trim()).filter((s) => /packets \d+/.test(s) && !/stopped/.test(s));
     assert.ok(statuses.length >= 2, `status refreshed while running: ${JSON.stringify(end.stdout)}`);
-    for (const s of statuses) assert.match(s, /^\d+s {2}packets \d+ \(tcp \d+\) {2}active flows \d+ {2}CLOSE_WAIT now \d+ {2}drops (n\/a|\d+)$/);
+    for (const s of statuses) assert.match(s, /^\d+s {2}packets \d+ \(tcp \d+\) {2}active flows \d+ {2}CLOSE_WAIT now \d+ {2}(drops \d+|loss~(n\/a|\d+\.\d+%))$/);
     assert.ok(statuses.some((s) => /CLOSE_WAIT now 2 /.test(s)), `CLOSE_WAIT now 2 shown: ${statuses.join(' | ')}`);
   } finally {
     pair.cleanup();

@@ -64,6 +64,7 @@ function closeWaitFlow(uid: number, over: Partial<FlowRecord> = {}): FlowRecord 
     rttToOrigUs: 200,
     rttToRespUs: 100,
     transitions,
+    communityId: '1:test',
     ...over,
   };
 }

@@ -54,14 +54,24 @@ test('out-of-order segment filling a hole is not a retransmission and not missed
   assert.equal(f.missedBytes, 0);
 });
 
-test('gaps: bytes never seen count as missed, also when never acknowledged', () => {
+test('gaps: bytes never seen count as missed once acknowledged (Zeek), not before', () => {
   const w = new Wire();
   w.handshake(C, S);
   w.seg({ from: 'c', flags: 'PA', seq: C + 1, ack: S + 1, len: 100 });
   w.seg({ from: 'c', flags: 'PA', seq: C + 301, ack: S + 1, len: 100 }); // 200 bytes never seen
   const f = w.only();
-  assert.equal(f.missedBytes, 200);
+  assert.equal(f.missedBytes, 0, 'a hole nobody acknowledged is no gap in Zeek');
   assert.equal(f.orig.bytes, 400);
+  assert.equal(f.history, 'ShAD');
+
+  const a = new Wire();
+  a.handshake(C, S);
+  a.seg({ from: 'c', flags: 'PA', seq: C + 1, ack: S + 1, len: 100 });
+  a.seg({ from: 'c', flags: 'PA', seq: C + 301, ack: S + 1, len: 100 });
+  a.seg({ from: 's', flags: 'A', seq: S + 1, ack: C + 401 });
+  const fa = a.only();
+  assert.equal(fa.missedBytes, 200);
+  assert.equal(fa.history, 'ShADaG');
 
   const u = new Wire();
   u.handshake(C, S);

@@ -429,19 +429,51 @@ test('snapshot as of a later time reports an old TIME_WAIT as CLOSED', () => {
   assert.equal(w.finish().length, 1);
 });
 
-test('duplicate SYN and SYN+ACK (same ISN) never re-open a closed endpoint', () => {
+test('duplicate SYN and SYN+ACK (same ISN) are retransmissions, not new transitions', () => {
   const w = new Wire();
-  w.handshake(C, S);
-  w.clientCloses(C, S);
-  // the same handshake again, as a second capture interface would show it
+  // each packet twice, as a capture on two interfaces shows it
+  w.seg({ from: 'c', flags: 'S', seq: C });
   w.seg({ from: 'c', flags: 'S', seq: C });
   w.seg({ from: 's', flags: 'SA', seq: S, ack: C + 1 });
+  w.seg({ from: 's', flags: 'SA', seq: S, ack: C + 1 });
+  w.seg({ from: 'c', flags: 'A', seq: C + 1, ack: S + 1 });
+  w.clientCloses(C, S);
   const f = w.only();
   assert.equal(f.respState, 'CLOSED');
   assert.equal(f.origState, 'TIME_WAIT');
   assert.equal(f.orig.retransmits, 1);
   assert.equal(f.resp.retransmits, 1);
   assert.equal(path(f, 'resp').length, 5);
+});
+
+test('the same SYN after a FIN or RST on the 4-tuple starts a new connection (Zeek IsReuse)', () => {
+  // After a close: the old flow keeps its closed states, the SYN opens another.
+  const w = new Wire();
+  w.handshake(C, S);
+  w.clientCloses(C, S);
+  w.seg({ from: 'c', flags: 'S', seq: C });
+  const flows = w.finish();
+  assert.equal(flows.length, 2);
+  assert.equal(flows[0].respState, 'CLOSED');
+  assert.equal(flows[0].orig.retransmits, 0);
+  assert.equal(flows[1].history, 'S');
+  assert.equal(flows[1].connState, 'S0');
+
+  // A refused port retried with the identical SYN: one REJ per attempt.
+  const r = new Wire();
+  for (let i = 0; i < 3; i++) {
+    r.seg({ from: 'c', flags: 'S', seq: C });
+    r.seg({ from: 's', flags: 'RA', seq: 0, ack: C + 1 });
+  }
+  const rej = r.finish();
+  assert.deepEqual(rej.map((f) => `${f.history} ${f.connState}`), ['Sr REJ', 'Sr REJ', 'Sr REJ']);
+
+  // Before any FIN or RST the same ISN is still a retransmission.
+  const s = new Wire();
+  s.seg({ from: 'c', flags: 'S', seq: C });
+  s.seg({ from: 'c', flags: 'S', seq: C });
+  const one = s.only();
+  assert.equal(one.orig.retransmits, 1);
 });
 
 test('SYN+ACK missing from the capture: the originator ACK implies it', () => {

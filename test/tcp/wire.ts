@@ -19,6 +19,8 @@ export interface SegSpec {
   atMs?: number;
   mss?: number;
   wscale?: number;
+  /** Payload bytes the capture kept (snaplen); default: all of `len`. */
+  captured?: number;
 }
 
 export interface WireOptions extends Partial<EngineOptions> {
@@ -91,6 +93,8 @@ export class Wire {
     p.flags = flagBits(spec.flags);
     p.window = spec.win ?? 65535;
     p.payloadLen = spec.len ?? 0;
+    p.capturedPayloadLen = spec.captured ?? p.payloadLen;
+    p.reassembled = false;
     p.tcpHeaderLen = 20;
     p.ipLen = (this.v6 ? 40 : 20) + 20 + p.payloadLen;
     p.mss = spec.mss ?? -1;
