@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, action, usageErrors } from './cli-error';
 import { openStoreForReading, prepareStatement, readRows } from './open-store';
 import { ROW_FORMATS, renderRows, type Cell, type RowFormat } from '../report/render-rows';
+import { ZEEK_CONN_COLUMNS, zeekJsonLine, zeekTsvFooter, zeekTsvHeader, zeekTsvLine, type ZeekConnRow } from '../report/render-zeek';
 
 /** TcpState names as the report and the database print them; also accepted as ss spells them (close-wait). */
 const STATES = ['SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSING', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSED', 'UNKNOWN'];
@@ -28,9 +29,13 @@ interface FlowsOptions {
   port?: number;
   capture?: number;
   limit: number;
-  format: RowFormat;
+  format: RowFormat | ZeekFormat;
   wide?: boolean;
 }
+
+/** Zeek's conn.log: TSV as Zeek's ASCII writer writes it, or one JSON object per line (render-zeek.ts). */
+type ZeekFormat = 'zeek' | 'zeek-json';
+const ZEEK_FORMATS: readonly ZeekFormat[] = ['zeek', 'zeek-json'];
 
 function intArg(min: number, max: number) {
   return (v: string): number => {
@@ -53,8 +58,12 @@ export function registerFlows(program: Command): void {
     .option('--host <addr>', 'either endpoint has this address')
     .option('--port <port>', 'either endpoint has this port', intArg(0, 65535))
     .option('--capture <id>', 'only this capture', intArg(1, Number.MAX_SAFE_INTEGER))
-    .option('--limit <n>', 'at most this many rows (0 = all)', intArg(0, Number.MAX_SAFE_INTEGER), 100)
-    .addOption(new Option('--format <format>', 'output format').choices(ROW_FORMATS as string[]).default('table'))
+    .option('--limit <n>', 'at most this many rows (0 = all; default 100, all for the zeek formats)', intArg(0, Number.MAX_SAFE_INTEGER), 100)
+    .addOption(
+      new Option('--format <format>', 'output format (zeek: a conn.log for zeek-cut; zeek-json: Zeek\'s JSON field names)')
+        .choices([...ROW_FORMATS, ...ZEEK_FORMATS] as string[])
+        .default('table'),
+    )
     .option('--wide', 'table format: every column (json/csv/ndjson always have every column)')
     .addHelpText(
       'after',
@@ -72,9 +81,16 @@ sent after or across the server's FIN got no response), race_requests,
 fin_to_request (s from that FIN to the request).
 Examples:
   wirestate flows --state CLOSE_WAIT
-  wirestate flows --close-kind reset_after_half_close --port 80 --format csv`,
+  wirestate flows --close-kind reset_after_half_close --port 80 --format csv
+  wirestate flows --format zeek > conn.log`,
     )
-    .action(action((opts: FlowsOptions) => listFlows(opts)));
+    .action(
+      action((opts: FlowsOptions, cmd: Command) => {
+        // A conn.log is an export: all rows unless --limit was given.
+        if ((opts.format === 'zeek' || opts.format === 'zeek-json') && cmd.getOptionValueSource('limit') === 'default') opts.limit = 0;
+        return listFlows(opts);
+      }),
+    );
 }
 
 /** Addresses are stored in canonical text (RFC 5952 for IPv6): accept any spelling. */
@@ -115,6 +131,10 @@ function listFlows(opts: FlowsOptions): number {
     where.push('f.capture_id = ?');
     params.push(opts.capture);
   }
+  const filter = `${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY f.capture_id, f.first_ts, f.id
+    ${opts.limit > 0 ? `LIMIT ${opts.limit}` : ''}`;
+  if (opts.format === 'zeek' || opts.format === 'zeek-json') return writeConnLog(opts, `SELECT ${ZEEK_CONN_COLUMNS} FROM flows f ${filter}`, params);
   const sql = `SELECT f.id, f.capture_id AS cap, f.orig_h, f.orig_p, f.resp_h, f.resp_p,
       f.orig_state, f.resp_state,
       round(e.end_ts - f.orig_state_since, 3) AS orig_for_s,
@@ -142,6 +162,32 @@ function listFlows(opts: FlowsOptions): number {
     if (opts.format === 'table' && cut) {
       process.stdout.write(`(stopped at --limit ${opts.limit}; --limit 0 lists all)\n`);
     }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+/** Stream the selected flows as a Zeek conn.log (TSV or JSON lines); #open/#close carry the export time, as Zeek's do the log's. */
+function writeConnLog(opts: FlowsOptions, sql: string, params: (string | number)[]): number {
+  const store = openStoreForReading(opts.db);
+  try {
+    // A database written before schema version 4 has no community_id: unset there.
+    const hasId = (store.db.prepare("SELECT count(*) AS n FROM pragma_table_info('flows') WHERE name = 'community_id'").get() as { n: number }).n > 0;
+    const stmt = prepareStatement(store, hasId ? sql : sql.replace('f.community_id', 'NULL AS community_id'), opts.db);
+    const out: string[] = [];
+    const tsv = opts.format === 'zeek';
+    const flush = () => {
+      if (out.length > 0) process.stdout.write(out.join(''));
+      out.length = 0;
+    };
+    if (tsv) out.push(zeekTsvHeader(Date.now() / 1000));
+    for (const r of stmt.iterate(...params) as IterableIterator<ZeekConnRow>) {
+      out.push(tsv ? zeekTsvLine(r) : zeekJsonLine(r));
+      if (out.length >= 1000) flush();
+    }
+    if (tsv) out.push(zeekTsvFooter(Date.now() / 1000));
+    flush();
     return 0;
   } finally {
     store.close();

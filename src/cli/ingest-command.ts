@@ -67,8 +67,8 @@ function progressPrinter(stream: NodeJS.WriteStream) {
  * Packets that gave no flow, and why: "120 packets skipped, link type 147
  * (USER0) is not supported", "12 packets skipped (8 not IP, 4 IP but not
  * TCP)". Empty when every packet was TCP. Fragments of a TCP datagram other
- * than the one completing it count as "IP but not TCP" in the decoder; they
- * are left out when every fragment was reassembled.
+ * than the one completing it count as "IP but not TCP" in the decoder, so
+ * when there were fragments the text says so.
  */
 export function skippedText(r: Pick<IngestResult, 'skipped' | 'packets' | 'tcpPackets'>): string {
   const s = r.skipped;
@@ -78,7 +78,7 @@ export function skippedText(r: Pick<IngestResult, 'skipped' | 'packets' | 'tcpPa
     parts.push(`link type${s.linktypes.length === 1 ? '' : 's'} ${names} ${s.linktypes.length === 1 ? 'is' : 'are'} not supported`);
   }
   if (s.nonIp > 0) parts.push(`${num(s.nonIp)} not IP`);
-  if (s.nonTcp > 0) parts.push(`${num(s.nonTcp)} IP but not TCP (or fragments of TCP datagrams)`);
+  if (s.nonTcp > 0) parts.push(`${num(s.nonTcp)} IP but not TCP${s.fragments > 0 ? ' (or fragments of a TCP datagram)' : ''}`);
   if (s.malformed > 0) parts.push(`${num(s.malformed)} with a broken header`);
   const total = s.linktype + s.nonIp + s.nonTcp + s.malformed;
   if (total === 0) return '';
@@ -158,8 +158,8 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
     const skipped = skippedText(result);
     err.write(
       `ingested capture ${result.captureId} into ${flags.db}: ${n === 1 ? '1 file' : `${n} files`}, ${num(result.packets)} packets (${num(result.tcpPackets)} TCP), ` +
-        `${num(result.flows)} flow${result.flows === 1 ? '' : 's'}${skipped ? `: ${skipped}` : ''}${span}${result.truncated ? ', TRUNCATED' : ''}; ${mb(result.bytes)} in ${(result.elapsedMs / 1000).toFixed(2)} s\n` +
-        (result.tcpPackets > 0 ? `  capture loss: ${lossText(result.loss)}\n` : ''),
+        `${num(result.flows)} flow${result.flows === 1 ? '' : 's'}${skipped ? `: ${skipped}` : ''}${span}${result.truncated ? ', TRUNCATED' : ''}` +
+        `${result.tcpPackets > 0 ? `, capture loss ${lossText(result.loss)}` : ''}; ${mb(result.bytes)} in ${(result.elapsedMs / 1000).toFixed(2)} s\n`,
     );
     // What the capture could see (one direction only?) and where it was taken.
     if (result.flows > 0) {

@@ -20,6 +20,14 @@ const ETHERTYPE_IPV6 = 0x86dd;
 const ETHERTYPE_VLAN = 0x8100;
 const ETHERTYPE_QINQ = 0x88a8;
 const ETHERTYPE_QINQ_OLD = 0x9100;
+const ETHERTYPE_MPLS = 0x8847;
+const ETHERTYPE_MPLS_MULTICAST = 0x8848;
+/** IEEE 802.1ah provider backbone bridging: a 4-byte I-TAG, then the customer's Ethernet header. */
+const ETHERTYPE_PBB = 0x88e7;
+/** Cisco VN-Tag (802.1Qbh): 4 bytes of tag, then the next ethertype. */
+const ETHERTYPE_VNTAG = 0x8926;
+/** More tags than this on one frame is taken as garbage. */
+const MAX_LINK_TAGS = 16;
 const IPPROTO_TCP = 6;
 const MAX_IPV6_EXTENSIONS = 16;
 
@@ -49,6 +57,10 @@ export interface DecoderCounts {
   fragments: number;
   laterFragments: number;
   vlanTagged: number;
+  /** Frames with an MPLS label stack, an 802.1ah PBB header, a VN-Tag. */
+  mpls: number;
+  pbb: number;
+  vnTag: number;
   skippedLinktype: number;
   malformed: number;
 }
@@ -76,6 +88,9 @@ export class Decoder {
   fragments = 0;
   laterFragments = 0;
   vlanTagged = 0;
+  mpls = 0;
+  pbb = 0;
+  vnTag = 0;
   /** Packets of a link type the decoder does not read (also counted as unknown_linktype). */
   skippedLinktype = 0;
   /** Packets dropped because a header was broken or cut short. */
@@ -97,6 +112,9 @@ export class Decoder {
       fragments: this.fragments,
       laterFragments: this.laterFragments,
       vlanTagged: this.vlanTagged,
+      mpls: this.mpls,
+      pbb: this.pbb,
+      vnTag: this.vnTag,
       skippedLinktype: this.skippedLinktype,
       malformed: this.malformed,
     };
@@ -215,26 +233,84 @@ export class Decoder {
         this.anomalies.add(Anomaly.UnknownLinktype, this.recordOffset);
         return L3_FAIL;
     }
-    // 802.1Q / 802.1ad (QinQ) tags, any depth.
-    if (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ || et === ETHERTYPE_QINQ_OLD) {
-      this.vlanTagged++;
-      let depth = 0;
-      do {
+    // 802.1Q / 802.1ad (QinQ) tags, any depth; VN-Tag; 802.1ah PBB (whose
+    // inner Ethernet header may carry VLAN tags again); an MPLS label stack last.
+    let vlanDepth = 0;
+    let tagged = false;
+    for (let n = 0; ; n++) {
+      if (n === MAX_LINK_TAGS) {
+        this.fail(Anomaly.TruncatedHeader);
+        return L3_FAIL;
+      }
+      if (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ || et === ETHERTYPE_QINQ_OLD) {
         if (end - p < 4) {
           this.fail(Anomaly.TruncatedHeader);
           return L3_FAIL;
         }
+        if (!tagged) {
+          tagged = true;
+          this.vlanTagged++;
+        }
         const vid = u16(buf, p) & 0x0fff;
-        if (depth === 0) this.pkt.vlan = vid;
-        else if (depth === 1) this.pkt.innerVlan = vid;
-        depth++;
+        if (vlanDepth === 0) this.pkt.vlan = vid;
+        else if (vlanDepth === 1) this.pkt.innerVlan = vid;
+        vlanDepth++;
         et = u16(buf, p + 2);
         p += 4;
-      } while (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ || et === ETHERTYPE_QINQ_OLD);
+      } else if (et === ETHERTYPE_VNTAG) {
+        if (end - p < 6) {
+          this.fail(Anomaly.TruncatedHeader);
+          return L3_FAIL;
+        }
+        this.vnTag++;
+        et = u16(buf, p + 4);
+        p += 6;
+      } else if (et === ETHERTYPE_PBB) {
+        // I-TAG (4 bytes: priority, flags, 24-bit I-SID), then the customer's destination, source, ethertype.
+        if (end - p < 18) {
+          this.fail(Anomaly.TruncatedHeader);
+          return L3_FAIL;
+        }
+        this.pbb++;
+        et = u16(buf, p + 16);
+        p += 18;
+      } else if (et === ETHERTYPE_MPLS || et === ETHERTYPE_MPLS_MULTICAST) {
+        return this.decodeMpls(buf, p, end);
+      } else {
+        break;
+      }
     }
     this.l3Off = p;
     if (et === ETHERTYPE_IPV4) return L3_IPV4;
     if (et === ETHERTYPE_IPV6) return L3_IPV6;
+    return L3_NONE;
+  }
+
+  /**
+   * An MPLS label stack at `p`: 4-byte entries up to the one with the
+   * bottom-of-stack bit, then IPv4 or IPv6 by the version nibble. Anything
+   * else under the labels (an Ethernet pseudowire, whose control word starts
+   * with 0) is not IP.
+   */
+  private decodeMpls(buf: Buffer, p: number, end: number): number {
+    this.mpls++;
+    for (let n = 0; ; n++) {
+      if (end - p < 4 || n === MAX_LINK_TAGS) {
+        this.fail(Anomaly.TruncatedHeader);
+        return L3_FAIL;
+      }
+      const bottom = (buf[p + 2] & 0x01) !== 0;
+      p += 4;
+      if (bottom) break;
+    }
+    this.l3Off = p;
+    if (end - p < 1) {
+      this.fail(Anomaly.TruncatedHeader);
+      return L3_FAIL;
+    }
+    const v = buf[p] >> 4;
+    if (v === 4) return L3_IPV4;
+    if (v === 6) return L3_IPV6;
     return L3_NONE;
   }
 

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { isoTs } from './format-time';
 import type { ReportCapture } from './model';
+import { lossPercent } from './capture-loss';
 
 /** The capture a report is about: its files, times, counts and anomalies, as stored. */
 export function loadCapture(db: Database, id: number): ReportCapture {
@@ -37,6 +38,10 @@ export function loadCapture(db: Database, id: number): ReportCapture {
     damage: c.damage,
     drops: c.drops,
     anomalies,
+    captureLoss:
+      typeof c.loss_acked_bytes === 'number' && typeof c.loss_gap_bytes === 'number'
+        ? { ackedBytes: c.loss_acked_bytes, gapBytes: c.loss_gap_bytes, percent: lossPercent({ ackedBytes: c.loss_acked_bytes, gapBytes: c.loss_gap_bytes }) }
+        : null,
   };
 }
 

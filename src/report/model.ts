@@ -39,6 +39,8 @@ export interface ReportCapture {
   damage: string | null;
   drops: number | null;
   anomalies: Record<string, number>;
+  /** Capture-loss estimate (capture-loss.ts): acknowledged bytes, those never seen, their percent (null: nothing acknowledged); null when not recorded. */
+  captureLoss: { ackedBytes: number; gapBytes: number; percent: number | null } | null;
 }
 
 export interface TimelineStep {
@@ -123,7 +125,8 @@ export interface Finding {
     | 'closer_fingerprint'
     | 'capture_damage'
     | 'keepalive_race'
-    | 'http_software';
+    | 'http_software'
+    | 'capture_loss';
   severity: Severity;
   /** One line, the headline. */
   title: string;

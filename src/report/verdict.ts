@@ -23,7 +23,9 @@ export function verdictOf(all: readonly Finding[], findings: readonly Finding[],
   const pairs = cw.reduce((a, f) => a + (f.facts.finWait2Pairs as number), 0);
   let severity: Severity | 'ok' = 'ok';
   // An aborted live capture is context, not a finding about the network: it does not set the severity.
-  const ranked = (f: Finding): boolean => f.kind !== 'time_wait' && f.kind !== 'closer_fingerprint' && !(f.facts as { liveAborted?: boolean }).liveAborted;
+  // Capture loss is a caution about the conclusions, said after the verdict, not a finding about the network either.
+  const ranked = (f: Finding): boolean =>
+    f.kind !== 'time_wait' && f.kind !== 'closer_fingerprint' && f.kind !== 'capture_loss' && !(f.facts as { liveAborted?: boolean }).liveAborted;
   for (const f of findings) if (ranked(f) && (severity === 'ok' || SEVERITY_RANK[f.severity] > SEVERITY_RANK[severity])) severity = f.severity;
   let verdict: string;
   if (cw.length > 0) {
@@ -47,7 +49,7 @@ export function verdictOf(all: readonly Finding[], findings: readonly Finding[],
               ? ' (no TCP packet in it).'
               : '.')
         : `No endpoint holds a connection in CLOSE_WAIT at the end of this capture.`;
-    const others = findings.filter((f) => f.severity !== 'info' && f.kind !== 'capture_damage');
+    const others = findings.filter((f) => f.severity !== 'info' && f.kind !== 'capture_damage' && f.kind !== 'capture_loss');
     if (others.length > 0) verdict += ` But: ${others[0].title}.`;
     const rest = others.slice(1);
     const crit = rest.filter((f) => f.severity === 'critical').length;
@@ -64,5 +66,7 @@ export function verdictOf(all: readonly Finding[], findings: readonly Finding[],
       : facts.cutShort
         ? ' The capture ends in a truncated record (see below).'
         : ' The capture file is corrupt: connections after the damage are missing (see below).';
-  }  return { closeWait, finWait2CloseWaitPairs: pairs, severity, verdict };
+  }
+  const loss = findings.find((f) => f.kind === 'capture_loss');
+  if (loss) verdict += ` ${loss.title.replace(/^The capture/, 'Caution: the capture')}, so some states may be wrong (see below).`;  return { closeWait, finWait2CloseWaitPairs: pairs, severity, verdict };
 }

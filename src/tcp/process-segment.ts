@@ -1,5 +1,6 @@
 import { DecodedPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/decoded-packet';
 import { seqDiff, seqGe, seqGt, seqLe, seqLt } from './seq-math';
+import { addRange, removeRange, takeBelow } from './seq-ranges';
 import { TcpEndpoint } from './tcp-endpoint';
 import { ROLE_ORIG, ROLE_RESP, ROLE_NONE, TcpFlow } from './tcp-flow';
 import {
@@ -74,7 +75,8 @@ let pendCutBytes = 0;
 /**
  * Capture-loss tally an engine passes in (Zeek's capture-loss script):
  * [0] acknowledged bytes and [1] acknowledged but never-seen bytes, counted
- * while both endpoints are established; snaplen-cut payload is not loss.
+ * while both endpoints are established or cleanly closing (commitGaps);
+ * snaplen-cut payload is not loss.
  */
 export const LOSS_ACKED = 0;
 export const LOSS_GAP = 1;
@@ -182,7 +184,10 @@ function isClean(ep: TcpEndpoint): boolean {
  * one-direction capture (the peer never active) and the ACK on an RST (its
  * sender is reset; such ACKs are not even used here) never add one. The
  * capture-loss tally counts the acknowledged bytes and the gaps among them
- * while both are established, leaving out snaplen-cut payload.
+ * under the same condition, leaving out snaplen-cut payload. (Zeek's
+ * capture-loss counts only while both are established; a download closed
+ * by the server right after its last byte is mostly acknowledged after that
+ * FIN, so the cleanly-closing part is counted here too.)
  */
 function commitGaps(
   flow: TcpFlow,
@@ -194,11 +199,12 @@ function commitGaps(
   ackNo: number,
   loss: Float64Array | undefined,
 ): void {
-  if (pendGapEvents > 0 && isClean(ep) && isClean(acker)) {
+  if (!isClean(ep) || !isClean(acker)) return;
+  if (pendGapEvents > 0) {
     ep.missed += pendGapBytes;
     for (let i = 0; i < pendGapEvents; i++) bumpGap(flow, epIsOrig, ep);
   }
-  if (loss === undefined || !hadAck || ep.zstate !== Z_ESTABLISHED || acker.zstate !== Z_ESTABLISHED) return;
+  if (loss === undefined || !hadAck) return;
   // The FIN octet is not data (Zeek: AckReceived stops at FIN_seq - 1).
   const upto = ep.finSent && seqGt(ackNo, ep.finSeq) ? ep.finSeq : ackNo;
   const advance = seqDiff(upto, ackBefore);
@@ -276,11 +282,18 @@ function accountSequence(
     const advance = seqDiff(dataEndSeg, x.dataEnd);
     if (advance > 0) {
       const startGap = seqDiff(dataStart, x.dataEnd);
-      if (startGap > 0) addHole(x, x.dataEnd, dataStart);
+      if (startGap > 0) {
+        addHole(x, x.dataEnd, dataStart);
+        // Space a bare segment had skipped is now a hole (one account of it, not two).
+        if (x.skips !== null) removeRange(x.skips, x.dataEnd, dataStart);
+      }
       x.bytes += advance;
       x.dataEnd = dataEndSeg;
       // The new bytes of a segment the snaplen cut.
-      if (cut > 0) x.cutUnacked += cut < advance ? cut : advance;
+      if (cut > 0) {
+        if (x.cuts === null) x.cuts = [];
+        addRange(x.cuts, advance < len ? (dataEndSeg - advance) >>> 0 : dataStart, dataEndSeg, MAX_RANGES);
+      }
     } else if (fillHoles(x, dataStart, dataEndSeg)) {
       x.outOfOrder++;
     } else if (len === 1 && !syn && !fin && peerAckedAll && dataStart === ((x.dataEnd - 1) >>> 0)) {
@@ -289,6 +302,8 @@ function accountSequence(
     } else {
       x.retransmits++;
     }
+    // Skipped space this payload turns out to fill was seen after all.
+    if (x.skips !== null) removeRange(x.skips, dataStart, dataEndSeg);
     // Zeek's 't': a payload segment that does not advance the highest sequence seen.
     if (x.zstate !== Z_RESET && seqDiff(endAll, x.nextSeq) <= 0) {
       if (++x.rxmitCount === x.rxmitThresh) {
@@ -299,12 +314,14 @@ function accountSequence(
   } else if (!syn && !fin && !x.finSent && seq === ((x.dataEnd - 1) >>> 0)) {
     if (!peerWindowZero) x.keepalives++;
     keepalive = true;
-  } else if (!syn && !x.finSent && !x.bareAnchor && x.dataEnd === x.nextSeq && seqGt(seq, x.dataEnd) && seqDiff(seq, x.dataEnd) < 1 << 30) {
-    // A payload-less FIN or ACK ahead of the last byte seen: the space it
-    // skipped was sent and not captured; a gap once acknowledged.
-    x.bytes += seqDiff(seq, x.dataEnd);
-    addHole(x, x.dataEnd, seq);
-    x.dataEnd = seq;
+  } else if (!syn && !x.finSent && !x.bareAnchor && seqDiff(seq, x.nextSeq) > (fin ? 0 : 1) && seqDiff(seq, x.nextSeq) < 1 << 30) {
+    // A payload-less FIN or ACK ahead of the last sequence number seen: the
+    // space it skipped was sent and not captured, a gap once acknowledged
+    // (unless payload filling it arrives first: reordered, not missed). An
+    // ACK exactly one ahead stands past a FIN not seen (yet: reordered, or
+    // lost), and the FIN octet is never a gap.
+    if (x.skips === null) x.skips = [];
+    addRange(x.skips, x.nextSeq, seq, MAX_RANGES);
   }
   if (x.bareAnchor) {
     if (len > 0 || syn || fin) x.bareAnchor = false;
@@ -331,6 +348,8 @@ function initSeq(ep: TcpEndpoint, isn: number): void {
   ep.nextSeq = (isn + 1) >>> 0;
   ep.dataEnd = ep.nextSeq;
   ep.holes = null;
+  ep.cuts = null;
+  ep.skips = null;
 }
 
 const MAX_HOLES = 8;
@@ -390,16 +409,26 @@ function bumpGap(flow: TcpFlow, isOrig: boolean, ep: TcpEndpoint): void {
   }
 }
 
-/** The peer's ACK moved from `ackBefore` to `ackNo`: the snaplen-cut payload it covers is a gap (one, Zeek merges adjacent missing space). */
-function ackCutPayload(ep: TcpEndpoint, ackNo: number, ackBefore: number): void {
-  const upto = seqGt(ackNo, ep.dataEnd) ? ep.dataEnd : ackNo;
-  const advance = seqDiff(upto, ackBefore);
-  if (advance <= 0) return;
-  const c = advance < ep.cutUnacked ? advance : ep.cutUnacked;
-  ep.cutUnacked -= c;
-  pendGapBytes += c;
-  pendCutBytes += c;
-  pendGapEvents++;
+/** Skipped and snaplen-cut ranges kept per endpoint (seq-ranges.ts); older ones are forgotten. */
+const MAX_RANGES = 16;
+
+/** The peer acknowledged `ackNo`: the snaplen-cut payload below it is a gap, and not capture loss; skipped space below it is a gap. */
+function ackRanges(ep: TcpEndpoint, ackNo: number): void {
+  if (ep.cuts !== null && ep.cuts.length > 0) {
+    const n = takeBelow(ep.cuts, ackNo);
+    if (n > 0) {
+      pendGapBytes += n;
+      pendCutBytes += n;
+      pendGapEvents++;
+    }
+  }
+  if (ep.skips !== null && ep.skips.length > 0) {
+    const n = takeBelow(ep.skips, ackNo);
+    if (n > 0) {
+      pendGapBytes += n;
+      pendGapEvents++;
+    }
+  }
 }
 
 /** The peer acknowledged `ackNo` of `ep`'s sequence space: holes below it were missed by the capture. */
@@ -550,7 +579,7 @@ function handleAck(
     }
     if (y.bareAnchor && seqGe(ackNo, y.nextSeq)) y.bareAnchor = false;
     const yNextBefore = y.nextSeq;
-    if (y.cutUnacked > 0 && x.ackSeen) ackCutPayload(y, ackNo, x.highestAck);
+    if (y.cuts !== null || y.skips !== null) ackRanges(y, ackNo);
     ackGaps(flow, !fromOrig, y, ackNo);
     // Payload on the segment acknowledging y's unseen tail: x wrote after it (see assumeFinInUnseenTail).
     if (len > 0 && y.tailUnseen) y.tailUnseen = false;

@@ -2,8 +2,8 @@ import { SlotPool } from './number-slots';
 import { ST_UNKNOWN, Z_INACTIVE } from './tcp-state-codes';
 
 /** Initial values of the slot-held numbers, in slot order. */
-const ENDPOINT_INIT: readonly number[] = [-1, 0, 0, 0, 0, -1, -1, -1, 0, -1, -1, -1, 0, 0, ST_UNKNOWN, Z_INACTIVE, Z_INACTIVE, 0, 0, -1, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0];
-/** Blocks of 34 values, one per object (number-slots.ts). */
+const ENDPOINT_INIT: readonly number[] = [-1, 0, 0, 0, 0, -1, -1, -1, 0, -1, -1, -1, 0, 0, ST_UNKNOWN, Z_INACTIVE, Z_INACTIVE, 0, 0, -1, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1];
+/** Blocks of 33 values, one per object (number-slots.ts). */
 const ENDPOINT_SLOTS = new SlotPool(ENDPOINT_INIT);
 
 /**
@@ -94,6 +94,14 @@ export class TcpEndpoint {
   }
   /** Sequence-space holes not yet filled, flat [start, end, start, end, ...]. */
   holes: number[] | null = null;
+  /**
+   * Payload on the wire but cut off by the snaplen, not yet acknowledged,
+   * flat like holes. An ACK over it makes a gap (Zeek hands a segment's data
+   * on only when the capture holds all of it) that is not capture loss.
+   */
+  cuts: number[] | null = null;
+  /** Space skipped by a payload-less FIN or ACK ahead of everything seen, not yet acknowledged (process-segment.ts). */
+  skips: number[] | null = null;
   /**
    * The sequence space was anchored only by a bare first segment (no SYN,
    * FIN or payload, picked up mid-stream): it may have been a keep-alive
@@ -379,19 +387,6 @@ export class TcpEndpoint {
   }
   set gapThresh(v: number) {
     ENDPOINT_SLOTS.array[this.slot + 32] = v;
-  }
-
-  /**
-   * Payload bytes of this endpoint's sequence space that were on the wire but
-   * cut off by the snaplen, not yet acknowledged by the peer. An ACK over
-   * them turns them into a gap (Zeek hands a segment's data on only when the
-   * captured length covers it), kept apart from capture loss.
-   */
-  get cutUnacked(): number {
-    return ENDPOINT_SLOTS.array[this.slot + 33];
-  }
-  set cutUnacked(v: number) {
-    ENDPOINT_SLOTS.array[this.slot + 33] = v;
   }
 
   /** Give back this endpoint's block (TcpFlow.releaseSlots). */

@@ -344,14 +344,22 @@ export class TcpEngine {
    * connection is counted as the anomaly 'syn_inside_connection'. A copy of
    * the SYN stamped before the first FIN or RST (the same packet captured on
    * a second interface, written after the first interface's packets) cannot
-   * be a retry after the close: it stays a retransmission.
+   * be a retry after the close: it stays a retransmission. So does a SYN
+   * repeated by a side that never acknowledged anything while only its peer
+   * sent a FIN (its SYN-ACK was lost: TCP Fast Open), a deliberate
+   * difference from Zeek.
    */
   private startsNewConnection(flow: TcpFlow, pkt: DecodedPacket, fromOrig: boolean, tsUs: number): boolean {
     if ((pkt.flags & SYN_ONLY_MASK) !== TCP_SYN) return false;
     const x = fromOrig ? flow.orig : flow.resp;
     const y = fromOrig ? flow.resp : flow.orig;
     const seq = pkt.seq >>> 0;
-    if ((sentFinOrRst(flow.orig) || sentFinOrRst(flow.resp)) && tsUs >= closeStartUs(flow)) return true;
+    if ((sentFinOrRst(flow.orig) || sentFinOrRst(flow.resp)) && tsUs >= closeStartUs(flow)) {
+      // Except the SYN of a side that never acknowledged anything, repeated while only the peer
+      // closed with a FIN: the peer's answer never reached it (TCP Fast Open: a SYN-ACK lost
+      // after the server already sent its data and FIN). Zeek would split it off; it is one socket.
+      return !(x.synSent && seq === x.isn && !x.ackSeen && !sentFinOrRst(x) && y.zstate === Z_CLOSED);
+    }
     if (x.synSent && seq === x.isn) return false;
     if (isOver(flow.orig.state) && isOver(flow.resp.state)) return true;
     if (flow.firstRstBy !== ROLE_NONE) return true;

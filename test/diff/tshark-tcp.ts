@@ -64,6 +64,8 @@ export interface TsharkDir {
   reassembled: number;
   /** tcp.len summed over those reassembled frames. */
   reassembledPayload: number;
+  /** tcp.len summed over frames whose payload the snaplen cut (frame.cap_len < frame.len). */
+  cutPayload: number;
   synPkts: number;
   finPkts: number;
   rstPkts: number;
@@ -141,6 +143,8 @@ const FIELDS = [
   'tcp.ack_raw',
   'ip.len',
   'ipv6.plen',
+  'frame.cap_len',
+  'frame.len',
 ];
 
 const F_FIN = 0x01;
@@ -185,6 +189,7 @@ function newDir(): TsharkDir {
     seenBytes: 0,
     reassembled: 0,
     reassembledPayload: 0,
+    cutPayload: 0,
     synPkts: 0,
     finPkts: 0,
     rstPkts: 0,
@@ -301,6 +306,7 @@ export async function tsharkConnections(file: string): Promise<TsharkResult> {
     d.packets++;
     d.ipBytes += v6 ? Number(c[26]) + 40 : Number(c[25]);
     d.payloadBytes += len;
+    if (len > 0 && Number(c[27]) < Number(c[28])) d.cutPayload += len;
     if (retr || fast || spur) {
       d.retransmissions++;
       if (len > 0) d.payloadRetransmissions++;

@@ -468,6 +468,17 @@ test('the same SYN after a FIN or RST on the 4-tuple starts a new connection (Ze
   const rej = r.finish();
   assert.deepEqual(rej.map((f) => `${f.history} ${f.connState}`), ['Sr REJ', 'Sr REJ', 'Sr REJ']);
 
+  // A Fast Open SYN repeated after the server's data and FIN, by a client that never acknowledged
+  // anything (its SYN-ACK was lost): still the same socket, not a new connection.
+  const t = new Wire();
+  t.seg({ from: 'c', flags: 'S', seq: C, len: 20 });
+  t.seg({ from: 's', flags: 'SA', seq: S, ack: C + 21 });
+  t.seg({ from: 's', flags: 'PA', seq: S + 1, ack: C + 21, len: 50 });
+  t.seg({ from: 's', flags: 'FA', seq: S + 51, ack: C + 21 });
+  t.seg({ from: 'c', flags: 'S', seq: C, len: 20 });
+  const tfo = t.only();
+  assert.equal(tfo.orig.retransmits, 1);
+
   // Before any FIN or RST the same ISN is still a retransmission.
   const s = new Wire();
   s.seg({ from: 'c', flags: 'S', seq: C });

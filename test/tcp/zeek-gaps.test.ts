@@ -82,7 +82,7 @@ test('space skipped by a payload-less FIN ahead of the last byte seen is a gap o
   const f = w.only();
   assert.equal(f.missedBytes, 200);
   assert.equal(f.history, 'ShADFaG');
-  assert.equal(f.orig.bytes, 300);
+  assert.equal(f.orig.bytes, 100, 'payload bytes are those seen');
   assert.equal(f.origState, 'FIN_WAIT_2');
 });
 
@@ -117,4 +117,26 @@ test('payload cut by the snaplen is a gap when acknowledged, but not capture los
   const fm = m.only();
   assert.equal(fm.missedBytes, 3000);
   assert.deepEqual(m.engine.lossCounts(), { ackedBytes: 3000, gapBytes: 1000 });
+
+  // Cut segments in flight above the ACK are not taken for the lost one below it.
+  const f2 = new Wire().handshake(C, S);
+  for (const at of [1, 2001, 3001, 4001]) f2.seg({ from: 'c', flags: 'PA', seq: C + at, ack: S + 1, len: 1000, captured: 0 });
+  f2.seg({ from: 's', flags: 'A', seq: S + 1, ack: C + 3001 });
+  assert.deepEqual(f2.engine.lossCounts(), { ackedBytes: 3000, gapBytes: 1000 });
+  f2.seg({ from: 's', flags: 'A', seq: S + 1, ack: C + 5001 });
+  assert.deepEqual(f2.engine.lossCounts(), { ackedBytes: 5000, gapBytes: 1000 });
+  assert.equal(f2.only().missedBytes, 5000, "four cut segments and the lost one");
+});
+
+test('an ACK that overtook the payload before it (reordered): no gap, no out-of-order segment', () => {
+  const w = new Wire().handshake(C, S);
+  w.seg({ from: 'c', flags: 'PA', seq: C + 1, ack: S + 1, len: 100 });
+  w.seg({ from: 'c', flags: 'A', seq: C + 301, ack: S + 1 });
+  w.seg({ from: 'c', flags: 'PA', seq: C + 101, ack: S + 1, len: 200 });
+  w.seg({ from: 's', flags: 'A', seq: S + 1, ack: C + 301 });
+  const f = w.only();
+  assert.equal(f.missedBytes, 0);
+  assert.equal(f.orig.outOfOrder, 0);
+  assert.equal(f.orig.retransmits, 0);
+  assert.equal(f.orig.bytes, 300);
 });

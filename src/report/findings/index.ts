@@ -1,5 +1,6 @@
 import type { FindingModule } from './finding-module';
 import { captureDamage } from './capture-damage';
+import { captureLoss } from './capture-loss';
 import { closeWait } from './close-wait';
 import { resetAfterHalfCloseModule } from './reset-after-half-close';
 import { finUnacked, lastAckUnacked } from './unacked-close';
@@ -21,6 +22,7 @@ export type { FindingModule, ReportContext } from './finding-module';
  */
 export const FINDING_MODULES: readonly FindingModule[] = [
   captureDamage,
+  captureLoss,
   closeWait,
   resetAfterHalfCloseModule,
   keepaliveRace,
