@@ -282,7 +282,8 @@ export class FlowStore {
     const retrans = a[o + S.RETRANSMITS] + a[r + S.RETRANSMITS];
     const ooo = a[o + S.OUT_OF_ORDER] + a[r + S.OUT_OF_ORDER];
     const zw = a[o + S.ZERO_WINDOWS] + a[r + S.ZERO_WINDOWS];
-    const missed = a[p + F.MISSED];
+    // Capture loss only: a headers-only capture is not packet loss (missed_bytes, Zeek's, counts the cut payload).
+    const missed = a[p + F.LOST_BYTES];
     const midstream = a[p + F.MIDSTREAM] === 1;
     p += FIXED;
     let flowId = 0;

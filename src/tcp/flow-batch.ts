@@ -68,10 +68,11 @@ export const enum F {
   RTT_TO_ORIG = 47,
   RTT_TO_RESP = 48,
   COMMUNITY_ID = 49,
+  LOST_BYTES = 50,
 }
 
 /** Values before a flow's variable part. */
-export const FIXED = 50;
+export const FIXED = 51;
 
 /** Offsets of a DirectionStats' values (from F.ORIG or F.RESP). */
 export const enum S {
@@ -123,6 +124,7 @@ const RECORD_FIELDS: readonly (readonly [F, keyof FlowRecord, Kind])[] = [
   [F.RTT_TO_ORIG, 'rttToOrigUs', 'num?'],
   [F.RTT_TO_RESP, 'rttToRespUs', 'num?'],
   [F.COMMUNITY_ID, 'communityId', 'text'],
+  [F.LOST_BYTES, 'lostBytes', 'num'],
 ];
 
 const STATS_FIELDS: readonly (readonly [S, keyof DirectionStats])[] = [

@@ -88,6 +88,7 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
   // Zeek's missed_bytes: gaps acknowledged while both endpoints were clean
   // (process-segment.ts commitGaps); holes never acknowledged are not counted.
   a[p + F.MISSED] = o.missed + r.missed;
+  a[p + F.LOST_BYTES] = o.lost + r.lost;
   a[p + F.HISTORY] = b.freshText(flow.history);
   a[p + F.CONN_STATE] = b.text(zeekConnState(flow));
   a[p + F.MIDSTREAM] = flow.midstream ? 1 : 0;

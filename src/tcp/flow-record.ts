@@ -74,7 +74,10 @@ export interface FlowRecord {
   lastTsUs: number;
   orig: DirectionStats;
   resp: DirectionStats;
+  /** Zeek's missed_bytes: acknowledged space never delivered as payload (snaplen-cut payload included; process-segment.ts commitGaps). */
   missedBytes: number;
+  /** Of missedBytes, what the capture lost: not payload the snaplen cut (the flow anomaly tcp_missed_bytes). */
+  lostBytes: number;
   history: string;
   connState: string;
   /** True when the capture started mid-connection (no SYN seen; '^' in history if roles were guessed/flipped). */

@@ -98,7 +98,6 @@ export function processSegment(flow: TcpFlow, pkt: DecodedPacket, tsUs: number, 
   pendGapBytes = 0;
   pendGapEvents = 0;
   pendCutBytes = 0;
-  if (cut > 0) flow.anomaly('truncated_tcp_payload');
 
   if (tsUs > flow.lastTsUs) flow.lastTsUs = tsUs;
   x.anyPacket = true;
@@ -202,6 +201,7 @@ function commitGaps(
   if (!isClean(ep) || !isClean(acker)) return;
   if (pendGapEvents > 0) {
     ep.missed += pendGapBytes;
+    ep.lost += pendGapBytes - pendCutBytes;
     for (let i = 0; i < pendGapEvents; i++) bumpGap(flow, epIsOrig, ep);
   }
   if (loss === undefined || !hadAck) return;

@@ -44,24 +44,35 @@ export function removeRange(list: number[], start: number, end: number): void {
   }
 }
 
-/** Removes what lies below `upto`; returns its size in sequence numbers. */
+/**
+ * Removes what lies below `upto`; returns its size in sequence numbers.
+ * Called per ACK: compacts in place (no splice, which makes an array), and
+ * an emptied list keeps one empty range [end, end) instead of its length
+ * dropping to 0, which would give its storage back only to allocate it again
+ * at the next segment (a snaplen-cut capture does this for every ACK).
+ */
 export function takeBelow(list: number[], upto: number): number {
   let n = 0;
-  for (let i = 0; i < list.length; ) {
+  let w = 0;
+  let lastEnd = 0;
+  for (let i = 0; i < list.length; i += 2) {
     const rs = list[i];
     const re = list[i + 1];
-    if (!seqLt(rs, upto)) {
-      i += 2;
-      continue;
-    }
-    const to = seqLt(upto, re) ? upto : re;
-    n += seqDiff(to, rs);
-    if (to === re) {
-      list.splice(i, 2);
-      continue;
-    }
-    list[i] = to >>> 0;
-    i += 2;
+    if (seqLt(rs, upto)) {
+      const to = seqLt(upto, re) ? upto : re;
+      n += seqDiff(to, rs);
+      lastEnd = re;
+      if (to === re) continue;
+      list[w] = to >>> 0;
+    } else list[w] = rs;
+    list[w + 1] = re;
+    w += 2;
   }
+  if (w === 0 && list.length > 0) {
+    // Empty: one [end, end), which the next adjacent range merges into.
+    list[0] = list[1] = lastEnd;
+    w = 2;
+  }
+  if (list.length !== w) list.length = w;
   return n;
 }

@@ -2,8 +2,8 @@ import { SlotPool } from './number-slots';
 import { ST_UNKNOWN, Z_INACTIVE } from './tcp-state-codes';
 
 /** Initial values of the slot-held numbers, in slot order. */
-const ENDPOINT_INIT: readonly number[] = [-1, 0, 0, 0, 0, -1, -1, -1, 0, -1, -1, -1, 0, 0, ST_UNKNOWN, Z_INACTIVE, Z_INACTIVE, 0, 0, -1, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1];
-/** Blocks of 33 values, one per object (number-slots.ts). */
+const ENDPOINT_INIT: readonly number[] = [-1, 0, 0, 0, 0, -1, -1, -1, 0, -1, -1, -1, 0, 0, ST_UNKNOWN, Z_INACTIVE, Z_INACTIVE, 0, 0, -1, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0];
+/** Blocks of 34 values, one per object (number-slots.ts). */
 const ENDPOINT_SLOTS = new SlotPool(ENDPOINT_INIT);
 
 /**
@@ -331,6 +331,14 @@ export class TcpEndpoint {
   }
   set missed(v: number) {
     ENDPOINT_SLOTS.array[this.slot + 26] = v;
+  }
+
+  /** Of `missed`, the bytes the capture lost (not payload the snaplen cut). */
+  get lost(): number {
+    return ENDPOINT_SLOTS.array[this.slot + 33];
+  }
+  set lost(v: number) {
+    ENDPOINT_SLOTS.array[this.slot + 33] = v;
   }
 
   // ---- Zeek history bookkeeping ----

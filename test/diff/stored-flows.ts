@@ -99,6 +99,7 @@ export async function storedFlows(file: string): Promise<FlowRecord[]> {
         orig: dir(r, 'orig'),
         resp: dir(r, 'resp'),
         missedBytes: r.missed_bytes,
+        lostBytes: 0,
         history: r.history,
         connState: r.conn_state,
         midstream: r.midstream === 1,
