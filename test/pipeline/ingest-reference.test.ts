@@ -75,6 +75,7 @@ async function reference(db: string, inputs: string[]): Promise<void> {
       bytes: reads.reduce((n, r) => n + r.bytes, 0),
       anomalies: decoder.anomalies.toObject(),
       truncated: false,
+      loss: engine.lossCounts(),
       damage: null,
       format: 'pcap',
       linktypes: [1],
