@@ -7,7 +7,7 @@ import { fixture } from '../helpers/paths';
 
 /**
  * MPLS label stacks, 802.1ah PBB and VN-Tag, inserted into the real frames
- * of eth-ipv4.pcap / eth-ipv6-ns.pcap by fixtures/make/formats-encap.py:
+ * of eth-ipv4.pcap / eth-ipv6-ns.pcap by fixtures/make/formats-handmade.py:
  * every packet must decode exactly as the same packet without them.
  */
 async function decodeAll(name: string): Promise<{ d: Decoder; seen: string[]; vlans: string[] }> {

@@ -45,7 +45,7 @@ const EXPECT: Record<string, [number, number, number]> = {
   // eth-ipv4 + sll-any + eth-ipv6-ns
   'sections.pcapng': [V4[0] + 150 + V6[0], V4[1] + 2500 + V6[1], 5],
   'unknown-linktype.pcap': [0, 0, 0],
-  // eth-ipv4 / eth-ipv6-ns with MPLS, 802.1ah PBB, VN-Tag inserted (formats-encap.py)
+  // eth-ipv4 / eth-ipv6-ns with MPLS, 802.1ah PBB, VN-Tag inserted (formats-handmade.py)
   'mpls-ipv4.pcap': V4,
   'mpls-vlan-ipv6.pcap': V6,
   'pbb-ipv4.pcap': V4,
