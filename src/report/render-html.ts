@@ -1,6 +1,6 @@
 import { formatDuration } from './format-time';
 import type { ReportFigures, SampleLadder } from './figures/figures';
-import { closeWaitChart, idleChart, timelineChart, type ChartSpec } from './html/charts';
+import { closeWaitChart, idleChart, serviceTimelineChart, timelineChart, type ChartSpec } from './html/charts';
 import { esc } from './html/html-escape';
 import { GAP_S, ladderSvg } from './html/ladder-svg';
 import { PAGE_STYLE } from './html/page-style';
@@ -17,14 +17,24 @@ import { captureLines, closeWaitLine, evidenceFlows, noFindingsLine, omittedLine
  * sample flow. Marks carry data attributes and ARIA labels so that what the
  * page shows can be read back and checked.
  */
+/** Idle-before-FIN histograms drawn, at most (one per closer, most closes first). */
+export const MAX_IDLE_CHARTS = 10;
+
 export async function renderHtml(r: Report, fig: ReportFigures): Promise<string> {
   const c = r.capture;
   const sev = r.summary.severity;
   const charts: string[] = [];
   const tl = fig.timeline ? timelineChart(fig.timeline) : null;
   if (tl) charts.push(await chartFigure(tl));
-  else charts.push(`<p class="note" data-chart-missing="state-timeline">No state timeline: ${fig.timeline ? 'no endpoint was in a counted state.' : 'this database has no state timeline for the capture.'}</p>`);
-  for (const [i, h] of fig.idle.entries()) charts.push(await chartFigure(idleChart(h, i)));
+  else charts.push(`<p class="note" data-chart-missing="state-timeline">No state timeline: ${fig.timeline ? 'no endpoint was in a counted state during the capture.' : 'not available in this build.'}</p>`);
+  const perService = fig.timeline ? serviceTimelineChart(fig.timeline) : null;
+  if (perService) charts.push(await chartFigure(perService));
+  // The closers with the most closes first; at most MAX_IDLE_CHARTS of them.
+  const idle = [...fig.idle].sort((x, y) => y.values.length - x.values.length);
+  for (const [i, h] of idle.slice(0, MAX_IDLE_CHARTS).entries()) charts.push(await chartFigure(idleChart(h, i)));
+  if (idle.length > MAX_IDLE_CHARTS) {
+    charts.push(`<p class="note">Idle-time histograms are drawn for the ${MAX_IDLE_CHARTS} closers with the most closes; ${idle.length - MAX_IDLE_CHARTS} more closers are not drawn.</p>`);
+  }
   if (fig.idle.length === 0) charts.push(`<p class="note" data-chart-missing="idle-before-fin">No idle-before-FIN histogram: no connection was closed with a FIN after a known idle time.</p>`);
   const cw = closeWaitChart(fig.closeWait);
   if (cw) charts.push(await chartFigure(cw));
@@ -48,7 +58,7 @@ export async function renderHtml(r: Report, fig: ReportFigures): Promise<string>
     count('findings', 'findings shown', r.findings.length),
     ...Object.entries(r.summary.byCloseKind).map(([k, n]) => count(`closeKind.${k}`, `ended as ${k}`, n)),
     `</dl>`,
-    `<h2>Over time</h2>`,
+    `<h2>Charts</h2>`,
     ...charts,
     `<h2>Findings</h2>`,
     r.findings.length === 0 ? `<p>${esc(noFindingsLine(r))}</p>` : '',

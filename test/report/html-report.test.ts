@@ -65,6 +65,7 @@ test('HTML report of nginx-keepalive-closewait.pcap in a real Chromium: offline,
   const html = path.join(dir, 'report.html');
   const a = runCli(['analyze', '-q', '--db', db, NGINX, '--html', html]);
   assert.equal(a.code, 0, a.stderr);
+  assert.equal(a.stderr, '', 'rendering the charts prints no warning');
   assert.match(a.stdout, /^VERDICT/m, 'analyze still prints the text report');
   const j = runCli(['report', '--db', db, '--format', 'json']);
   assert.equal(j.code, 0, j.stderr);
@@ -115,6 +116,21 @@ test('HTML report of nginx-keepalive-closewait.pcap in a real Chromium: offline,
       assert.equal(c.marks.length, Object.values(c.series).reduce((x, y) => x + y, 0), `${c.id}: no marks of other series`);
     }
     const countOf = (label: string): number => Number(/count=(\d+)/.exec(label)![1]);
+    // State timeline (drawn when the build has the store's timeline reader): its counts at capture end are the report's.
+    const tl = facts.charts.find((c) => c.id === 'state-timeline');
+    if (tl) {
+      const lastOf = (state: string): number => {
+        const m = tl.marks.filter((k) => k.label.startsWith(`${state};`));
+        return countOf(m[m.length - 1].label);
+      };
+      assert.equal(lastOf('CLOSE_WAIT'), report.summary.closeWait);
+      assert.equal(lastOf('FIN_WAIT_2'), report.summary.finWait2CloseWaitPairs);
+      const tw = report.findings.filter((f) => f.kind === 'time_wait').reduce((n, f) => n + (f.facts.atEnd as number), 0);
+      assert.equal(lastOf('TIME_WAIT'), tw);
+      assert.ok(tl.marks.every((k) => Number(/t=([\d.]+) s/.exec(k.label)![1]) <= report.capture.durationS! + 1e-3), 'no point after capture end');
+    } else {
+      assert.equal(facts.charts.filter((c) => c.id === 'close-wait-per-service').length, 0);
+    }
     // Idle before FIN: one histogram per closer; the server's 65 s keep-alive timer is one bar holding all 18 closes.
     const fps = report.findings.filter((f) => f.kind === 'closer_fingerprint');
     const idleCharts = facts.charts.filter((c) => c.id.startsWith('idle-before-fin-'));

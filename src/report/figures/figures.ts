@@ -47,13 +47,14 @@ export interface TimelineFigure {
   endTs: number;
   /** Bucket width in seconds; null for exact change points. */
   bucketS: number | null;
-  series: { group: string; state: string; points: { t: number; count: number }[] }[];
+  /** Group 'all' for every state; other groups (a service "h:p") are drawn for CLOSE_WAIT, one line each. */
+  series: { group: string; state: string; points: { t: number; count: number; min: number; max: number }[] }[];
 }
 
 export interface ReportFigures {
   startTs: number | null;
   endTs: number | null;
-  /** Null when the database has no state timeline. */
+  /** Null when no timeline reader was given (the state timeline lives in the store). */
   timeline: TimelineFigure | null;
   idle: IdleHistogram[];
   closeWait: CloseWaitStay[];
@@ -65,6 +66,7 @@ export interface ReportFigures {
 /** The HTML report draws the sample flows of at most this many findings. */
 export const MAX_LADDERS = 20;
 
+/** Reads a capture's state timeline (store/state-timeline.ts readStateTimeline fits it). */
 export type TimelineReader = (db: Database, captureId: number) => TimelineFigure | null;
 
 export async function buildFigures(db: Database, report: Report, readTimeline: TimelineReader | null = null): Promise<ReportFigures> {
@@ -100,3 +102,4 @@ export async function buildFigures(db: Database, report: Report, readTimeline: T
     laddersOmitted: withSample.length - drawn.length,
   };
 }
+

@@ -46,64 +46,123 @@ export function niceStep(max: number, bins: number): number {
   return 10 * p;
 }
 
-/** Endpoints per state over the capture, one line per state, capture start and end marked. */
-export function timelineChart(tl: TimelineFigure): ChartSpec | null {
-  const order = STATE_COLORS.map(([s]) => s);
-  const series = tl.series.filter((s) => s.group === 'all' && order.includes(s.state) && s.points.some((p) => p.count > 0));
-  if (series.length === 0) return null;
-  series.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state));
+interface StepSeries {
+  /** The series' name: the legend entry, and the start of each point's description. */
+  key: string;
+  color: string;
+  /** Line width (default 2): wider lines stay visible under a narrower one with the same counts. */
+  width?: number;
+  points: TimelineFigure['series'][number]['points'];
+}
+
+/** Counts over the capture as step lines (min–max band per bucket when bucketed), a dot per stored point, capture start and end marked. */
+function stepChart(id: string, title: string, legend: string, tl: TimelineFigure, series: StepSeries[], caption: string): ChartSpec {
   const dur = tl.endTs - tl.startTs;
-  const points: { t: number; count: number; state: string; d: string }[] = [];
-  const lines: { t: number; count: number; state: string }[] = [];
+  // A bucket's count is the count at its end.
+  const at = (t: number): number => Math.min(tl.bucketS === null ? t : t + tl.bucketS, tl.endTs) - tl.startTs;
+  const points: { t: number; count: number; s: string; d: string }[] = [];
+  const lines: { t: number; count: number; s: string }[] = [];
+  const bands: { t: number; min: number; max: number; s: string }[] = [];
   const counts: Record<string, number> = {};
   for (const s of series) {
-    counts[s.state] = s.points.length;
+    counts[s.key] = s.points.length;
     for (const p of s.points) {
-      const t = p.t - tl.startTs;
-      points.push({ t, count: p.count, state: s.state, d: `${s.state}; t=${t.toFixed(3)} s; count=${p.count}` });
-      lines.push({ t, count: p.count, state: s.state });
+      const t = at(p.t);
+      points.push({ t, count: p.count, s: s.key, d: `${s.key}; t=${t.toFixed(3)} s; count=${p.count}` });
+      lines.push({ t, count: p.count, s: s.key });
+      if (tl.bucketS !== null) bands.push({ t, min: p.min, max: p.max, s: s.key });
     }
     // The last count holds until capture end.
     const last = s.points[s.points.length - 1];
-    if (last.t < tl.endTs) lines.push({ t: dur, count: last.count, state: s.state });
+    if (at(last.t) < dur) lines.push({ t: dur, count: last.count, s: s.key });
   }
-  const used = STATE_COLORS.filter(([s]) => counts[s] !== undefined);
-  const color = { field: 'state', type: 'nominal' as const, title: 'state', scale: { domain: used.map(([s]) => s), range: used.map(([, c]) => c) } };
+  const color = {
+    field: 's',
+    type: 'nominal' as const,
+    title: legend,
+    scale: { domain: series.map((s) => s.key), range: series.map((s) => s.color) },
+    legend: { orient: 'bottom' as const, columns: 5, labelLimit: 240, symbolOpacity: 1 },
+  };
   const x = { field: 't', type: 'quantitative' as const, title: `seconds since capture start (${formatTs(tl.startTs)})`, scale: { domain: [0, dur], nice: false } };
-  const y = { field: 'count', type: 'quantitative' as const, title: 'endpoints in the state', axis: { tickMinStep: 1, format: 'd' } };
+  const y = { field: 'count', type: 'quantitative' as const, title: 'endpoints', axis: { tickMinStep: 1, format: 'd' } };
   const spec: TopLevelSpec = {
     width: WIDTH,
     height: 220,
-    title: 'Endpoints in each TCP state over the capture',
+    title,
     layer: [
-      { data: { values: lines }, mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2 }, encoding: { x, y, color } },
+      ...(bands.length
+        ? [{ data: { values: bands }, mark: { type: 'area' as const, interpolate: 'step-after' as const, opacity: 0.18, aria: false }, encoding: { x, y: { field: 'min', type: 'quantitative' as const }, y2: { field: 'max' }, color } }]
+        : []),
+      // Wide lines first, so that narrower ones with the same counts are drawn on top of them.
+      ...[...new Set(series.map((s) => s.width ?? 2))]
+        .sort((p, q) => q - p)
+        .map((w) => ({
+          data: { values: lines.filter((l) => (series.find((s) => s.key === l.s)!.width ?? 2) === w) },
+          mark: { type: 'line' as const, interpolate: 'step-after' as const, strokeWidth: w, aria: false },
+          encoding: { x, y, color },
+        })),
       {
         data: { values: points },
-        mark: { type: 'point', filled: true, size: 22 },
+        // Bucketed, hundreds of dots would only thicken the line: they stay in the SVG (labelled) but are not painted.
+        mark: { type: 'point', filled: true, size: 14, opacity: tl.bucketS === null ? 1 : 0 },
         encoding: { x, y, color, description: { field: 'd' } },
       },
       {
         data: { values: [{ t: 0, label: 'capture start' }, { t: dur, label: 'capture end' }] },
         layer: [
-          { mark: { type: 'rule', strokeDash: [4, 3], color: '#444' }, encoding: { x: { field: 't', type: 'quantitative' } } },
-          {
-            mark: { type: 'text', align: 'left', dx: 3, dy: -4, baseline: 'top', fontSize: 10, color: '#444' },
-            encoding: { x: { field: 't', type: 'quantitative' }, y: { value: 2 }, text: { field: 'label' } },
-          },
+          { mark: { type: 'rule', strokeDash: [4, 3], color: '#444', aria: false }, encoding: { x: { field: 't', type: 'quantitative' } } },
+          // Each label inside the plot, beside its line.
+          ...(['capture start', 'capture end'] as const).map((label) => ({
+            transform: [{ filter: { field: 'label', equal: label } }],
+            mark: { type: 'text' as const, align: label === 'capture start' ? ('left' as const) : ('right' as const), dx: label === 'capture start' ? 4 : -4, baseline: 'top' as const, fontSize: 10, color: '#444', aria: false },
+            encoding: { x: { field: 't', type: 'quantitative' as const }, y: { value: 3 }, text: { field: 'label' } },
+          })),
         ],
       },
     ],
   };
-  return {
-    id: 'state-timeline',
-    title: 'Endpoints in each TCP state over the capture',
-    series: counts,
-    spec,
-    caption:
-      `Each line counts the endpoints (each side of a connection separately) in one state, ` +
-      `${tl.bucketS === null ? 'at every change' : `at the end of each ${formatDuration(tl.bucketS)} bucket`}; dashed lines mark the capture's start and end. ` +
-      `A CLOSE_WAIT line that only climbs is a leak; one that falls back is churn.`,
-  };
+  const resolution = tl.bucketS === null ? 'at every change' : `at the end of each ${formatDuration(tl.bucketS)} bucket (the shaded band spans the lowest and highest count within it)`;
+  return { id, title, series: counts, spec, caption: `${caption} Counted ${resolution}; dashed lines mark the capture's start and end.` };
+}
+
+const WIDE = new Set(['FIN_WAIT_1', 'FIN_WAIT_2', 'TIME_WAIT']);
+
+/** Endpoints per state over the capture, one line per state. */
+export function timelineChart(tl: TimelineFigure): ChartSpec | null {
+  const series = STATE_COLORS.flatMap(([state, color]) => {
+    const s = tl.series.find((x) => x.group === 'all' && x.state === state);
+    // The closing side's states are drawn wide: CLOSE_WAIT on one side is FIN_WAIT_2 on the other, count for count.
+    return s && s.points.some((p) => p.count > 0) ? [{ key: state, color, width: WIDE.has(state) ? 5 : 2, points: s.points }] : [];
+  });
+  if (series.length === 0) return null;
+  return stepChart(
+    'state-timeline',
+    'Endpoints in each TCP state over the capture',
+    'state',
+    tl,
+    series,
+    'Each line counts the endpoints (each side of a connection separately) in one state. A CLOSE_WAIT line that only climbs is a leak; one that falls back is churn. ' +
+      'FIN_WAIT and TIME_WAIT lines are drawn wide, so they show around a line with the same counts (the peer of each CLOSE_WAIT endpoint is usually in FIN_WAIT_2).',
+  );
+}
+
+const GROUP_COLORS = ['#d62728', '#3366aa', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+/** CLOSE_WAIT per service (the server side of the flows), when more than one service had some: whose connections pile up. */
+export function serviceTimelineChart(tl: TimelineFigure): ChartSpec | null {
+  const series = tl.series
+    .filter((s) => s.group !== 'all' && s.state === 'CLOSE_WAIT' && s.points.some((p) => p.count > 0))
+    .slice(0, GROUP_COLORS.length)
+    .map((s, i) => ({ key: `${s.group}`, color: GROUP_COLORS[i], points: s.points }));
+  if (series.length < 2) return null;
+  return stepChart(
+    'close-wait-per-service',
+    'Endpoints in CLOSE_WAIT over the capture, per service',
+    'service',
+    tl,
+    series,
+    `Each line counts the endpoints in CLOSE_WAIT on the connections of one service (its server address and port), either side; at most ${GROUP_COLORS.length} services, those with the highest peaks.`,
+  );
 }
 
 interface Bin {
@@ -203,13 +262,15 @@ export function closeWaitChart(stays: readonly CloseWaitStay[]): ChartSpec | nul
       mark: { type: 'bar' },
       encoding: {
         x: { field: 'bin', type: 'ordinal', title: 'time in CLOSE_WAIT (5 min: warning, 30 min: critical)', sort: STAY_BINS.map(([, l]) => l), scale: { domain: STAY_BINS.map(([, l]) => l) }, axis: { labelAngle: 0 } },
-        y: { field: 'count', type: 'quantitative', title: 'endpoints', stack: true, axis: { tickMinStep: 1, format: 'd' } },
+        xOffset: { field: 'status', scale: { domain: [LEFT, STUCK] } },
+        // Logarithmic: a handful of stuck sockets stays visible beside thousands of orderly closes.
+        y: { field: 'count', type: 'quantitative', title: 'endpoints (log scale)', scale: { type: 'symlog' }, axis: { format: 'd' } },
         color: { field: 'status', type: 'nominal', title: null, scale: { domain: [LEFT, STUCK], range: ['#8fbc8f', '#d62728'] }, legend: { orient: 'bottom', labelLimit: 420 } },
         description: { field: 'd' },
       },
     },
     caption:
       'Every stay in CLOSE_WAIT of the capture: the passive closer of every orderly close passes through it, usually for microseconds. ' +
-      'Red bars are endpoints still waiting for their application to close the socket when the capture ended: their time so far, a lower bound.',
+      'Green bars are the endpoints that left CLOSE_WAIT; red bars are endpoints still waiting for their application to close the socket when the capture ended: their time so far, a lower bound.',
   };
 }

@@ -113,7 +113,8 @@ export function ladderSvg(l: SampleLadder): string {
           `text-anchor="${left ? 'end' : 'start'}" fill="${STATE_COLOR[s.to] ?? '#1f4e9c'}"><title>${esc(s.cause)}</title>${esc(s.to)}</text>`,
       );
     }
-    y += ROW;
+    // Room for every state label written on this row.
+    y += Math.max(ROW, 18 + 12 * Math.max(stacked.orig, stacked.resp));
   }
   const h = y + 16;
   const n = l.packets.packets.length;
