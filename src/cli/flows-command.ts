@@ -12,7 +12,7 @@ const CLOSE_KINDS = ['normal', 'close_wait', 'fin_unacked', 'last_ack_unacked', 
 const APP_CLOSE_KINDS = ['keepalive_race'];
 
 /** Accept any case and '-' or '_' ("close-wait", "CLOSE_WAIT", "Close_Wait"); return the spelling stored in the database. */
-function oneOf(what: string, names: readonly string[]) {
+export function oneOf(what: string, names: readonly string[]) {
   return (v: string): string => {
     const key = v.trim().toLowerCase().replace(/-/g, '_');
     const hit = names.find((n) => n.toLowerCase() === key);
@@ -37,7 +37,7 @@ interface FlowsOptions {
 type ZeekFormat = 'zeek' | 'zeek-json';
 const ZEEK_FORMATS: readonly ZeekFormat[] = ['zeek', 'zeek-json'];
 
-function intArg(min: number, max: number) {
+export function intArg(min: number, max: number) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`);
@@ -94,7 +94,7 @@ Examples:
 }
 
 /** Addresses are stored in canonical text (RFC 5952 for IPv6): accept any spelling. */
-function canonicalHost(given: string): string {
+export function canonicalHost(given: string): string {
   // The report writes IPv6 endpoints as [addr]:port; accept the address pasted with its brackets.
   const h = /^\[([^\]]+)\]$/.exec(given)?.[1] ?? given;
   if (isIPv6(h)) return new URL(`http://[${h}]/`).hostname.slice(1, -1);

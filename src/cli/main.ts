@@ -10,6 +10,7 @@ import { registerLive } from './live-command';
 import { registerInterfaces } from './interfaces-command';
 import { registerExport } from './export-command';
 import { registerClickHouse } from './clickhouse-command';
+import { registerTimeline } from './timeline-command';
 import { reportError, usageErrors } from './cli-error';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -37,6 +38,7 @@ Run wirestate <command> --help for each command's options.`,
   registerIngest(program);
   registerReport(program);
   registerFlows(program);
+  registerTimeline(program);
   registerQuery(program);
   registerStats(program);
   registerLive(program);

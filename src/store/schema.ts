@@ -273,6 +273,114 @@ JOIN flows f ON f.id = t.flow_id;
 `;
 
 /**
+ * Version 3: the state timeline, as views over the stored transitions (no
+ * table: nothing is written at ingest or flush, so it costs ingest nothing
+ * and a live capture's timeline is as current as its last flush).
+ *
+ * state_stays: one row per transition = the endpoint's stay in to_state,
+ * from its ts to the endpoint's next transition (to_ts NULL: still in the
+ * state at capture end). Transitions later than capture_end (a live flush
+ * racing last_ts) are left out.
+ *
+ * timeline_resolution: per capture, bucket_us NULL (exact change points)
+ * when it holds at most 500 flows, otherwise the smallest round
+ * width (1 ms ... 1 day, then whole days) giving at most 400 buckets.
+ * src/store/state-timeline.ts (defaultBucketUs) applies the same rule.
+ *
+ * state_timeline: endpoints per state over time, for group_kind 'all' (grp
+ * 'all'), 'service' (grp = the flow's responder "h:p" / "[h6]:p") and
+ * 'host' (grp = the endpoint's own address). UNKNOWN and CLOSED are not
+ * counted. Exact: one row per instant a count changes (count = min = max,
+ * just after the change). Bucketed: one row per bucket in which it changed
+ * (ts = bucket start; count = at the bucket's end; min/max within it,
+ * including the level it entered with); a bucket without a row has the
+ * count of the row before. Decodes every transition of the captures it
+ * reads: filter on capture_id.
+ */
+const V3 = `
+CREATE VIEW state_stays AS
+SELECT t.flow_id,
+       f.capture_id,
+       t.endpoint,
+       CASE t.endpoint WHEN 'orig' THEN f.orig_h ELSE f.resp_h END AS h,
+       CASE t.endpoint WHEN 'orig' THEN f.orig_p ELSE f.resp_p END AS p,
+       f.resp_h AS service_h,
+       f.resp_p AS service_p,
+       t.to_state AS state,
+       t.ts AS from_ts,
+       lead(t.ts) OVER (PARTITION BY f.capture_id, t.flow_id, t.endpoint ORDER BY t.seq) AS to_ts
+FROM transitions t
+JOIN flows f ON f.id = t.flow_id
+JOIN capture_end e ON e.capture_id = f.capture_id
+WHERE e.end_ts IS NULL OR t.ts <= e.end_ts;
+
+CREATE VIEW timeline_resolution AS
+WITH spans AS (
+  SELECT c.id AS capture_id,
+         CAST(round(COALESCE(c.first_ts, (SELECT min(f.first_ts) FROM flows f WHERE f.capture_id = c.id)) * 1e6) AS INTEGER) AS start_us,
+         CAST(round(e.end_ts * 1e6) AS INTEGER) AS end_us,
+         (SELECT count(*) FROM flows f WHERE f.capture_id = c.id) AS flows
+  FROM captures c JOIN capture_end e ON e.capture_id = c.id
+),
+steps(us) AS (VALUES (1000), (2000), (5000), (10000), (20000), (50000), (100000), (200000), (500000), (1000000),
+  (2000000), (5000000), (10000000), (15000000), (30000000), (60000000), (120000000), (300000000), (600000000),
+  (900000000), (1800000000), (3600000000), (7200000000), (10800000000), (21600000000), (43200000000), (86400000000))
+SELECT s.capture_id, s.start_us, s.end_us, s.flows,
+       CASE WHEN s.flows <= 500 THEN NULL
+            ELSE COALESCE((SELECT min(us) FROM steps WHERE us >= (s.end_us - s.start_us) / 400.0),
+                          ((s.end_us - s.start_us + 400 * 86400000000 - 1) / (400 * 86400000000)) * 86400000000) END AS bucket_us
+FROM spans s;
+
+CREATE VIEW state_timeline AS
+WITH res AS MATERIALIZED (SELECT * FROM timeline_resolution),
+counted AS MATERIALIZED (
+  SELECT capture_id, state, h,
+         CASE WHEN instr(service_h, ':') > 0 THEN '[' || service_h || ']:' ELSE service_h || ':' END || service_p AS service,
+         CAST(round(from_ts * 1e6) AS INTEGER) AS from_us,
+         CAST(round(to_ts * 1e6) AS INTEGER) AS to_us
+  FROM state_stays WHERE state NOT IN ('UNKNOWN', 'CLOSED')
+),
+deltas AS MATERIALIZED (
+  SELECT capture_id, state, h, service, from_us AS t_us, 1 AS d FROM counted
+  UNION ALL
+  SELECT capture_id, state, h, service, to_us, -1 FROM counted WHERE to_us IS NOT NULL
+),
+instants AS (
+  SELECT capture_id, 'all' AS group_kind, 'all' AS grp, state, t_us, sum(d) AS d FROM deltas GROUP BY capture_id, state, t_us HAVING sum(d) <> 0
+  UNION ALL
+  SELECT capture_id, 'service', service, state, t_us, sum(d) FROM deltas GROUP BY capture_id, service, state, t_us HAVING sum(d) <> 0
+  UNION ALL
+  SELECT capture_id, 'host', h, state, t_us, sum(d) FROM deltas GROUP BY capture_id, h, state, t_us HAVING sum(d) <> 0
+),
+running AS (
+  SELECT i.*, sum(d) OVER (PARTITION BY capture_id, group_kind, grp, state ORDER BY t_us) AS count FROM instants i
+),
+placed AS (
+  SELECT r.capture_id, r.group_kind, r.grp, r.state, r.t_us, r.count, r.count - r.d AS before, res.bucket_us,
+         CASE WHEN res.bucket_us IS NULL THEN r.t_us
+              ELSE res.start_us + res.bucket_us * min(max(r.t_us - res.start_us, 0) / res.bucket_us,
+                                                      max(1, (res.end_us - res.start_us + res.bucket_us - 1) / res.bucket_us) - 1) END AS b_us
+  FROM running r JOIN res ON res.capture_id = r.capture_id
+),
+lasts AS (
+  SELECT p.*, last_value(count) OVER (PARTITION BY capture_id, group_kind, grp, state, b_us ORDER BY t_us
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS last_count
+  FROM placed p
+)
+SELECT capture_id,
+       b_us / 1e6 AS ts,
+       bucket_us / 1e6 AS bucket_s,
+       group_kind,
+       grp,
+       state,
+       max(last_count) AS count,
+       min(CASE WHEN bucket_us IS NULL THEN count ELSE min(before, count) END) AS min,
+       max(CASE WHEN bucket_us IS NULL THEN count ELSE max(before, count) END) AS max
+FROM lasts
+GROUP BY capture_id, group_kind, grp, state, b_us;
+`;
+
+/**
  * Version 4 (issue 12): `flows.community_id`, the Community ID v1 of the
  * 4-tuple, so flows join with Zeek, Suricata and Arkime records; and the
  * capture-loss estimate's counts per capture (Zeek's capture-loss script):
@@ -431,6 +539,7 @@ CREATE TABLE export_cursors (
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'captures, flows, transitions, anomalies, socket owners, views', sql: V1 },
   { version: 2, description: 'transitions stored one row per flow (flow_transitions); transitions becomes a view', sql: V2 },
+  { version: 3, description: 'state timeline views: state_stays, timeline_resolution, state_timeline', sql: V3 },
   { version: 4, description: 'flows.community_id; captures.loss_acked_bytes / loss_gap_bytes (capture-loss estimate)', sql: V4 },
   { version: 5, description: 'one-direction captures, inferred states, vantage point (flows columns, capture_vantage view)', sql: V5 },
   { version: 6, description: 'HTTP/1.x and TLS facts per flow (http_flows) and per exchange (http_exchanges view)', sql: V6 },
