@@ -5,3 +5,5 @@ export * from './migrate';
 export * from './capture-writer';
 export * from './worker-capture-writer';
 export * from './flows-row';
+export * from './state-stays';
+export * from './state-timeline';
