@@ -165,7 +165,7 @@ export function readStateStays(db: Database, q: StaysQuery): StateStays {
        FROM flows f JOIN flow_transitions ft ON ft.flow_id = f.id WHERE ${where.join(' AND ')}`,
     )
     .raw()
-    .iterate(...params) as IterableIterator<[number, string, number, string, number, number, string]>;
+    .all(...params) as [number, string, number, string, number, number, string][];
   const out = new Grow();
   const flows = new GrowFlows();
   const hasEnd = endUs === endUs;
