@@ -6,9 +6,10 @@ import type { Finding } from '../model';
 import type { MidstreamRoles } from '../role-inference';
 import { evidence } from '../sample-flow';
 import { median } from '../stats';
-import { severityFor, type Thresholds } from '../thresholds';
+import { SEVERITY_RANK, severityFor, type Thresholds } from '../thresholds';
 import { plural } from '../wording';
 import type { FindingModule } from './finding-module';
+import { closeWaitGroupKey, closeWaitHistories, describeGrowth } from './close-wait-growth';
 
 /** The processes owning the given endpoints (flow id and its stored side). */
 function owners(db: Database, ends: readonly { flow_id: number; stuck_side: 'orig' | 'resp' }[]): string[] {
@@ -52,13 +53,14 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: Mi
   const isClient = (r: CwRow): boolean => (r.stuck_side === 'orig') !== roles.swapped.has(r.flow_id);
   const groups = new Map<string, CwRow[]>();
   for (const r of rows) {
-    const key = isClient(r) ? `c|${r.stuck_h}|${r.peer_h}|${r.peer_p}` : `s|${r.stuck_h}|${r.stuck_p}`;
+    const key = closeWaitGroupKey(isClient(r), r.stuck_h, r.stuck_p, r.peer_h, r.peer_p);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
     g.push(r);
   }
   const out: Finding[] = [];
-  for (const g of groups.values()) {
+  const history = groups.size > 0 ? closeWaitHistories(db, capId, roles) : null;
+  for (const [key, g] of groups) {
     const first = g[0];
     const client = isClient(first);
     const ids = g.map((r) => r.flow_id);
@@ -82,7 +84,14 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: Mi
     const idles = g.map((r) => r.idle_before_fin).filter((x): x is number => x !== null);
     const closerName = client ? `server ${hostPort(first.peer_h, first.peer_p)}` : peers.size === 1 ? `client ${first.peer_h}` : `its ${peers.size} clients`;
     const fp = idles.length > 0 ? idleFingerprint(closerName, idles) : null;
-    const { severity, why } = severityFor(g.length, oldest, t);
+    let { severity, why } = severityFor(g.length, oldest, t);
+    // Over time (close-wait-growth.ts); the age thresholds apply to the endpoints that left CLOSE_WAIT too.
+    const h = history?.groups.get(key);
+    const growth = h && history ? describeGrowth(h, history.startUs, history.endUs, t) : null;
+    if (growth?.leftSeverity && SEVERITY_RANK[growth.leftSeverity] > SEVERITY_RANK[severity]) {
+      severity = growth.leftSeverity;
+      why = `endpoints that left CLOSE_WAIT had stayed up to ${formatDuration(growth.facts.leftDurations!.maxS)}`;
+    }
     const rate = leakRate(g.length, newestSince - since);
     const stuckName = client ? `client ${first.stuck_h}` : `server ${hostPort(first.stuck_h, first.stuck_p)}`;
     const peerName = client ? `server ${hostPort(first.peer_h, first.peer_p)}` : peers.size === 1 ? `client ${[...peers.keys()][0]}` : `${peers.size} clients`;
@@ -100,6 +109,7 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: Mi
       `Severity ${severity}: ${why}.`,
     ];
     if (fp) details.splice(3, 0, `${describeIdle(fp)}.`);
+    if (growth) details.splice(2, 0, ...growth.lines);
     if (inferred > 0) {
       const svc = client ? hostPort(first.peer_h, first.peer_p) : hostPort(first.stuck_h, first.stuck_p);
       details.push(
@@ -167,6 +177,7 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: Mi
         owners: own,
         idleBeforeFin: fp,
         rolesInferred: inferred,
+        growth: growth ? growth.facts : null,
       },
       evidence: evidence(db, ids, first.flow_id, roles),
     });
