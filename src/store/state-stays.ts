@@ -1,4 +1,6 @@
 import type { Database } from 'better-sqlite3';
+import type { TcpState } from '../tcp/flow-record';
+import { STATE_NAMES } from '../tcp/tcp-state-codes';
 
 /**
  * Every endpoint's stays in its states, decoded from the stored transitions
@@ -12,18 +14,8 @@ import type { Database } from 'better-sqlite3';
  * typed arrays.
  */
 
-/** RFC 9293 states in the order the timeline lists them (the endpoint's life). */
-export const TIMELINE_STATES = [
-  'SYN_SENT',
-  'SYN_RECEIVED',
-  'ESTABLISHED',
-  'FIN_WAIT_1',
-  'FIN_WAIT_2',
-  'CLOSING',
-  'TIME_WAIT',
-  'CLOSE_WAIT',
-  'LAST_ACK',
-] as const;
+/** RFC 9293 states in the order the timeline lists them (the endpoint's life): the engine's states but UNCOUNTED_STATES. */
+export const TIMELINE_STATES: readonly TcpState[] = STATE_NAMES.filter((s) => s !== 'UNKNOWN' && s !== 'CLOSED');
 
 /**
  * Not counted in a timeline: UNKNOWN (nothing seen from the endpoint yet) and

@@ -6,6 +6,7 @@ import { FlowStore } from '../../src/store/flow-store';
 import { ingestFiles } from '../../src/pipeline/ingest-files';
 import { readStateTimeline, type StateSeries } from '../../src/store/state-timeline';
 import { readStateStays, TIMELINE_STATES, type StateStays } from '../../src/store/state-stays';
+import { SS_STATES } from '../helpers/ss-states';
 
 /**
  * Done-when of the state timeline: fixtures/nginx-closewait-pileup.pcap was
@@ -30,18 +31,6 @@ import { readStateStays, TIMELINE_STATES, type StateStays } from '../../src/stor
 const NAME = 'nginx-closewait-pileup';
 const BEFORE_S = 0.05;
 const AFTER_S = 0.25;
-
-const SS_STATES: Record<string, string> = {
-  ESTAB: 'ESTABLISHED',
-  'SYN-SENT': 'SYN_SENT',
-  'SYN-RECV': 'SYN_RECEIVED',
-  'FIN-WAIT-1': 'FIN_WAIT_1',
-  'FIN-WAIT-2': 'FIN_WAIT_2',
-  CLOSING: 'CLOSING',
-  'TIME-WAIT': 'TIME_WAIT',
-  'CLOSE-WAIT': 'CLOSE_WAIT',
-  'LAST-ACK': 'LAST_ACK',
-};
 
 interface Sample {
   start: number;

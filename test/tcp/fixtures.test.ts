@@ -7,6 +7,7 @@ import { readCapture } from '../../src/source/read-capture';
 import { Decoder } from '../../src/decode/decoder';
 import { TcpEngine } from '../../src/tcp/tcp-engine';
 import type { FlowRecord } from '../../src/tcp/flow-record';
+import { SS_STATES } from '../helpers/ss-states';
 
 /**
  * Every kernel-made fixture (fixtures/<name>.pcap with <name>.ss.txt and
@@ -43,18 +44,6 @@ interface FixtureJson {
     };
   }[];
 }
-
-const SS_STATES: Record<string, string> = {
-  ESTAB: 'ESTABLISHED',
-  'SYN-SENT': 'SYN_SENT',
-  'SYN-RECV': 'SYN_RECEIVED',
-  'FIN-WAIT-1': 'FIN_WAIT_1',
-  'FIN-WAIT-2': 'FIN_WAIT_2',
-  CLOSING: 'CLOSING',
-  'TIME-WAIT': 'TIME_WAIT',
-  'CLOSE-WAIT': 'CLOSE_WAIT',
-  'LAST-ACK': 'LAST_ACK',
-};
 
 /** "No socket on this side": the engine may say CLOSED, or UNKNOWN for a side that never sent anything. */
 const GONE = 'CLOSED|UNKNOWN';
