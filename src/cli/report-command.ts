@@ -9,6 +9,7 @@ import { addFleetOptions, printFleetReport, type FleetFlags } from './fleet-repo
 import { renderJson } from '../report/render-json';
 import { renderHtml } from '../report/render-html';
 import { buildFigures } from '../report/figures/figures';
+import { readStateTimeline } from '../store/state-timeline';
 
 export interface ReportFlags {
   db: string;
@@ -73,7 +74,7 @@ export async function printReport(db: Database, dbPath: string, flags: ReportFla
     maxPerKind: flags.all ? 0 : 10,
     thresholds: { warnCount: flags.warnCount, warnAgeS: flags.warnAge, critAgeS: flags.critAge },
   });
-  const html = async (): Promise<string> => renderHtml(report, await buildFigures(db, report));
+  const html = async (): Promise<string> => renderHtml(report, await buildFigures(db, report, (d, captureId) => readStateTimeline(d, { captureId })));
   const out = flags.format === 'json' ? renderJson(report) : flags.format === 'html' ? await html() : renderText(report);
   if (flags.output !== undefined) writeReport(flags.output, out);
   else process.stdout.write(out);
