@@ -23,7 +23,15 @@ export function migrate(db: Database, file: string): number[] {
   }
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
-    if (m.version <= current) continue;
+    if (m.version <= current) {
+      // Numbered below a migration that landed first (versions are handed out
+      // in parallel): a database already past it may still lack it.
+      if (current > 0 && m.appliedWhen !== undefined && db.prepare(m.appliedWhen).get() === undefined) {
+        db.transaction(() => db.exec(m.sql))();
+        applied.push(m.version);
+      }
+      continue;
+    }
     db.transaction(() => {
       db.exec(m.sql);
       db.pragma(`user_version = ${m.version}`);

@@ -8,6 +8,12 @@ export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /**
+   * A query that returns a row once the migration is in the database. Given,
+   * a database at a later version without it (made while a later-numbered
+   * migration had landed first) gets it applied on the next writable open.
+   */
+  appliedWhen?: string;
 }
 
 const V1 = `
@@ -539,7 +545,12 @@ CREATE TABLE export_cursors (
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'captures, flows, transitions, anomalies, socket owners, views', sql: V1 },
   { version: 2, description: 'transitions stored one row per flow (flow_transitions); transitions becomes a view', sql: V2 },
-  { version: 3, description: 'state timeline views: state_stays, timeline_resolution, state_timeline', sql: V3 },
+  {
+    version: 3,
+    description: 'state timeline views: state_stays, timeline_resolution, state_timeline',
+    sql: V3,
+    appliedWhen: "SELECT 1 FROM sqlite_schema WHERE type = 'view' AND name = 'state_timeline'",
+  },
   { version: 4, description: 'flows.community_id; captures.loss_acked_bytes / loss_gap_bytes (capture-loss estimate)', sql: V4 },
   { version: 5, description: 'one-direction captures, inferred states, vantage point (flows columns, capture_vantage view)', sql: V5 },
   { version: 6, description: 'HTTP/1.x and TLS facts per flow (http_flows) and per exchange (http_exchanges view)', sql: V6 },

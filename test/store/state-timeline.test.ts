@@ -262,3 +262,22 @@ test('filters: --state, --host and --port narrow the endpoints counted; unknown 
     store.close();
   }
 });
+
+test('a database already past version 3 without its views (made while a later migration had landed first) gets them on the next writable open', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-migrate-'));
+  const file = path.join(dir, 'w.db');
+  try {
+    let store = FlowStore.open(file);
+    await ingestFiles(store, [fixture('client-closes-first.pcap')]);
+    store.db.exec('DROP VIEW state_timeline; DROP VIEW timeline_resolution; DROP VIEW state_stays;');
+    const version = store.db.pragma('user_version', { simple: true });
+    store.close();
+    store = FlowStore.open(file);
+    assert.equal(store.db.pragma('user_version', { simple: true }), version);
+    const rows = store.db.prepare("SELECT count(*) AS n FROM state_timeline WHERE capture_id = 1 AND group_kind = 'all'").get() as { n: number };
+    assert.ok(rows.n > 0);
+    store.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
