@@ -30,6 +30,8 @@ export interface StaysQuery {
   host?: string;
   /** Only flows with this port on either side. */
   port?: number;
+  /** Only flows with one of these addresses on either side. */
+  hosts?: readonly string[];
   /** Only stays in these states (TIMELINE_STATES names); default every state but UNKNOWN and CLOSED. */
   states?: readonly string[];
 }
@@ -147,6 +149,12 @@ export function readStateStays(db: Database, q: StaysQuery): StateStays {
     where.push('(f.orig_h = ? OR f.resp_h = ?)');
     params.push(q.host, q.host);
   }
+  if (q.hosts !== undefined) {
+    where.push('(f.orig_h IN (SELECT value FROM json_each(?)) OR f.resp_h IN (SELECT value FROM json_each(?)))');
+    params.push(JSON.stringify(q.hosts), JSON.stringify(q.hosts));
+  }
+  // Only TIME_WAIT: the flows flagged at write time as having one (indexed).
+  if (q.states !== undefined && q.states.length === 1 && q.states[0] === 'TIME_WAIT') where.push('ft.time_wait = 1');
   if (q.port !== undefined) {
     where.push('(f.orig_p = ? OR f.resp_p = ?)');
     params.push(q.port, q.port);

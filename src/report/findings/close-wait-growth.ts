@@ -33,9 +33,9 @@ export interface CloseWaitHistories {
   groups: Map<string, CloseWaitHistory>;
 }
 
-/** Every CLOSE_WAIT stay of a capture, by group key. Client/server roles as fan-in decided them for mid-stream flows. */
-export function closeWaitHistories(db: Database, captureId: number, roles: MidstreamRoles): CloseWaitHistories {
-  const st = readStateStays(db, { captureId, states: ['CLOSE_WAIT'] });
+/** Every CLOSE_WAIT stay of a capture (of flows touching `hosts`, when given), by group key. Client/server roles as fan-in decided them for mid-stream flows. */
+export function closeWaitHistories(db: Database, captureId: number, roles: MidstreamRoles, hosts?: readonly string[]): CloseWaitHistories {
+  const st = readStateStays(db, { captureId, states: ['CLOSE_WAIT'], hosts });
   const out = new Map<string, CloseWaitHistory>();
   const f = st.flows;
   for (let i = 0; i < st.n; i++) {

@@ -59,7 +59,8 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: Mi
     g.push(r);
   }
   const out: Finding[] = [];
-  const history = groups.size > 0 ? closeWaitHistories(db, capId, roles) : null;
+  // Only the flows of the stuck hosts need decoding: a group's stays are all on its stuck host.
+  const history = groups.size > 0 ? closeWaitHistories(db, capId, roles, [...new Set(rows.map((r) => r.stuck_h))]) : null;
   for (const [key, g] of groups) {
     const first = g[0];
     const client = isClient(first);
