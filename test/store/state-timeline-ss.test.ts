@@ -22,10 +22,9 @@ import { SS_STATES } from '../helpers/ss-states';
  * must equal ss's exactly. Where some do, each of those endpoints may be in
  * any of the states it had within the window, so ss's count must lie between
  * the endpoints certainly in the state and those possibly in it. AFTER_S
- * covers the one place where the timeline dates a change later than the
- * kernel makes it: an endpoint enters CLOSE_WAIT in the engine when its ACK
- * of the peer's FIN is seen (that keeps crossing FINs right), while its
- * kernel did when the FIN arrived, up to a delayed ACK (40 ms here) earlier.
+ * leaves room for a receive-side change the engine dates a little after the
+ * kernel made it (a FIN's arrival is estimated from the capture point, and
+ * proven only by the receiver's delayed ACK).
  */
 
 const NAME = 'nginx-closewait-pileup';
