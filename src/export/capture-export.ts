@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { ClickHouseSink } from './clickhouse-sink';
 import { readCursor, writeCursor, type ExportCursor } from './export-cursor';
 import { ExportReader, type ExportBatch } from './export-rows';
+import { timelineRows } from './timeline-rows';
 
 /** Flows per INSERT: ClickHouse wants few large inserts (each one is a part on disk). */
 export const DEFAULT_BATCH_ROWS = 10000;
@@ -26,6 +27,8 @@ export interface CaptureExportResult {
   /** Flows sent this time (0 when the cursor said the capture was all sent). */
   flows: number;
   transitions: number;
+  /** state_timeline rows sent (only when the capture is complete). */
+  timelinePoints: number;
   inserts: number;
   /** The capture was finished and is now all in the sink. */
   complete: boolean;
@@ -50,7 +53,7 @@ export async function exportCapture(
   const batchRows = opts.batchRows ?? DEFAULT_BATCH_ROWS;
   const reader = new ExportReader(db);
   const cursor: ExportCursor = readCursor(db, sink.target.display, host, captureId);
-  const res: CaptureExportResult = { captureId, flows: 0, transitions: 0, inserts: 0, complete: cursor.complete, alreadyComplete: cursor.complete };
+  const res: CaptureExportResult = { captureId, flows: 0, transitions: 0, timelinePoints: 0, inserts: 0, complete: cursor.complete, alreadyComplete: cursor.complete };
   if (cursor.complete) return res;
   // As of the start: a capture that completes during the export is finished next time.
   const start = reader.captureRow(captureId, host);
@@ -77,6 +80,15 @@ export async function exportCapture(
   if (res.flows === 0) {
     await sink.insert('captures', [start]);
     res.inserts++;
+  }
+  if (completed) {
+    // The timeline of a finished capture is final: sent once, before the cursor says complete.
+    const rows = timelineRows(db, captureId, host, start.last_ts as number | null);
+    if (rows.length > 0) {
+      await sink.insert('state_timeline', rows);
+      res.inserts++;
+    }
+    res.timelinePoints = rows.length;
   }
   cursor.syncedTs = (start.last_ts as number | null) ?? cursor.syncedTs;
   cursor.complete = completed;

@@ -79,7 +79,23 @@ export const TRANSITIONS: TableSpec = {
   orderBy: ['host', 'ts', 'capture_id', 'uid', 'seq'],
 };
 
-export const TABLES: readonly TableSpec[] = [CAPTURES, FLOWS, TRANSITIONS];
+/**
+ * SQLite's state_timeline (endpoints per state over a capture, per group),
+ * sent once a capture is complete: its resolution no longer changes then, so
+ * a re-send has the same keys.
+ */
+export const STATE_TIMELINE: TableSpec = {
+  name: 'state_timeline',
+  columns: [
+    ['capture_id', I], ['ts', F], ['bucket_s', NF], ['group_kind', S], ['grp', S], ['state', S],
+    ['count', I], ['min', I], ['max', I],
+  ],
+  engine: 'ReplacingMergeTree(ver)',
+  dayOf: 'ts',
+  orderBy: ['host', 'capture_id', 'group_kind', 'grp', 'state', 'ts'],
+};
+
+export const TABLES: readonly TableSpec[] = [CAPTURES, FLOWS, TRANSITIONS, STATE_TIMELINE];
 
 /** Tables whose rows carry a `ver` (re-sent as they change). */
 export function hasVersion(t: TableSpec): boolean {

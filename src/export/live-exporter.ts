@@ -1,3 +1,4 @@
+import { timelineRows } from './timeline-rows';
 import Database from 'better-sqlite3';
 import type { ClickHouseSink } from './clickhouse-sink';
 import { readCursor, writeCursor, type ExportCursor } from './export-cursor';
@@ -249,7 +250,16 @@ export class LiveExporter {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (complete) {
       const c = this.db.prepare('SELECT completed, last_ts FROM captures WHERE id = ?').get(this.o.captureId) as { completed: number; last_ts: number | null };
+      let timelineSent = false;
       if (c.completed === 1) {
+        try {
+          await this.o.sink.insert('state_timeline', timelineRows(this.db, this.o.captureId, this.o.host, c.last_ts));
+          timelineSent = true;
+        } catch {
+          // left to `wirestate export`, which sends the timeline of a capture whose cursor is not complete
+        }
+      }
+      if (c.completed === 1 && timelineSent) {
         this.cursor.complete = true;
         this.cursor.syncedTs = c.last_ts;
         const last = this.db.prepare('SELECT max(id) AS last FROM flows WHERE capture_id = ?').get(this.o.captureId) as { last: number | null };

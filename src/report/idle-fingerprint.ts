@@ -99,6 +99,10 @@ export function describeIdle(fp: IdleFingerprint): string {
   if (fp.medianS < 1 && fp.matching / fp.total >= 0.8) {
     return `${fp.closer} ${verb} ${formatDuration(fp.medianS)} after the last data${fp.total === 1 ? '' : ' (median)'} ${cases(fp)}: no idle timer`;
   }
+  if (fp.matching === 0) {
+    // No close near the median (e.g. two closes far apart): no common idle time to name.
+    return `${fp.closer} ${verb} after varying idle times in ${fp.total} cases (${formatDuration(fp.minS)} – ${formatDuration(fp.maxS)})`;
+  }
   const range = idleRange(fp);
   return `${fp.closer} ${verb} after ${formatDuration(fp.medianS)} idle ${cases(fp)}${range ? ` (${range})` : ''}`;
 }

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { cliPath, fixture } from '../helpers/paths';
 import { ClickHouseServer, clickhouseUnavailable, freePort, TEST_USER } from '../helpers/clickhouse-server';
-import { clickhouseFlows, clickhouseTransitions, duplicateKeys, sqliteFlows, sqliteTransitions } from './store-vs-clickhouse';
+import { clickhouseFlows, clickhouseTimeline, clickhouseTransitions, duplicateKeys, sqliteFlows, sqliteTimeline, sqliteTransitions } from './store-vs-clickhouse';
 
 const why = clickhouseUnavailable();
 let ch: ClickHouseServer;
@@ -50,7 +50,7 @@ test('clickhouse init creates the tables and views on 18.16, again without harm;
   const version = (await ch.sql('SELECT version()')).trim();
   assert.equal(
     r.stdout,
-    `created database fleet_init; tables captures, flows, transitions and views capture_end, close_wait, incomplete_closes, time_wait ready in ${ch.url('fleet_init')} (ClickHouse ${version})\n`,
+    `created database fleet_init; tables captures, flows, transitions, state_timeline and views capture_end, close_wait, incomplete_closes, time_wait ready in ${ch.url('fleet_init')} (ClickHouse ${version})\n`,
   );
   const again = ws('clickhouse', 'init', ch.url('fleet_init'));
   assert.equal(again.status, 0, again.stderr);
@@ -58,7 +58,7 @@ test('clickhouse init creates the tables and views on 18.16, again without harm;
   const tables = await ch.rows<{ name: string; engine: string; sorting_key?: string }>(`SELECT name, engine FROM system.tables WHERE database = 'fleet_init' ORDER BY name`);
   assert.deepEqual(
     tables.map((t) => `${t.name}:${t.engine}`),
-    ['capture_end:View', 'captures:ReplacingMergeTree', 'close_wait:View', 'flows:ReplacingMergeTree', 'incomplete_closes:View', 'time_wait:View', 'transitions:ReplacingMergeTree'],
+    ['capture_end:View', 'captures:ReplacingMergeTree', 'close_wait:View', 'flows:ReplacingMergeTree', 'incomplete_closes:View', 'state_timeline:ReplacingMergeTree', 'time_wait:View', 'transitions:ReplacingMergeTree'],
   );
   const cols = await ch.rows<{ name: string }>(`SELECT name FROM system.columns WHERE database = 'fleet_init' AND table = 'flows'`);
   const names = cols.map((c) => c.name);
@@ -79,7 +79,7 @@ test('export: ClickHouse holds the SQLite flows and transitions row for row, per
   const nFlows = sqliteFlows(a).length;
   const nTrans = sqliteTransitions(a).length;
   assert.ok(nFlows > 5 && nTrans > nFlows);
-  assert.equal(ra.stdout, `capture 1 -> ${url} as app-01: ${nFlows} flows, ${nTrans} transitions sent in 3 inserts\n`);
+  assert.equal(ra.stdout, `capture 1 -> ${url} as app-01: ${nFlows} flows, ${nTrans} transitions sent in 4 inserts\n`);
   const rb = ws('export', '--db', b, '--to', url, '--host-label', 'app-02', '--batch-rows', '2');
   assert.equal(rb.status, 0, rb.stderr);
   assert.match(rb.stdout, /as app-02: \d+ flows, \d+ transitions sent in \d+ inserts\n$/);
@@ -88,6 +88,12 @@ test('export: ClickHouse holds the SQLite flows and transitions row for row, per
   assert.deepEqual(await clickhouseTransitions(ch, 'fleet_export', 'app-01'), sqliteTransitions(a));
   assert.deepEqual(await clickhouseFlows(ch, 'fleet_export', 'app-02'), sqliteFlows(b));
   assert.deepEqual(await clickhouseTransitions(ch, 'fleet_export', 'app-02'), sqliteTransitions(b));
+
+  // The state timeline of a complete capture: every point the store's reader gives, for every group kind.
+  const tl = sqliteTimeline(a);
+  assert.ok(tl.length > 0 && new Set(tl.map((r) => r.group_kind)).size === 3);
+  assert.deepEqual(await clickhouseTimeline(ch, 'fleet_export', 'app-01'), tl);
+  assert.deepEqual(await clickhouseTimeline(ch, 'fleet_export', 'app-02'), sqliteTimeline(b));
 
   // The cursor: nothing is sent twice.
   const again = ws('export', '--db', a, '--to', url, '--host-label', 'app-01');

@@ -9,7 +9,7 @@ import { cliPath } from '../helpers/paths';
 import { ClickHouseServer, clickhouseUnavailable } from '../helpers/clickhouse-server';
 import { liveUnavailable, waitForExit, waitForLine, waitForSettled } from '../host/netns';
 import { HostLink } from './host-link';
-import { clickhouseFlows, clickhouseTransitions, duplicateKeys, sqliteFlows, sqliteTransitions } from './store-vs-clickhouse';
+import { clickhouseFlows, clickhouseTimeline, clickhouseTransitions, duplicateKeys, sqliteFlows, sqliteTimeline, sqliteTransitions } from './store-vs-clickhouse';
 
 const why = clickhouseUnavailable() ?? liveUnavailable();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -111,6 +111,10 @@ test('two live captures export to one ClickHouse as two hosts; ClickHouse killed
     assert.deepEqual(await clickhouseTransitions(ch, DB, 'app-a'), sqliteTransitions(dbA));
     assert.deepEqual(await clickhouseTransitions(ch, DB, 'app-b'), sqliteTransitions(dbB));
     assert.equal(await duplicateKeys(ch, DB), 0);
+    // At stop each capture is complete, so its state timeline went too.
+    assert.ok((await clickhouseTimeline(ch, DB, 'app-a')).length > 0);
+    assert.deepEqual(await clickhouseTimeline(ch, DB, 'app-a'), sqliteTimeline(dbA));
+    assert.deepEqual(await clickhouseTimeline(ch, DB, 'app-b'), sqliteTimeline(dbB));
     const caps = await ch.rows<{ host: string; completed: number; flows: string }>(`SELECT host, completed, flows FROM ${DB}.captures FINAL ORDER BY host`);
     assert.deepEqual(caps.map((c) => `${c.host} ${c.completed} ${c.flows}`), ['app-a 1 5', 'app-b 1 6']);
     const stuck: Record<string, number> = {};

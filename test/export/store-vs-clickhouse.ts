@@ -2,6 +2,7 @@
 import Database from 'better-sqlite3';
 import { FLOWS, TRANSITIONS, type TableSpec } from '../../src/export/clickhouse-schema';
 import type { ClickHouseServer } from '../helpers/clickhouse-server';
+import { readStateTimeline } from '../../src/store/state-timeline';
 
 type Row = Record<string, unknown>;
 
@@ -59,4 +60,34 @@ export async function duplicateKeys(ch: ClickHouseServer, db: string): Promise<n
   const f = await ch.rows<{ n: string }>(`SELECT count() AS n FROM (SELECT host, capture_id, uid, count() AS c FROM ${db}.flows GROUP BY host, capture_id, uid HAVING c > 1)`);
   const t = await ch.rows<{ n: string }>(`SELECT count() AS n FROM (SELECT host, capture_id, uid, seq, count() AS c FROM ${db}.transitions GROUP BY host, capture_id, uid, seq HAVING c > 1)`);
   return Number(f[0].n) + Number(t[0].n);
+}
+
+function timelineNorm(rows: Row[]): Row[] {
+  return rows
+    .map((r) => ({
+      capture_id: Number(r.capture_id), ts: Math.round((r.ts as number) * 1e6), bucket_s: r.bucket_s === null ? null : Number(r.bucket_s),
+      group_kind: r.group_kind, grp: r.grp, state: r.state, count: Number(r.count), min: Number(r.min), max: Number(r.max),
+    }))
+    .sort((x, y) => x.capture_id - y.capture_id || `${x.group_kind} ${x.grp} ${x.state}`.localeCompare(`${y.group_kind} ${y.grp} ${y.state}`) || x.ts - y.ts);
+}
+
+/** Every point the store's reader gives for each capture, for every group kind (what state_timeline should hold). */
+export function sqliteTimeline(dbPath: string): Row[] {
+  const d = new Database(dbPath, { readonly: true });
+  try {
+    const out: Row[] = [];
+    for (const { id } of d.prepare('SELECT id FROM captures ORDER BY id').all() as { id: number }[]) {
+      for (const kind of ['all', 'service', 'host'] as const) {
+        const tl = readStateTimeline(d, { captureId: id, group: kind, maxGroups: 1000 });
+        for (const s of tl.series) for (const p of s.points) out.push({ capture_id: id, ts: p.t, bucket_s: tl.bucketS, group_kind: kind, grp: s.group, state: s.state, count: p.count, min: p.min, max: p.max });
+      }
+    }
+    return timelineNorm(out);
+  } finally {
+    d.close();
+  }
+}
+
+export async function clickhouseTimeline(ch: ClickHouseServer, db: string, host: string): Promise<Row[]> {
+  return timelineNorm(await ch.rows(`SELECT capture_id, ts, bucket_s, group_kind, grp, state, count, min, max FROM ${db}.state_timeline FINAL WHERE host = '${host}'`));
 }
