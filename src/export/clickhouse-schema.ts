@@ -60,6 +60,8 @@ export const FLOWS: TableSpec = {
     ['orig_state_since', NF], ['resp_state_since', NF],
     ['first_fin_by', NS], ['first_fin_ts', NF], ['idle_before_fin', NF], ['first_fin_acked', B], ['peer_fin_sent', B],
     ['first_rst_by', NS], ['close_kind', S], ['finished', B],
+    ['community_id', NS], ['captured_only', NS], ['orig_state_inferred', B], ['resp_state_inferred', B], ['close_kind_inferred', B],
+    ['vantage', NS], ['rtt_to_orig', NF], ['rtt_to_resp', NF],
   ],
   engine: 'ReplacingMergeTree(ver)',
   // first_ts never changes for a flow (its first packet), so every version of a flow lands in one partition and key.
