@@ -5,6 +5,8 @@ import { CliError } from './cli-error';
 export interface EngineFlags {
   timeWait?: string;
   idleTimeout?: string;
+  /** commander's --no-http: false when given. */
+  http?: boolean;
 }
 
 export function addEngineOptions(cmd: Command): Command {
@@ -13,7 +15,8 @@ export function addEngineOptions(cmd: Command): Command {
     .option(
       '--idle-timeout <seconds>',
       'forget an established connection silent this long (half-closed ones are kept: CLOSE_WAIT has no timeout)',
-    );
+    )
+    .option('--no-http', 'do not read HTTP/1.x message heads and TLS SNI from the payload (faster on busy servers; no http_flows rows)');
 }
 
 function seconds(flag: string, value: string | undefined): number | undefined {
@@ -24,8 +27,9 @@ function seconds(flag: string, value: string | undefined): number | undefined {
 }
 
 /** Engine options in microseconds; only the flags that were given. */
-export function engineOptions(flags: EngineFlags): { timeWaitUs?: number; idleTimeoutUs?: number } {
-  const out: { timeWaitUs?: number; idleTimeoutUs?: number } = {};
+export function engineOptions(flags: EngineFlags): { timeWaitUs?: number; idleTimeoutUs?: number; app?: boolean } {
+  const out: { timeWaitUs?: number; idleTimeoutUs?: number; app?: boolean } = {};
+  if (flags.http === false) out.app = false;
   const tw = seconds('--time-wait', flags.timeWait);
   const idle = seconds('--idle-timeout', flags.idleTimeout);
   if (tw !== undefined) out.timeWaitUs = tw;

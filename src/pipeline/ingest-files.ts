@@ -77,6 +77,7 @@ export async function ingestFiles(store: FlowStore, paths: readonly string[], op
     batchSize: opts.batchSize,
     timeWaitUs: opts.timeWaitUs,
     idleTimeoutUs: opts.idleTimeoutUs,
+    app: opts.app,
   });
   try {
     const read = await readInputs(planned, {

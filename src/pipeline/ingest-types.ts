@@ -33,6 +33,8 @@ export interface IngestOptions {
   batchSize?: number;
   timeWaitUs?: number;
   idleTimeoutUs?: number;
+  /** Read application-layer facts (HTTP heads, TLS SNI) from the payload; default true. */
+  app?: boolean;
   /**
    * Where the SQLite writes run: 'inline' (this thread, the caller's
    * connection; default) or 'worker' (a worker thread with its own connection

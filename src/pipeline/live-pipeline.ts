@@ -29,6 +29,8 @@ export interface LivePipelineOptions {
   resolveOwners?: boolean;
   /** Where /proc is (tests may point at another namespace's /proc/<pid>/net via ownerNetDir). */
   ownerNetDir?: string;
+  /** Read HTTP heads / TLS SNI from the payload (default true). */
+  app?: boolean;
   timeWaitUs?: number;
   idleTimeoutUs?: number;
   /** Called at start and after every flush with what is in the database so far. */
@@ -175,7 +177,7 @@ export class LivePipeline {
     });
     this.engine = new TcpEngine({
       onFlow: (f: FlowRecord) => this.onFlow(f),
-      app: true,
+      app: opts.app !== false,
       ...(opts.timeWaitUs !== undefined ? { timeWaitUs: opts.timeWaitUs } : {}),
       ...(opts.idleTimeoutUs !== undefined ? { idleTimeoutUs: opts.idleTimeoutUs } : {}),
     });

@@ -10,6 +10,8 @@ export interface PacketTrackerOptions {
   batchSize?: number;
   timeWaitUs?: number;
   idleTimeoutUs?: number;
+  /** Read HTTP heads / TLS SNI from the payload (default true). */
+  app?: boolean;
 }
 
 /**
@@ -38,7 +40,7 @@ export class PacketTracker {
           if (this.batch.count >= this.batchSize) this.flush();
         },
       },
-      app: true,
+      app: opts.app !== false,
       ...(opts.timeWaitUs !== undefined ? { timeWaitUs: opts.timeWaitUs } : {}),
       ...(opts.idleTimeoutUs !== undefined ? { idleTimeoutUs: opts.idleTimeoutUs } : {}),
     });

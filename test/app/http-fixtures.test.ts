@@ -100,3 +100,18 @@ test('TLS: the ClientHello SNI is recorded and nothing else is parsed', () => {
   const q = runCli(['query', '--db', db, '--format', 'json', 'SELECT protocol, parse_stop FROM http_flows']);
   assert.deepEqual(JSON.parse(q.stdout), [{ protocol: 'tls', parse_stop: 'tls' }]);
 });
+
+test('--no-http: the same flows, no HTTP facts stored and none named in the report', () => {
+  const name = 'apache-httpclient-nginx-closewait';
+  const withHttp = ingest(name);
+  const db = path.join(tmpDir(), `${name}-nohttp.db`);
+  const r = runCli(['ingest', fixture(`${name}.pcap`), '--db', db, '--quiet', '--no-http']);
+  assert.equal(r.code, 0, r.stderr);
+  const httpRows = (d: string) => Number(runCli(['query', '--db', d, '--format', 'csv', 'SELECT count(*) AS n FROM http_flows']).stdout.split('\n')[1]);
+  assert.ok(httpRows(withHttp) > 0);
+  assert.equal(httpRows(db), 0);
+  const key = (rows: FlowRow[]) => rows.map((f) => `${f.orig_p} ${f.orig_state} ${f.resp_state} ${f.close_kind} ${f.history}`);
+  assert.deepEqual(key(flows(db)), key(flows(withHttp)));
+  assert.ok(!report(db).findings.some((f: Finding) => f.kind === 'http_software'));
+  assert.ok(report(withHttp).findings.some((f: Finding) => f.kind === 'http_software'));
+});
