@@ -1,27 +1,19 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { cliPath, fixture } from '../helpers/paths';
-import { ClickHouseServer, clickhouseUnavailable, freePort, TEST_USER } from '../helpers/clickhouse-server';
+import { ClickHouseServer, clickhouseForFile, clickhouseUnavailable, freePort, TEST_USER } from '../helpers/clickhouse-server';
 import { clickhouseFlows, clickhouseTimeline, clickhouseTransitions, duplicateKeys, sqliteFlows, sqliteTimeline, sqliteTransitions } from './store-vs-clickhouse';
 
 const why = clickhouseUnavailable();
 let ch: ClickHouseServer;
 let dir: string;
 
-before(async () => {
-  if (why) return;
-  ch = await ClickHouseServer.create();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wse-export-'));
-});
-after(async () => {
-  if (why) return;
-  await ch.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+clickhouseForFile(why, 'wse-export-', (c, d) => {
+  ch = c;
+  dir = d;
 });
 
 function ws(...args: string[]) {

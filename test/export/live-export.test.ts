@@ -1,12 +1,11 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { cliPath } from '../helpers/paths';
-import { ClickHouseServer, clickhouseUnavailable } from '../helpers/clickhouse-server';
+import { ClickHouseServer, clickhouseForFile, clickhouseUnavailable } from '../helpers/clickhouse-server';
 import { liveUnavailable, waitForExit, waitForLine, waitForSettled } from '../host/netns';
 import { HostLink } from './host-link';
 import { clickhouseFlows, clickhouseTimeline, clickhouseTransitions, duplicateKeys, sqliteFlows, sqliteTimeline, sqliteTransitions } from './store-vs-clickhouse';
@@ -17,18 +16,10 @@ let ch: ClickHouseServer;
 let dir: string;
 const DB = 'fleet_live';
 
-before(async () => {
-  if (why) return;
-  ch = await ClickHouseServer.create();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wse-live-export-'));
-  const r = spawnSync(process.execPath, [cliPath, 'clickhouse', 'init', ch.url(DB), '--create-database'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-});
-after(async () => {
-  if (why) return;
-  await ch.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+clickhouseForFile(why, 'wse-live-export-', (c, d) => {
+  ch = c;
+  dir = d;
+}, DB);
 
 function startLive(link: HostLink, db: string, label: string, extra: string[] = []): { child: ChildProcess; stderr: () => string } {
   const child = spawn(process.execPath, [cliPath, 'live', '-i', link.ifname, '--db', db, '--flush-every', '0.3', '--no-owners', '--export', ch.url(DB), '--host-label', label, ...extra, 'tcp', 'port', String(link.port)], {

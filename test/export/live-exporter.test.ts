@@ -1,12 +1,10 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { cliPath, fixture } from '../helpers/paths';
-import { ClickHouseServer, clickhouseUnavailable } from '../helpers/clickhouse-server';
+import { ClickHouseServer, clickhouseForFile, clickhouseUnavailable } from '../helpers/clickhouse-server';
 import { ClickHouseSink } from '../../src/export/clickhouse-sink';
 import { parseClickHouseUrl } from '../../src/export/clickhouse-url';
 import { LiveExporter } from '../../src/export/live-exporter';
@@ -17,18 +15,10 @@ const DB = 'exporter';
 let ch: ClickHouseServer;
 let dir: string;
 
-before(async () => {
-  if (why) return;
-  ch = await ClickHouseServer.create();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wse-exporter-'));
-  const r = spawnSync(process.execPath, [cliPath, 'clickhouse', 'init', ch.url(DB), '--create-database'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-});
-after(async () => {
-  if (why) return;
-  await ch.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+clickhouseForFile(why, 'wse-exporter-', (c, d) => {
+  ch = c;
+  dir = d;
+}, DB);
 
 /** A database with one capture of real traffic (20 flows), and every uid in it. */
 function store(name: string): { db: string; uids: number[] } {

@@ -5,12 +5,15 @@
  * and `start()` again on the same data directory act out a crash and a
  * restart. Everything is removed by `stop()`; a process exit kills it too.
  */
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { cliPath } from './paths';
 
 const SERVER_BIN = ['/usr/sbin/clickhouse-server', '/usr/bin/clickhouse-server'];
 
@@ -211,4 +214,35 @@ export class ClickHouseServer {
       .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as T);
   }
+}
+
+/**
+ * One server and one temp folder for a whole test file: started before its
+ * tests (and, with `initDb`, `wirestate clickhouse init --create-database`
+ * run on that database), stopped and removed after them. Nothing happens
+ * when `why` says the tests skip. `use` receives both once they exist.
+ */
+export function clickhouseForFile(
+  why: string | null,
+  tmpPrefix: string,
+  use: (ch: ClickHouseServer, dir: string) => void,
+  initDb?: string,
+): void {
+  let ch: ClickHouseServer | null = null;
+  let dir: string | null = null;
+  before(async () => {
+    if (why) return;
+    ch = await ClickHouseServer.create();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
+    use(ch, dir);
+    if (initDb !== undefined) {
+      const r = spawnSync(process.execPath, [cliPath, 'clickhouse', 'init', ch.url(initDb), '--create-database'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    }
+  });
+  after(async () => {
+    if (why) return;
+    if (ch) await ch.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
 }
