@@ -1,4 +1,5 @@
 import type { ReadResult } from '../source/capture-info';
+import { END_TS_US, MIN_TS_US } from '../source/format-reader';
 import { readCapture } from '../source/read-capture';
 import type { DecodedPacket } from './decoded-packet';
 import { Decoder, DecoderCounts } from './decoder';
@@ -38,7 +39,7 @@ export async function captureStats(file: string, onTcp?: (pkt: DecodedPacket, ts
  * 1970 to 9999 (NaN, ±Infinity, 1e300: a Date would throw).
  */
 export function isoMicros(us: number): string | null {
-  if (!(us >= 0 && us < 253402300800e6)) return null;
+  if (!(us >= MIN_TS_US && us < END_TS_US)) return null;
   const sec = Math.floor(us / 1e6);
   const frac = Math.floor(us - sec * 1e6);
   return `${new Date(sec * 1000).toISOString().slice(0, 19)}.${String(frac).padStart(6, '0')}Z`;
