@@ -69,8 +69,11 @@ test('two live captures export to one ClickHouse as two hosts; ClickHouse killed
     // Live snapshots of the active (CLOSE_WAIT) flows reach ClickHouse while the captures run.
     await until('host a in ClickHouse', () => sameRows(dbA, 'app-a'));
     await until('host b in ClickHouse', () => sameRows(dbB, 'app-b'));
-    const cw = await ch.rows<{ host: string; n: string }>(`SELECT host, count() AS n FROM ${DB}.close_wait GROUP BY host ORDER BY host`);
-    assert.deepEqual(cw.map((r) => `${r.host}=${r.n}`), ['app-a=2', 'app-b=3']);
+    // close_wait joins the capture row, which a round sends after its flows: wait for it too.
+    const closeWaitByHost = async () =>
+      (await ch.rows<{ host: string; n: string }>(`SELECT host, count() AS n FROM ${DB}.close_wait GROUP BY host ORDER BY host`)).map((r) => `${r.host}=${r.n}`);
+    await until('both capture rows in ClickHouse', async () => (await closeWaitByHost()).length === 2);
+    assert.deepEqual(await closeWaitByHost(), ['app-a=2', 'app-b=3']);
 
     // ClickHouse dies; both captures go on writing SQLite and say the export waits.
     await ch.kill();
