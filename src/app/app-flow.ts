@@ -14,6 +14,16 @@ const STORE_FIRST = 64;
 const STORE_LAST = 64;
 /** Requests without a final response yet, at most (pipelining depth); more stops the flow. */
 const MAX_PENDING = STORE_LAST;
+/**
+ * keepalive_race by a bare RST (no FIN from the server): the request must
+ * have been sent on a connection idle at least this long (an idle close, not
+ * a reset in the middle of a conversation; servers' keep-alive timeouts are
+ * seconds), and the RST must come within RST_WITHIN_US of it, either way
+ * (the server's close-time work plus a round trip; a reset much later is the
+ * server giving up on a request it was processing, not an idle close).
+ */
+export const RST_RACE_MIN_IDLE_US = 1_000_000;
+export const RST_RACE_WITHIN_US = 1_000_000;
 
 // Exchange slot layout (numbers; NaN = unknown).
 const X_REQ_TS = 0;
@@ -71,7 +81,12 @@ export class AppFlow implements StreamOwner {
   private interim = false;
   /** Time of the last response byte seen (for unframed responses). */
   private lastRespByteUs = -1;
-  /** The responder's first FIN: its acknowledgment number and time (NaN: not seen). */
+  /** The last request sent on an idle connection (nothing outstanding, a response ended before it): its exchange index (-1 none) and the idle time before it. */
+  private idleReqK = -1;
+  private idleReqGapUs = 0;
+  /** Scratch of encode(): the first race request's time, set by race() (NaN: none). */
+  private raceReqTsUs = NaN;
+  /** The responder's first FIN: its acknowledgment number (NaN: not seen). */
   respFinAck = NaN;
   /** A ClientHello longer than its first segment is gathered here (bounded). */
   private tls: Buffer | null = null;
@@ -140,6 +155,8 @@ export class AppFlow implements StreamOwner {
     this.respStartTsUs = 0;
     this.interim = false;
     this.lastRespByteUs = -1;
+    this.idleReqK = -1;
+    this.idleReqGapUs = 0;
     this.respFinAck = NaN;
     this.tlsLen = 0;
   }
@@ -181,7 +198,11 @@ export class AppFlow implements StreamOwner {
     if (this.nEx === this.answered) {
       // Reuse of an idle connection: how long it sat idle since the last response ended.
       const since = this.lastRespEndUs !== this.lastRespEndUs ? this.lastRespByteUs : this.lastRespEndUs;
-      if (since >= 0 && ts >= since && ts - since > this.longestIdleUs) this.longestIdleUs = ts - since;
+      if (since >= 0 && ts >= since) {
+        if (ts - since > this.longestIdleUs) this.longestIdleUs = ts - since;
+        this.idleReqK = this.nEx;
+        this.idleReqGapUs = ts - since;
+      }
     }
     const x = this.newExchange();
     const ex = this.ex;
@@ -331,12 +352,60 @@ export class AppFlow implements StreamOwner {
   }
 
   /**
-   * Append the facts as they stand to a flow batch (http-batch.ts layout; the
-   * empty part when the flow carried neither HTTP nor TLS). `respFinFirst`,
-   * `finTsUs`: the responder sent the flow's first FIN, at that time (from
-   * the TCP flow).
+   * keepalive_race requests (0: not a race), never when the server had
+   * announced Connection: close (the client was told). Two forms:
+   *  - FIN: a request sent after the responder's FIN, or crossing it (the FIN
+   *    did not acknowledge it), that got no response at all;
+   *  - RST: the responder sent a bare RST and no FIN, and the first request
+   *    without a response was sent on a reused connection (an earlier
+   *    response had ended) after at least RST_RACE_MIN_IDLE_US idle, the RST
+   *    within RST_RACE_WITHIN_US of it (before or after: it crossed the
+   *    request or answered it unread). Counted: that request and those after
+   *    it, none with any response byte. A reset of a fresh connection's first
+   *    request, or after a response began, is not a race.
    */
-  encode(b: FlowBatchBuilder, respFinFirst: boolean, finTsUs: number): void {
+  private race(respFinFirst: boolean, finTsUs: number, rstTsUs: number): number {
+    this.raceReqTsUs = NaN;
+    if ((this.closeBy & 2) !== 0) return 0;
+    const ex = this.ex;
+    let n = 0;
+    if (respFinFirst && finTsUs >= 0) {
+      for (let k = Math.max(this.answered, 0); k < this.nEx; k++) {
+        if (!this.stored(k)) continue;
+        const x = this.slot(k);
+        const reqTs = ex[x + X_REQ_TS];
+        if (reqTs !== reqTs || ex[x + X_FIRST_RESP] === ex[x + X_FIRST_RESP]) continue;
+        const crossed = this.respFinAck === this.respFinAck && seqGe(ex[x + X_REQ_SEQ], this.respFinAck);
+        if (reqTs >= finTsUs || crossed) {
+          if (n++ === 0) this.raceReqTsUs = reqTs;
+        }
+      }
+      return n;
+    }
+    if (respFinFirst || rstTsUs < 0) return 0;
+    const k0 = this.answered;
+    if (k0 === 0 || k0 >= this.nEx || this.idleReqK !== k0 || this.idleReqGapUs < RST_RACE_MIN_IDLE_US || !this.stored(k0)) return 0;
+    const x0 = this.slot(k0);
+    const reqTs = ex[x0 + X_REQ_TS];
+    if (reqTs !== reqTs || Math.abs(rstTsUs - reqTs) > RST_RACE_WITHIN_US) return 0;
+    for (let k = k0; k < this.nEx; k++) {
+      if (!this.stored(k)) continue;
+      const x = this.slot(k);
+      if (ex[x + X_FIRST_RESP] === ex[x + X_FIRST_RESP]) return 0;
+      if (ex[x + X_REQ_TS] === ex[x + X_REQ_TS]) n++;
+    }
+    if (n > 0) this.raceReqTsUs = reqTs;
+    return n;
+  }
+
+  /**
+   * Append the facts as they stand to a flow batch (http-batch.ts layout; the
+   * empty part when the flow carried neither HTTP nor TLS). From the TCP
+   * flow: `respFinFirst`, `finTsUs`: the responder sent the flow's first FIN,
+   * at that time; `rstTsUs`: the time of the responder's RST when it sent no
+   * FIN and the RST was the flow's first close signal (-1 otherwise).
+   */
+  encode(b: FlowBatchBuilder, respFinFirst: boolean, finTsUs: number, rstTsUs: number): void {
     if (this.protocol === P_NONE) {
       pushHttpFacts(b, null);
       return;
@@ -345,23 +414,9 @@ export class AppFlow implements StreamOwner {
     const first = this.nEx < STORE_FIRST ? this.nEx : STORE_FIRST;
     const lastFrom = Math.max(first, this.nEx - STORE_LAST);
     const stored = first + (this.nEx - lastFrom);
-    // keepalive_race: a request sent after the responder's FIN, or crossing it
-    // (the FIN did not acknowledge it), that got no response at all. Not when
-    // the server had announced Connection: close (the client was told).
-    let race = 0;
-    let finToRequest = NaN;
-    if (respFinFirst && finTsUs >= 0 && (this.closeBy & 2) === 0) {
-      for (let k = Math.max(this.answered, 0); k < this.nEx; k++) {
-        if (!this.stored(k)) continue;
-        const x = this.slot(k);
-        const reqTs = ex[x + X_REQ_TS];
-        if (reqTs !== reqTs || ex[x + X_FIRST_RESP] === ex[x + X_FIRST_RESP]) continue;
-        const crossed = this.respFinAck === this.respFinAck && seqGe(ex[x + X_REQ_SEQ], this.respFinAck);
-        if (reqTs >= finTsUs || crossed) {
-          if (race++ === 0) finToRequest = reqTs - finTsUs;
-        }
-      }
-    }
+    const race = this.race(respFinFirst, finTsUs, rstTsUs);
+    const signal = race > 0 ? (respFinFirst ? 'fin' : 'rst') : null;
+    const signalToRequest = race > 0 ? this.raceReqTsUs - (respFinFirst ? finTsUs : rstTsUs) : NaN;
     const stop: ParseStop | null = this.orig.stopReason ?? this.resp.stopReason;
     const p = beginHttpFacts(b, stored);
     const a = b.nums;
@@ -382,7 +437,9 @@ export class AppFlow implements StreamOwner {
     a[p + H.PARSE_STOP] = b.text(stop);
     a[p + H.CLOSE_KIND] = b.text(race > 0 ? 'keepalive_race' : null);
     a[p + H.RACE_REQUESTS] = race;
-    a[p + H.FIN_TO_REQUEST] = finToRequest;
+    a[p + H.FIN_TO_REQUEST] = signal === 'fin' ? signalToRequest : NaN;
+    a[p + H.RACE_SIGNAL] = b.text(signal);
+    a[p + H.SIGNAL_TO_REQUEST] = signalToRequest;
     a[p + H.DROPPED] = this.nEx - stored;
     let q = p + HEAD_VALUES;
     for (let k = 0; k < this.nEx; k++) {

@@ -1,5 +1,5 @@
 import type { FlowBatchBuilder } from '../tcp/flow-batch';
-import type { CloseRequestedBy, HttpExchange, HttpFlowFacts, ParseStop } from './http-facts';
+import type { CloseRequestedBy, HttpExchange, HttpFlowFacts, ParseStop, RaceSignal } from './http-facts';
 
 /**
  * A flow's HttpFlowFacts as the last part of its record in a flow batch
@@ -28,10 +28,12 @@ export const enum H {
   CLOSE_KIND = 15,
   RACE_REQUESTS = 16,
   FIN_TO_REQUEST = 17,
-  DROPPED = 18,
-  EXCHANGES = 19,
+  RACE_SIGNAL = 18,
+  SIGNAL_TO_REQUEST = 19,
+  DROPPED = 20,
+  EXCHANGES = 21,
 }
-export const HEAD_VALUES = 20;
+export const HEAD_VALUES = 22;
 
 /** Values of one exchange, from the exchange's position. */
 export const enum X {
@@ -87,6 +89,8 @@ export function pushHttpFacts(b: FlowBatchBuilder, f: HttpFlowFacts | null | und
   a[p + H.CLOSE_KIND] = b.text(f.closeKind);
   a[p + H.RACE_REQUESTS] = f.raceRequests;
   a[p + H.FIN_TO_REQUEST] = nn(f.finToRequestUs);
+  a[p + H.RACE_SIGNAL] = b.text(f.raceSignal);
+  a[p + H.SIGNAL_TO_REQUEST] = nn(f.signalToRequestUs);
   a[p + H.DROPPED] = f.exchangesDropped;
   let q = p + HEAD_VALUES;
   for (const x of f.exchanges) {
@@ -129,6 +133,8 @@ export function readHttpFacts(a: Float64Array, p: number, texts: readonly string
     closeKind: text(texts, a[p + H.CLOSE_KIND]) as 'keepalive_race' | null,
     raceRequests: a[p + H.RACE_REQUESTS],
     finToRequestUs: orNull(a[p + H.FIN_TO_REQUEST]),
+    raceSignal: text(texts, a[p + H.RACE_SIGNAL]) as RaceSignal | null,
+    signalToRequestUs: orNull(a[p + H.SIGNAL_TO_REQUEST]),
     exchangesDropped: a[p + H.DROPPED],
     exchanges: [],
   };

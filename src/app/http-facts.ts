@@ -1,6 +1,6 @@
 /**
  * Application-layer facts of one TCP flow, as the store writes them beside
- * the flow (tables http_flows and http_exchanges, schema.ts version 6). Made
+ * the flow (tables http_flows and http_exchanges, schema.ts versions 6 and 8). Made
  * once per flow when the flow is written out (app-flow.ts), never per packet.
  * Times are integer microseconds since the Unix epoch, like FlowRecord's.
  */
@@ -9,6 +9,9 @@ export type AppProtocol = 'http' | 'tls';
 
 /** Which side sent `Connection: close`. */
 export type CloseRequestedBy = 'orig' | 'resp' | 'both';
+
+/** The server's close signal a keepalive_race request met: its FIN, or a bare RST with no FIN. */
+export type RaceSignal = 'fin' | 'rst';
 
 /** One request and its response, in the order the requests were sent. */
 export interface HttpExchange {
@@ -66,12 +69,33 @@ export interface HttpFlowFacts {
   /** Message heads cut by the capture's snaplen (their values are what was captured; the framing after them is unknown). */
   headsTruncatedBySnaplen: number;
   parseStop: ParseStop | null;
-  /** The application-level close kind (see keepalive-race.ts); null when none applies. */
+  /**
+   * The application-level close kind; null when none applies.
+   * keepalive_race: the client sent a request on a kept-alive connection as
+   * the server closed it, and the request got no response at all. The
+   * server's close is one of (raceSignal):
+   *  - fin: the request was sent after the server's FIN had left, or in
+   *    flight across it (the FIN did not acknowledge it); the connection then
+   *    ended in RST or without a response;
+   *  - rst: the server sent a bare RST and never a FIN (Linux close() with
+   *    the request unread in the receive queue, or an abortive SO_LINGER 0
+   *    idle close crossing the request). Only when the request was sent on a
+   *    reused connection (an earlier response had ended) after at least 1 s
+   *    idle (app-flow.ts RST_RACE_MIN_IDLE_US) and the RST came within 1 s of
+   *    it, before or after (RST_RACE_WITHIN_US), with no response byte: a
+   *    reset of a fresh connection's first request, after a response began,
+   *    or long after the request is a server failing a request, not a race.
+   * Never when the server had sent `Connection: close` (the client was told).
+   */
   closeKind: 'keepalive_race' | null;
-  /** keepalive_race: requests sent after or across the server's FIN that got no response. */
+  /** keepalive_race: requests on the connection that met the server's close and got no response. */
   raceRequests: number;
-  /** keepalive_race: time from the server's FIN to the first such request (negative: the request was on the wire before the FIN). */
+  /** keepalive_race by FIN: time from the server's FIN to the first such request (negative: the request was on the wire before the FIN); null for an RST race (there was no FIN). */
   finToRequestUs: number | null;
+  /** keepalive_race: the server's close signal the requests met; null when not a race. */
+  raceSignal: RaceSignal | null;
+  /** keepalive_race: time from that signal (FIN or RST) to the first such request; negative when the request was on the wire first (always for an RST that answered it). */
+  signalToRequestUs: number | null;
   exchanges: HttpExchange[];
   /** Exchanges counted but not stored (more than MAX_EXCHANGES on the flow; the first and the last are kept). */
   exchangesDropped: number;

@@ -77,8 +77,11 @@ then; fin_by = who sent the first FIN; idle_s = seconds without data before it.
 (http_flows): requests, responses, user_agent, server, http_host,
 connection_close_by, keepalive_timeout (the server's Keep-Alive: timeout=N),
 longest_reuse_idle (s), tls_sni, app_close_kind (keepalive_race: a request
-sent after or across the server's FIN got no response), race_requests,
-fin_to_request (s from that FIN to the request).
+on a kept-alive connection met the server's idle close and got no response),
+race_requests, fin_to_request (s from the server's FIN to the request; null
+when the server reset without FIN), race_signal (fin or rst: what the request
+met), signal_to_request (s from that FIN or RST to the request; negative: the
+request came first).
 Examples:
   wirestate flows --state CLOSE_WAIT
   wirestate flows --close-kind reset_after_half_close --port 80 --format csv
@@ -144,7 +147,8 @@ function listFlows(opts: FlowsOptions): number {
       f.orig_pkts, f.orig_bytes, f.resp_pkts, f.resp_bytes,
       h.requests, h.responses, h.user_agent, h.server, h.host AS http_host, h.connection_close_by,
       h.keepalive_timeout, round(h.longest_reuse_idle, 3) AS longest_reuse_idle, h.tls_sni,
-      h.close_kind AS app_close_kind, h.race_requests, round(h.fin_to_request, 3) AS fin_to_request
+      h.close_kind AS app_close_kind, h.race_requests, round(h.fin_to_request, 3) AS fin_to_request,
+      h.race_signal, round(h.signal_to_request, 3) AS signal_to_request
     FROM flows f JOIN capture_end e ON e.capture_id = f.capture_id
     LEFT JOIN http_flows h ON h.flow_id = f.id
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

@@ -3,10 +3,11 @@ import { EXCHANGE_VALUES, H, HEAD_VALUES, skipHttpFacts, X } from '../app/http-b
 
 /** http_flows rows per multi-row INSERT (fewer calls into SQLite). */
 const BLOCK = 32;
-const COLUMNS = 22;
+const COLUMNS = 24;
 const INSERT_HEAD = `INSERT OR REPLACE INTO http_flows (flow_id, protocol, requests, responses, first_exchange_ts,
   last_exchange_ts, user_agent, server, host, connection_close_by, keepalive_timeout, keepalive_max, longest_reuse_idle,
-  tls_sni, heads_truncated_by_snaplen, parse_stop, close_kind, race_requests, fin_to_request, exchanges_dropped, exchanges_base_us, exchanges) VALUES `;
+  tls_sni, heads_truncated_by_snaplen, parse_stop, close_kind, race_requests, fin_to_request, race_signal, signal_to_request,
+  exchanges_dropped, exchanges_base_us, exchanges) VALUES `;
 const ROW = `(${Array(COLUMNS).fill('?').join(', ')})`;
 
 const sec = (us: number): number | null => (us === us ? us / 1e6 : null);
@@ -78,6 +79,8 @@ export class HttpFactsWriter {
       text(texts, a[q + H.CLOSE_KIND]),
       a[q + H.RACE_REQUESTS],
       sec(a[q + H.FIN_TO_REQUEST]),
+      text(texts, a[q + H.RACE_SIGNAL]),
+      sec(a[q + H.SIGNAL_TO_REQUEST]),
       a[q + H.DROPPED],
       num(base),
       json,

@@ -542,6 +542,20 @@ CREATE TABLE export_cursors (
 );
 `;
 
+/**
+ * Version 8: the keep-alive race answered by a bare RST (issue 11).
+ * http_flows.race_signal names the server's close signal a keepalive_race
+ * request met ('fin' or 'rst'), signal_to_request the seconds from it to the
+ * first such request (negative: the request was on the wire first).
+ * fin_to_request stays the FIN's, NULL for an RST race. Every race stored
+ * before this version was a FIN race: they get 'fin' and their delay.
+ */
+const V8 = `
+ALTER TABLE http_flows ADD COLUMN race_signal TEXT CHECK (race_signal IN ('fin', 'rst'));
+ALTER TABLE http_flows ADD COLUMN signal_to_request REAL;
+UPDATE http_flows SET race_signal = 'fin', signal_to_request = fin_to_request WHERE close_kind = 'keepalive_race';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'captures, flows, transitions, anomalies, socket owners, views', sql: V1 },
   { version: 2, description: 'transitions stored one row per flow (flow_transitions); transitions becomes a view', sql: V2 },
@@ -555,6 +569,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, description: 'one-direction captures, inferred states, vantage point (flows columns, capture_vantage view)', sql: V5 },
   { version: 6, description: 'HTTP/1.x and TLS facts per flow (http_flows) and per exchange (http_exchanges view)', sql: V6 },
   { version: 7, description: 'export_cursors: what each capture has sent to each export sink', sql: V7 },
+  { version: 8, description: 'http_flows.race_signal / signal_to_request: keep-alive races answered by FIN or by a bare RST', sql: V8 },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -162,7 +162,10 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
   const app = flow.app;
   if (app === null || app === NOT_APP) pushHttpFacts(b, null);
   else {
-    app.encode(b, flow.firstFinBy === ROLE_RESP, flow.firstFinTsUs);
+    // The responder's RST as the close signal of a keepalive_race: it sent no
+    // FIN, and no FIN of the originator came before the RST.
+    const bareRst = flow.firstRstBy === ROLE_RESP && !r.finSent && (flow.firstFinBy === ROLE_NONE || flow.firstFinTsUs > flow.firstRstTsUs);
+    app.encode(b, flow.firstFinBy === ROLE_RESP, flow.firstFinTsUs, bareRst ? flow.firstRstTsUs : -1);
     if (final) releaseAppFlow(app);
   }
 }

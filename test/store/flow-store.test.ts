@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { FlowStore } from '../../src/store/flow-store';
 import { StoreError } from '../../src/store/store-error';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema';
+import { prepareOldFlowInsert } from '../helpers/old-flow-rows';
 import type { FlowRecord, DirectionStats, Transition } from '../../src/tcp/flow-record';
 
 // Hand-built records: only for edge cases of the store itself (upsert,
@@ -359,12 +360,7 @@ test('migration 2 converts a version-1 database: transitions, time_wait and the 
   v1.exec(MIGRATIONS[0].sql);
   v1.pragma('user_version = 1');
   v1.exec(`INSERT INTO captures (id, source, kind, first_ts, last_ts, ingested_at, completed) VALUES (1, 'old.pcap', 'file', 1764000000.0, 1764000100.0, 0, 1)`);
-  const insFlow = v1.prepare(`INSERT INTO flows (id, capture_id, uid, ip_version, orig_h, orig_p, resp_h, resp_p, first_ts, last_ts, duration,
-      orig_pkts, orig_bytes, orig_ip_bytes, resp_pkts, resp_bytes, resp_ip_bytes, missed_bytes, retransmissions, orig_retransmissions, resp_retransmissions,
-      orig_out_of_order, resp_out_of_order, orig_keepalives, resp_keepalives, orig_zero_windows, resp_zero_windows, history, conn_state, midstream,
-      orig_state, resp_state, first_fin_by, first_fin_acked, peer_fin_sent, close_kind, finished)
-    VALUES (?, 1, ?, 4, '10.77.9.2', ?, '10.77.9.1', 80, 1764000000.0, 1764000066.0, 66.0, 5, 10, 300, 5, 20, 320, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-      'ShADadFf', 'SF', 0, ?, ?, ?, 1, 1, ?, 1)`);
+  const insFlow = prepareOldFlowInsert(v1);
   insFlow.run(10, 1, 40001, 'TIME_WAIT', 'CLOSED', 'orig', 'normal');
   insFlow.run(11, 2, 40002, 'CLOSE_WAIT', 'FIN_WAIT_2', 'resp', 'close_wait');
   insFlow.run(12, 3, 40003, 'SYN_SENT', 'UNKNOWN', null, 'no_reply');

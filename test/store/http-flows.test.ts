@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { FlowStore } from '../../src/store/flow-store';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema';
 import { GET, HttpWire, OK } from '../app/http-wire';
+import { prepareOldFlowInsert } from '../helpers/old-flow-rows';
 
 test('HTTP facts are written beside the flow in the same transaction: http_flows and one http_exchanges row per exchange', () => {
   const w = new HttpWire().handshake(0);
@@ -44,5 +50,71 @@ test('HTTP facts are written beside the flow in the same transaction: http_flows
     assert.equal((store.db.prepare('SELECT count(*) AS n FROM http_flows').get() as { n: number }).n, 0);
   } finally {
     store.close();
+  }
+});
+
+/** One answered GET, then after 2 s idle a second one the server resets (no FIN): an RST race. */
+function rstRace(): HttpWire {
+  const w = new HttpWire().handshake(0);
+  w.send('c', GET('/1'), { atMs: 10 }).send('s', OK('one'), { atMs: 11 }).ack('c', 12);
+  return w.send('c', GET('/2'), { atMs: 2020 }).rst('s', 2045);
+}
+
+test('a new database stores the race signal: rst with its delay and no FIN delay, fin with both', () => {
+  const store = FlowStore.open(':memory:');
+  try {
+    const fin = new HttpWire().handshake(0);
+    fin.send('c', GET('/1'), { atMs: 10 }).send('s', OK('one'), { atMs: 11 }).ack('c', 12);
+    fin.fin('s', 5011).ack('c', 5012).send('c', GET('/2'), { atMs: 5013 }).rst('s', 5014);
+    // One capture each: both wires number their flow 1.
+    store.writeFlows(store.beginCapture({ source: 'rst', kind: 'file' }), [rstRace().only()]);
+    store.writeFlows(store.beginCapture({ source: 'fin', kind: 'file' }), [fin.only()]);
+    const rows = store.db.prepare('SELECT close_kind, race_signal, signal_to_request, fin_to_request FROM http_flows ORDER BY flow_id').all();
+    assert.deepEqual(rows, [
+      { close_kind: 'keepalive_race', race_signal: 'rst', signal_to_request: -0.025, fin_to_request: null },
+      { close_kind: 'keepalive_race', race_signal: 'fin', signal_to_request: 0.002, fin_to_request: 0.002 },
+    ]);
+  } finally {
+    store.close();
+  }
+});
+
+test('migration 8 upgrades a version-7 database: its races were FIN races and get fin and their delay; other rows stay NULL', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-mig8-'));
+  const file = path.join(dir, 'v7.db');
+  try {
+    // A version-7 database as the v7 code wrote it: migrations 1-7, rows inserted through SQL.
+    const v7 = new Database(file);
+    for (const m of MIGRATIONS.filter((x) => x.version <= 7)) v7.exec(m.sql);
+    v7.pragma('user_version = 7');
+    v7.exec(`INSERT INTO captures (id, source, kind, first_ts, last_ts, ingested_at, completed) VALUES (1, 'old.pcap', 'file', 1764000000.0, 1764000010.0, 0, 1)`);
+    const insFlow = prepareOldFlowInsert(v7);
+    insFlow.run(1, 1, 40001, 'CLOSED', 'CLOSED', 'resp', 'reset_after_half_close');
+    insFlow.run(2, 2, 40002, 'TIME_WAIT', 'CLOSED', 'orig', 'normal');
+    const insHttp = v7.prepare(`INSERT INTO http_flows (flow_id, protocol, requests, responses, heads_truncated_by_snaplen, close_kind, race_requests,
+        fin_to_request, exchanges_dropped, exchanges) VALUES (?, 'http', 2, 1, 0, ?, ?, ?, 0, '[]')`);
+    insHttp.run(1, 'keepalive_race', 1, 0.033);
+    insHttp.run(2, null, 0, null);
+    v7.close();
+
+    const s = FlowStore.open(file);
+    try {
+      assert.equal(s.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      assert.deepEqual(s.db.prepare('SELECT flow_id, race_signal, signal_to_request, fin_to_request FROM http_flows ORDER BY flow_id').all(), [
+        { flow_id: 1, race_signal: 'fin', signal_to_request: 0.033, fin_to_request: 0.033 },
+        { flow_id: 2, race_signal: null, signal_to_request: null, fin_to_request: null },
+      ]);
+      // The column takes only the two signals.
+      assert.throws(() => s.db.prepare(`UPDATE http_flows SET race_signal = 'syn' WHERE flow_id = 2`).run(), /CHECK constraint failed/);
+      // New flows written after the upgrade carry their signal.
+      const cap = s.beginCapture({ source: 'new.pcap', kind: 'file' });
+      s.writeFlows(cap, [rstRace().only()]);
+      const r = s.db.prepare(`SELECT race_signal, fin_to_request FROM http_flows h JOIN flows f ON f.id = h.flow_id WHERE f.capture_id = ?`).get(cap);
+      assert.deepEqual(r, { race_signal: 'rst', fin_to_request: null });
+    } finally {
+      s.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
