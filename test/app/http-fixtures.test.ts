@@ -67,6 +67,8 @@ test('a real keep-alive race (Go client, Node.js server): the keepalive_race cou
   for (const r of races) {
     assert.equal(r.close_kind, 'reset_after_half_close');
     assert.ok(Number(r.fin_to_request) >= 0 && Number(r.fin_to_request) < 0.5, `FIN -> request ${r.fin_to_request} s`);
+    assert.equal(r.race_signal, 'fin');
+    assert.equal(r.signal_to_request, r.fin_to_request);
   }
   const rep = report(db);
   const race = rep.findings.filter((f: Finding) => f.kind === 'keepalive_race');
@@ -77,6 +79,65 @@ test('a real keep-alive race (Go client, Node.js server): the keepalive_race cou
   assert.equal(race[0].facts.mismatch, true);
   assert.match(race[0].title, /Go-http-client\/1\.1/);
   assert.match(race[0].implication, /IdleConnTimeout/);
+});
+
+test('a real keep-alive race answered by a bare RST (Node.js http.Agent, python3 server closing 40 ms after its idle timer): races = the client\'s FAILED log = the server\'s unread-RST closes', () => {
+  const truth = JSON.parse(fs.readFileSync(fixture('keepalive-race-rst.json'), 'utf8')) as { closeKind: Record<string, string>; connections: number[] };
+  const ports = (lines: string[], re: RegExp) => lines.map((l) => re.exec(l)).filter((m) => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
+  const log = fs.readFileSync(fixture('keepalive-race-rst.client.log'), 'utf8').split('\n');
+  const failed = ports(log, /^FAILED (\d+) reused=true .* ECONNRESET read /);
+  assert.equal(failed.length, log.filter((l) => l.startsWith('FAILED ')).length, 'every failure was an ECONNRESET on a reused connection');
+  const reusedOk = ports(log, /^OK (\d+) reused=true /);
+  assert.ok(failed.length > 0 && reusedOk.length > 0, 'the fixture holds races and answered reuses');
+  const serverLog = fs.readFileSync(fixture('keepalive-race-rst.server.log'), 'utf8').split('\n');
+  assert.deepEqual(ports(serverLog, /^IDLE-CLOSE (\d+) unread=[1-9]\d* RST$/), failed, 'the server reset exactly those, each with the request unread');
+  const finCloses = ports(serverLog, /^IDLE-CLOSE (\d+) unread=0 FIN$/);
+  assert.ok(finCloses.length > 0, 'and closed others idle with FIN');
+
+  const db = ingest('keepalive-race-rst');
+  const rows = flows(db);
+  assert.equal(rows.length, truth.connections.length);
+  for (const r of rows) assert.equal(r.close_kind, truth.closeKind[String(r.orig_p)], `TCP close kind of ${r.orig_p}`);
+  const races = rows.filter((r) => r.app_close_kind === 'keepalive_race');
+  assert.deepEqual(races.map((r) => Number(r.orig_p)).sort((a, b) => a - b), failed, 'keepalive_race = the FAILED ports');
+  assert.equal(races.reduce((a, r) => a + Number(r.race_requests), 0), failed.length);
+  for (const r of races) {
+    assert.equal(r.close_kind, 'reset');
+    assert.equal(r.first_fin_by, null);
+    assert.equal(r.race_signal, 'rst');
+    assert.equal(r.fin_to_request, null, 'no FIN, no FIN delay');
+    const d = Number(r.signal_to_request);
+    assert.ok(d < 0 && d > -0.1, `the RST answered the request: request - RST = ${d} s`);
+    assert.ok(Number(r.longest_reuse_idle) > 2.0, 'reused after the server\'s 2 s idle timer');
+    assert.equal(Number(r.requests) - Number(r.responses), 1, 'the answered reuses before it are not counted');
+  }
+  // Not over-firing: the server's FIN closes and the connections whose every reuse was answered are no race.
+  const answeredOnly = reusedOk.filter((p) => !failed.includes(p));
+  assert.ok(answeredOnly.length > 0);
+  for (const p of [...finCloses, ...answeredOnly]) {
+    const r = rows.find((x) => Number(x.orig_p) === p) as FlowRow;
+    assert.equal(r.app_close_kind, null, `port ${p}`);
+    assert.equal(r.race_signal, null);
+  }
+
+  const rep = report(db);
+  const race = rep.findings.filter((f: Finding) => f.kind === 'keepalive_race');
+  assert.equal(race.length, 1);
+  const f = race[0];
+  assert.equal(f.facts.connections, failed.length);
+  assert.equal(f.facts.lostRequests, failed.length);
+  assert.equal(f.facts.rstConnections, failed.length);
+  assert.equal(f.facts.finConnections, 0);
+  assert.match(f.title, new RegExp(`^keep-alive race: server 10\\.77\\.44\\.1:8080 \\(idle-close-server/1\\.0 \\(python3\\)\\) reset ${failed.length} reused connections with a request unread from client 10\\.77\\.44\\.2$`));
+  assert.ok(f.details.some((d) => /bare RST, never a FIN/.test(d)));
+  assert.ok(f.details.some((d) => /^The RST followed the request by \d+ ms/.test(d)));
+  // The server's idle closes with FIN come 2.04 s after the response; so do its RSTs.
+  assert.ok(Math.abs((f.facts.serverIdleTimeoutS as number) - 2.04) < 0.03);
+  for (const s of f.facts.idleAtRstS as number[]) assert.ok(Math.abs(s - (f.facts.serverIdleTimeoutS as number)) < 0.05, `idle at RST ${s} s`);
+  assert.match(f.implication, /ECONNRESET/);
+  assert.match(f.implication, /idle timeout for pooled connections must be shorter than the server's/);
+  const sw = rep.findings.find((x: Finding) => x.kind === 'http_software');
+  assert.ok(sw?.details.some((d) => d.startsWith(`${failed.length} connections reset by the server with a request unread`)));
 });
 
 test('curl with Connection: close: recorded as asked by both sides, one exchange per connection, no race', () => {

@@ -6,7 +6,7 @@ import { idleFingerprint } from '../idle-fingerprint';
 import type { IdleFingerprint } from '../model';
 
 /**
- * HTTP facts (http_flows, schema version 6) gathered per client address and
+ * HTTP facts (http_flows, schema versions 6 and 8) gathered per client address and
  * server address:port, for the findings that name the software on each side
  * (http-software.ts) and the keep-alive race (keepalive-race.ts).
  */
@@ -17,11 +17,21 @@ export interface HttpPair {
   flowIds: number[];
   /** Flows whose client side is left in CLOSE_WAIT. */
   leakedIds: number[];
-  /** Flows whose HTTP close kind is keepalive_race. */
+  /** Flows whose HTTP close kind is keepalive_race (either signal). */
   raceIds: number[];
   lostRequests: number;
-  /** FIN -> request delays of the race flows (s). */
+  /** The races whose requests met the server's FIN / a bare RST (http_flows.race_signal), and their lost requests. */
+  finRaceIds: number[];
+  rstRaceIds: number[];
+  finLostRequests: number;
+  rstLostRequests: number;
+  /** FIN -> request delays of the FIN races (s), sorted. */
   finToRequest: number[];
+  /** RST -> request delays of the RST races (s), sorted: negative when the RST answered the request. */
+  rstToRequest: number[];
+  /** RST races: the connection's idle time before the reset request, and at the RST (s), sorted; from the exchanges. */
+  rstReuseIdle: number[];
+  rstIdleAtRst: number[];
   /** Most common User-Agent / Server on the pair (null: none seen). */
   userAgent: string | null;
   server: string | null;
@@ -52,6 +62,33 @@ interface Row {
   close_kind: string | null;
   race_requests: number;
   fin_to_request: number | null;
+  race_signal: string | null;
+  signal_to_request: number | null;
+}
+
+const sorted = (v: (number | null)[]): number[] => v.filter((x): x is number => x !== null).sort((a, b) => a - b);
+
+/**
+ * For RST races: how long the connection had been idle when the reset
+ * request was sent and when the RST came (from the end of the response
+ * before that request; http_exchanges). A flow whose previous exchange was
+ * not stored is left out.
+ */
+function rstIdles(db: Database, races: Row[]): { reuse: number[]; atRst: number[] } {
+  const reuse: number[] = [];
+  const atRst: number[] = [];
+  const q = db.prepare(`SELECT request_ts, first_response_ts, response_end_ts FROM http_exchanges WHERE flow_id = ? ORDER BY seq`);
+  for (const r of races) {
+    if (r.signal_to_request === null) continue;
+    const x = q.all(r.id) as { request_ts: number | null; first_response_ts: number | null; response_end_ts: number | null }[];
+    const k = x.findIndex((e) => e.request_ts !== null && e.first_response_ts === null);
+    if (k < 1 || x[k - 1].response_end_ts === null) continue;
+    const end = x[k - 1].response_end_ts as number;
+    const req = x[k].request_ts as number;
+    reuse.push(req - end);
+    atRst.push(req - r.signal_to_request - end);
+  }
+  return { reuse: reuse.sort((a, b) => a - b), atRst: atRst.sort((a, b) => a - b) };
 }
 
 function mostCommon(values: (string | null)[]): string | null {
@@ -70,7 +107,8 @@ export function httpPairs(db: Database, capId: number): HttpPair[] {
   const rows = db
     .prepare(
       `SELECT f.id, f.orig_h, f.resp_h, f.resp_p, f.orig_state, f.first_fin_by, f.idle_before_fin,
-              h.user_agent, h.server, h.keepalive_timeout, h.longest_reuse_idle, h.close_kind, h.race_requests, h.fin_to_request
+              h.user_agent, h.server, h.keepalive_timeout, h.longest_reuse_idle, h.close_kind, h.race_requests, h.fin_to_request,
+              h.race_signal, h.signal_to_request
        FROM flows f JOIN http_flows h ON h.flow_id = f.id
        WHERE f.capture_id = ? AND h.protocol = 'http' ORDER BY f.first_ts, f.id`,
     )
@@ -90,6 +128,9 @@ export function httpPairs(db: Database, capId: number): HttpPair[] {
     const reuse = g.map((r) => r.longest_reuse_idle).filter((x): x is number => x !== null);
     const adv = g.map((r) => r.keepalive_timeout).filter((x): x is number => x !== null);
     const races = g.filter((r) => r.close_kind === 'keepalive_race');
+    const finRaces = races.filter((r) => r.race_signal !== 'rst');
+    const rstRaces = races.filter((r) => r.race_signal === 'rst');
+    const rstIdle = rstRaces.length > 0 ? rstIdles(db, rstRaces) : { reuse: [], atRst: [] };
     const ua = mostCommon(g.map((r) => r.user_agent));
     const server = mostCommon(g.map((r) => r.server));
     out.push({
@@ -100,7 +141,14 @@ export function httpPairs(db: Database, capId: number): HttpPair[] {
       leakedIds: g.filter((r) => r.orig_state === 'CLOSE_WAIT').map((r) => r.id),
       raceIds: races.map((r) => r.id),
       lostRequests: races.reduce((a, r) => a + r.race_requests, 0),
-      finToRequest: races.map((r) => r.fin_to_request).filter((x): x is number => x !== null).sort((a, b) => a - b),
+      finRaceIds: finRaces.map((r) => r.id),
+      rstRaceIds: rstRaces.map((r) => r.id),
+      finLostRequests: finRaces.reduce((a, r) => a + r.race_requests, 0),
+      rstLostRequests: rstRaces.reduce((a, r) => a + r.race_requests, 0),
+      finToRequest: sorted(finRaces.map((r) => r.fin_to_request)),
+      rstToRequest: sorted(rstRaces.map((r) => r.signal_to_request)),
+      rstReuseIdle: rstIdle.reuse,
+      rstIdleAtRst: rstIdle.atRst,
       userAgent: ua,
       server,
       advertisedTimeoutS: adv.length > 0 ? Math.max(...adv) : null,

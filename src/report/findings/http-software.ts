@@ -23,7 +23,8 @@ function build(ctx: ReportContext): Finding[] {
     const title = `${clientName(p)} ${what} ${serverName(p)}${closes}`;
     const details: string[] = [];
     if (p.leakedIds.length > 0) details.push(`${plural(p.leakedIds.length, 'connection')} left in CLOSE_WAIT on the client after the server's FIN.`);
-    if (p.raceIds.length > 0) details.push(`${plural(p.raceIds.length, 'connection')} reused after the server's FIN (keep-alive race), ${plural(p.lostRequests, 'request')} without a response.`);
+    if (p.finRaceIds.length > 0) details.push(`${plural(p.finRaceIds.length, 'connection')} reused after the server's FIN (keep-alive race), ${plural(p.finLostRequests, 'request')} without a response.`);
+    if (p.rstRaceIds.length > 0) details.push(`${plural(p.rstRaceIds.length, 'connection')} reset by the server with a request unread, no FIN (keep-alive race), ${plural(p.rstLostRequests, 'request')} without a response.`);
     if (p.serverIdle !== null) details.push(`${describeIdle(p.serverIdle)}.`);
     if (p.advertisedTimeoutS !== null) details.push(`The server advertises Keep-Alive: timeout=${p.advertisedTimeoutS}.`);
     if (p.clientReuseMaxS !== null) details.push(`The client reused a connection after up to ${formatDuration(p.clientReuseMaxS)} idle.`);
