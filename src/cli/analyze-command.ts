@@ -19,7 +19,7 @@ export function registerAnalyze(program: Command): void {
     action(async (files: string[], flags: IngestFlags & ReportFlags & { html?: string }) => {
       const store = openStoreForWriting(flags.db);
       try {
-        const { result, exitCode, captureIds } = await runIngest(store, files, flags);
+        const { result, exitCode, captureIds } = await runIngest(store, files, flags, false);
         // The new capture, or the one that already holds these files.
         const id = result.captureId ?? (captureIds.length > 0 ? Math.max(...captureIds) : undefined);
         if (id === undefined) {

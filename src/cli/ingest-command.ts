@@ -101,8 +101,12 @@ function writerThread(db: string): 'inline' | 'worker' {
   return os.availableParallelism() >= 2 ? 'worker' : 'inline';
 }
 
-/** Ingest files into an open store, printing progress and a summary on stderr. */
-export async function runIngest(store: FlowStore, files: string[], flags: IngestFlags): Promise<IngestOutcome> {
+/**
+ * Ingest files into an open store, printing progress and a summary on stderr.
+ * `sight`: also print what the capture could see and its vantage point
+ * (analyze leaves them to the report's header, which states them).
+ */
+export async function runIngest(store: FlowStore, files: string[], flags: IngestFlags, sight = true): Promise<IngestOutcome> {
   const err = process.stderr;
   const engine = engineOptions(flags);
   const showProgress = !flags.quiet && (flags.progress === true || err.isTTY === true);
@@ -162,9 +166,9 @@ export async function runIngest(store: FlowStore, files: string[], flags: Ingest
         `${result.tcpPackets > 0 ? `, capture loss ${lossText(result.loss)}` : ''}; ${mb(result.bytes)} in ${(result.elapsedMs / 1000).toFixed(2)} s\n`,
     );
     // What the capture could see (one direction only?) and where it was taken.
-    if (result.flows > 0) {
-      const sight = readCaptureSight(store.db, result.captureId);
-      for (const line of [...oneDirectionLines(sight), vantageLine(sight)]) err.write(`  ${line}\n`);
+    if (sight && result.flows > 0) {
+      const seen = readCaptureSight(store.db, result.captureId);
+      for (const line of [...oneDirectionLines(seen), vantageLine(seen)]) err.write(`  ${line}\n`);
     }
   }
   if (result.captureId === null && result.files.every((f) => f.status === 'unusable')) exitCode = 1;

@@ -138,6 +138,13 @@ test('a real keep-alive race answered by a bare RST (Node.js http.Agent, python3
   assert.match(f.implication, /idle timeout for pooled connections must be shorter than the server's/);
   const sw = rep.findings.find((x: Finding) => x.kind === 'http_software');
   assert.ok(sw?.details.some((d) => d.startsWith(`${failed.length} connections reset by the server with a request unread`)));
+  // The races are bare RSTs too; the generic RST finding leaves them to the race finding, unless HTTP was not parsed.
+  const resetCount = (r: Report) => r.findings.filter((x: Finding) => x.kind === 'reset').reduce((a, x) => a + Number(x.facts.count), 0);
+  const resets = rows.filter((r) => r.close_kind === 'reset').length;
+  assert.equal(resetCount(rep), resets - failed.length);
+  const bare = path.join(tmpDir(), 'keepalive-race-rst-no-http.db');
+  assert.equal(runCli(['ingest', fixture('keepalive-race-rst.pcap'), '--db', bare, '--quiet', '--no-http']).code, 0);
+  assert.equal(resetCount(report(bare)), resets);
 });
 
 test('curl with Connection: close: recorded as asked by both sides, one exchange per connection, no race', () => {

@@ -659,3 +659,13 @@ test('the sample timeline shows where the idle time before the FIN began: the la
   assert.ok(Math.abs(secs(lastData) - idle.offsetS) < 2e-6, `${lastData} vs +${idle.offsetS}`);
   assert.ok(Math.abs(secs(out[fin]) - secs(lastData) - idle.idleS) < 2e-6);
 });
+
+test('analyze states what the capture could see and its vantage point once: in the report header, not also after the ingest summary', () => {
+  const db = path.join(tmpDir(), 'once.db');
+  const r = runCli(['analyze', fixture('keepalive-race-rst.pcap'), '--db', db]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^ingested capture 1 into .*\n$/, 'stderr: the ingest summary line alone');
+  assert.equal(r.stdout.split('\n').filter((l) => l.includes('vantage point:')).length, 1);
+  const alone = runCli(['ingest', fixture('keepalive-race-rst.pcap'), '--db', path.join(tmpDir(), 'alone.db')]);
+  assert.match(alone.stderr, /\n  vantage point: unknown /, 'ingest on its own still says it');
+});

@@ -228,7 +228,7 @@ test('an open transaction that is rolled back leaves nothing behind', () => {
   s.close();
 });
 
-test('read-only open: missing file, foreign database, newer schema, and writes refused', () => {
+test('read-only open: missing file, foreign database, newer and older schema, and writes refused', () => {
   const missing = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ws-store-')), 'nope.db');
   assert.throws(() => FlowStore.open(missing, { readonly: true }), (e: unknown) => e instanceof StoreError && e.code === 'missing' && e.message.includes('nope.db'));
   assert.equal(fs.existsSync(missing), false, 'a read-only open must not create the file');
@@ -244,6 +244,19 @@ test('read-only open: missing file, foreign database, newer schema, and writes r
   raw2.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
   raw2.close();
   assert.throws(() => FlowStore.open(newer), (e: unknown) => e instanceof StoreError && e.code === 'too_new');
+
+  // An older schema: read-only opens never migrate, they say how to upgrade; a writable open does.
+  const older = tmpDb();
+  const raw3 = new Database(older);
+  raw3.exec(MIGRATIONS[0].sql);
+  raw3.pragma('user_version = 1');
+  raw3.close();
+  assert.throws(
+    () => FlowStore.open(older, { readonly: true }),
+    (e: unknown) => e instanceof StoreError && e.code === 'too_old' && e.message === `${older}: database schema version 1 is older than ${SCHEMA_VERSION}; run wirestate ingest on it once to upgrade`,
+  );
+  FlowStore.open(older).close();
+  FlowStore.open(older, { readonly: true }).close();
 
   const good = tmpDb();
   FlowStore.open(good).close();

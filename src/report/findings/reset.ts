@@ -8,8 +8,17 @@ import { plural } from '../wording';
 import type { FindingModule } from './finding-module';
 import { flowsOfKind } from './flow-rows';
 
+/** Flows the keep-alive race finding explains (an RST race is a bare RST too: its own finding says more). */
+function raceIds(db: Database, capId: number): Set<number> {
+  const rows = db
+    .prepare(`SELECT h.flow_id AS id FROM http_flows h JOIN flows f ON f.id = h.flow_id WHERE f.capture_id = ? AND h.close_kind = 'keepalive_race'`)
+    .all(capId) as { id: number }[];
+  return new Set(rows.map((r) => r.id));
+}
+
 function resets(db: Database, capId: number): Finding[] {
-  const rows = flowsOfKind(db, capId, 'reset');
+  const races = raceIds(db, capId);
+  const rows = flowsOfKind(db, capId, 'reset').filter((r) => !races.has(r.id));
   const out: Finding[] = [];
   for (const g of groupBy(rows, (r) => `${r.resp_h}|${r.resp_p}|${r.first_rst_by}`).values()) {
     const f = g[0];
@@ -30,5 +39,5 @@ function resets(db: Database, capId: number): Finding[] {
   return out;
 }
 
-/** Connections ended by an RST without a FIN before it. */
+/** Connections ended by an RST without a FIN before it, but for the keep-alive races (reported as such). */
 export const reset: FindingModule = { kind: 'reset', build: (c) => resets(c.db, c.captureId) };
