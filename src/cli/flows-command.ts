@@ -24,6 +24,7 @@ export function oneOf(what: string, names: readonly string[]) {
 interface FlowsOptions {
   db: string;
   state?: string;
+  side?: Side;
   closeKind?: string;
   host?: string;
   port?: number;
@@ -31,6 +32,23 @@ interface FlowsOptions {
   limit: number;
   format: RowFormat | ZeekFormat;
   wide?: boolean;
+}
+
+/** Which endpoint --state, --host and --port select on: the client (orig, sent the SYN) or the server (resp). */
+type Side = 'client' | 'server';
+const SIDES: Readonly<Record<string, Side>> = { client: 'client', orig: 'client', server: 'server', resp: 'server' };
+
+/** The flow columns that hold the endpoint's value: both unless a side is given. */
+function sideColumns(side: Side | undefined, column: 'state' | 'h' | 'p'): string[] {
+  if (side === 'client') return [`f.orig_${column}`];
+  if (side === 'server') return [`f.resp_${column}`];
+  return [`f.orig_${column}`, `f.resp_${column}`];
+}
+
+/** (a = ? OR b = ?) on the side's columns, and its parameters. */
+function onSide(side: Side | undefined, column: 'state' | 'h' | 'p', value: string | number): { sql: string; params: (string | number)[] } {
+  const cols = sideColumns(side, column);
+  return { sql: `(${cols.map((c) => `${c} = ?`).join(' OR ')})`, params: cols.map(() => value) };
 }
 
 /** Zeek's conn.log: TSV as Zeek's ASCII writer writes it, or one JSON object per line (render-zeek.ts). */
@@ -57,6 +75,11 @@ export function registerFlows(program: Command): void {
     )
     .option('--host <addr>', 'either endpoint has this address')
     .option('--port <port>', 'either endpoint has this port', intArg(0, 65535))
+    .option('--side <side>', '--state, --host and --port apply to this endpoint only: client (orig) or server (resp)', (v: string): Side => {
+      const side = SIDES[v.toLowerCase()];
+      if (side === undefined) throw new InvalidArgumentError('must be client (or orig) or server (or resp)');
+      return side;
+    })
     .option('--capture <id>', 'only this capture', intArg(1, Number.MAX_SAFE_INTEGER))
     .option('--limit <n>', 'at most this many rows (0 = all; default 100, all for the zeek formats)', intArg(0, Number.MAX_SAFE_INTEGER), 100)
     .addOption(
@@ -84,6 +107,7 @@ met), signal_to_request (s from that FIN or RST to the request; negative: the
 request came first).
 Examples:
   wirestate flows --state CLOSE_WAIT
+  wirestate flows --state TIME_WAIT --side server --port 80
   wirestate flows --close-kind reset_after_half_close --port 80 --format csv
   wirestate flows --format zeek > conn.log`,
     )
@@ -110,10 +134,15 @@ export function canonicalHost(given: string): string {
 function listFlows(opts: FlowsOptions): number {
   const where: string[] = [];
   const params: (string | number)[] = [];
-  if (opts.state) {
-    where.push('(f.orig_state = ? OR f.resp_state = ?)');
-    params.push(opts.state, opts.state);
+  const match = (column: 'state' | 'h' | 'p', value: string | number) => {
+    const c = onSide(opts.side, column, value);
+    where.push(c.sql);
+    params.push(...c.params);
+  };
+  if (opts.side && !opts.state && opts.host === undefined && opts.port === undefined) {
+    throw new CliError('--side applies to --state, --host or --port: give one of them too', 2);
   }
+  if (opts.state) match('state', opts.state);
   if (opts.closeKind && APP_CLOSE_KINDS.includes(opts.closeKind)) {
     where.push('h.close_kind = ?');
     params.push(opts.closeKind);
@@ -122,14 +151,9 @@ function listFlows(opts: FlowsOptions): number {
     params.push(opts.closeKind);
   }
   if (opts.host) {
-    const h = canonicalHost(opts.host);
-    where.push('(f.orig_h = ? OR f.resp_h = ?)');
-    params.push(h, h);
+    match('h', canonicalHost(opts.host));
   }
-  if (opts.port !== undefined) {
-    where.push('(f.orig_p = ? OR f.resp_p = ?)');
-    params.push(opts.port, opts.port);
-  }
+  if (opts.port !== undefined) match('p', opts.port);
   if (opts.capture !== undefined) {
     where.push('f.capture_id = ?');
     params.push(opts.capture);

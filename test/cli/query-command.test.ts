@@ -101,6 +101,29 @@ test('flows lists without SQL: --state, --close-kind, --host, --port, --limit', 
   assert.match(bad.stderr, /sleepy/);
 });
 
+test('flows --side: --state, --host and --port on one endpoint (the server\'s FIN_WAIT_2 against the client\'s CLOSE_WAIT)', () => {
+  const ports = (...args: string[]) => {
+    const r = runCli(['flows', '--db', db, '--format', 'json', '--limit', '0', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { orig_p: number }[]).map((x) => x.orig_p).sort((a, b) => a - b);
+  };
+  const of = (pick: (f: (typeof t.flows)[number]) => boolean) => t.flows.filter(pick).map((f) => f.clientPort).sort((a, b) => a - b);
+  assert.ok(of((f) => f.clientState === 'CLOSE_WAIT').length > 0);
+  assert.deepEqual(ports('--state', 'CLOSE_WAIT', '--side', 'client'), of((f) => f.clientState === 'CLOSE_WAIT'));
+  assert.deepEqual(ports('--state', 'CLOSE_WAIT', '--side', 'server'), of((f) => f.serverState === 'CLOSE_WAIT'));
+  assert.deepEqual(ports('--state', 'FIN_WAIT_2', '--side', 'resp'), of((f) => f.serverState === 'FIN_WAIT_2'));
+  assert.deepEqual(ports('--state', 'FIN_WAIT_2', '--side', 'orig'), of((f) => f.clientState === 'FIN_WAIT_2'));
+  assert.equal(ports('--host', t.server, '--side', 'server').length, t.connections.length);
+  assert.deepEqual(ports('--host', t.server, '--side', 'client'), []);
+  assert.deepEqual(ports('--port', '80', '--side', 'client'), []);
+  const alone = runCli(['flows', '--db', db, '--side', 'server']);
+  assert.equal(alone.code, 2);
+  assert.match(alone.stderr, /^wirestate: --side applies to --state, --host or --port/);
+  const bad = runCli(['flows', '--db', db, '--side', 'left', '--port', '80']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /client \(or orig\) or server \(or resp\)/);
+});
+
 test('flows: state names as the report prints them (CLOSE_WAIT) or as ss does (close-wait); readable table; --limit note only when rows were left out', () => {
   const stuck = t.flows.filter((f) => f.clientState === 'CLOSE_WAIT').map((f) => f.clientPort).sort((a, b) => a - b);
   for (const spelling of ['CLOSE_WAIT', 'close-wait', 'Close_Wait']) {
