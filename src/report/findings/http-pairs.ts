@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import type { ReportContext } from './finding-module';
 import { knownSoftware, type KnownSoftware } from '../../app/known-software';
 import { formatDuration } from '../format-time';
 import { hostPort } from '../host-port';
@@ -98,6 +99,18 @@ function mostCommon(values: (string | null)[]): string | null {
   let bestN = 0;
   for (const [v, c] of n) if (c > bestN) [best, bestN] = [v, c];
   return best;
+}
+
+const pairsOfReport = new WeakMap<ReportContext, HttpPair[]>();
+
+/**
+ * The HTTP pairs of the capture a report is built for, computed once per
+ * report (the software and keep-alive race findings both read them).
+ */
+export function reportHttpPairs(ctx: ReportContext): HttpPair[] {
+  let pairs = pairsOfReport.get(ctx);
+  if (pairs === undefined) pairsOfReport.set(ctx, (pairs = httpPairs(ctx.db, ctx.captureId)));
+  return pairs;
 }
 
 /** Every client -> server pair of the capture that carried HTTP, largest first. */

@@ -4,7 +4,7 @@ import type { Finding } from '../model';
 import { evidence } from '../sample-flow';
 import { plural } from '../wording';
 import type { FindingModule, ReportContext } from './finding-module';
-import { clientName, httpPairs, serverName, serverTimeoutS, settingAdvice } from './http-pairs';
+import { clientName, reportHttpPairs, serverName, serverTimeoutS, settingAdvice } from './http-pairs';
 
 /**
  * Names the software on both sides of a leak or a keep-alive race, from the
@@ -15,7 +15,7 @@ import { clientName, httpPairs, serverName, serverTimeoutS, settingAdvice } from
  */
 function build(ctx: ReportContext): Finding[] {
   const out: Finding[] = [];
-  for (const p of httpPairs(ctx.db, ctx.captureId)) {
+  for (const p of reportHttpPairs(ctx)) {
     if (p.leakedIds.length === 0 && p.raceIds.length === 0) continue;
     const x = serverTimeoutS(p);
     const closes = x !== null ? `, which closes after ${formatDuration(x)} idle` : '';

@@ -4,7 +4,7 @@ import { evidence } from '../sample-flow';
 import { median } from '../stats';
 import { plural } from '../wording';
 import type { FindingModule, ReportContext } from './finding-module';
-import { clientName, httpPairs, serverName, serverTimeoutS, settingAdvice, type HttpPair } from './http-pairs';
+import { clientName, reportHttpPairs, serverName, serverTimeoutS, settingAdvice, type HttpPair } from './http-pairs';
 
 /**
  * The keep-alive race (http_flows.close_kind = 'keepalive_race', set by the
@@ -59,7 +59,7 @@ function rstDetails(p: HttpPair, who: string, x: number | null): string[] {
 
 function build(ctx: ReportContext): Finding[] {
   const out: Finding[] = [];
-  for (const p of httpPairs(ctx.db, ctx.captureId)) {
+  for (const p of reportHttpPairs(ctx)) {
     if (p.raceIds.length === 0) continue;
     const x = serverTimeoutS(p);
     const y = p.clientReuseMaxS;
