@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { readStateStays } from '../../store/state-stays';
 
 /** One endpoint's time in CLOSE_WAIT. */
 export interface CloseWaitStay {
@@ -15,38 +16,24 @@ export interface CloseWaitStay {
  * the transition into CLOSE_WAIT to the same endpoint's next transition, or
  * to capture end. The passive closer of every orderly close passes through
  * CLOSE_WAIT (usually for microseconds), so this is the whole distribution,
- * not only the leaks.
+ * not only the leaks. Decoded by readStateStays (the timelines scanned in
+ * JavaScript, not through the json_each views: a 50k-flow capture has about
+ * as many stays).
  */
 export function closeWaitStays(db: Database, captureId: number, endTs: number | null): CloseWaitStay[] {
-  const rows = db
-    .prepare(
-      `SELECT t.flow_id AS flowId, t.endpoint AS endpoint, t.ts AS ts, t.to_state AS toState
-       FROM flows f JOIN transitions t ON t.flow_id = f.id
-       WHERE f.capture_id = ? AND f.id IN (SELECT flow_id FROM transitions WHERE to_state = 'CLOSE_WAIT' AND flow_id IN (SELECT id FROM flows WHERE capture_id = ?))
-       ORDER BY t.flow_id, t.seq`,
-    )
-    .iterate(captureId, captureId) as IterableIterator<{ flowId: number; endpoint: 'orig' | 'resp'; ts: number; toState: string }>;
+  const st = readStateStays(db, { captureId, states: ['CLOSE_WAIT'] });
   const out: CloseWaitStay[] = [];
-  // Per flow, when each endpoint entered CLOSE_WAIT (NaN: not in it).
-  let flow = -1;
-  const since = { orig: NaN, resp: NaN };
-  const flush = (): void => {
-    for (const e of ['orig', 'resp'] as const) {
-      if (!Number.isNaN(since[e]) && endTs !== null) out.push({ flowId: flow, endpoint: e, seconds: Math.max(0, endTs - since[e]), left: false });
-      since[e] = NaN;
+  // The stays that ended first, then those still open at capture end (the figure's series in that order).
+  for (const left of [true, false]) {
+    for (let i = 0; i < st.n; i++) {
+      const from = st.fromUs[i];
+      const to = st.toUs[i];
+      if ((to === to) !== left) continue;
+      const endpoint = st.endpoint[i] === 0 ? 'orig' : 'resp';
+      const flowId = st.flows.id[st.flow[i]];
+      if (left) out.push({ flowId, endpoint, seconds: (to - from) / 1e6, left });
+      else if (endTs !== null) out.push({ flowId, endpoint, seconds: Math.max(0, endTs - from / 1e6), left });
     }
-  };
-  for (const r of rows) {
-    if (r.flowId !== flow) {
-      flush();
-      flow = r.flowId;
-    }
-    if (!Number.isNaN(since[r.endpoint])) {
-      out.push({ flowId: flow, endpoint: r.endpoint, seconds: r.ts - since[r.endpoint], left: true });
-      since[r.endpoint] = NaN;
-    }
-    if (r.toState === 'CLOSE_WAIT') since[r.endpoint] = r.ts;
   }
-  flush();
   return out;
 }
