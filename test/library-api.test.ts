@@ -28,7 +28,7 @@ test('library entry point: ingestFiles into a FlowStore, then buildReport/render
     const report = wirestate.buildReport(store.db, {});
     assert.equal(report.summary.closeWait, stuck.length);
     const text = wirestate.renderText(report);
-    assert.match(text, new RegExp(`client ${truth.client.replace(/\./g, '\\.')} leaks connections`));
+    assert.match(text, new RegExp(`client ${truth.client.replace(/\./g, "\\.")} \\(wirestate-fixture-pool\\) leaks connections to\\s+server\\s`));
   } finally {
     store.close();
   }

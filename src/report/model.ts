@@ -125,7 +125,6 @@ export interface Finding {
     | 'closer_fingerprint'
     | 'capture_damage'
     | 'keepalive_race'
-    | 'http_software'
     | 'capture_loss';
   severity: Severity;
   /** One line, the headline. */

@@ -3,12 +3,12 @@ import { formatDuration, formatTs, isoTs } from '../format-time';
 import { hostPort } from '../host-port';
 import { describeIdle, idleFingerprint } from '../idle-fingerprint';
 import type { Finding } from '../model';
-import type { MidstreamRoles } from '../role-inference';
 import { evidence } from '../sample-flow';
 import { median } from '../stats';
-import { SEVERITY_RANK, severityFor, type Thresholds } from '../thresholds';
+import { SEVERITY_RANK, severityFor } from '../thresholds';
 import { plural } from '../wording';
-import type { FindingModule } from './finding-module';
+import type { FindingModule, ReportContext } from './finding-module';
+import { clientName, namesSoftware, pairOf, serverName, serverTimeoutS, settingAdvice, softwareFacts, softwareLine, type HttpPair } from './http-pairs';
 import { closeWaitGroupKey, closeWaitHistories, describeGrowth } from './close-wait-growth';
 
 /** The processes owning the given endpoints (flow id and its stored side). */
@@ -38,7 +38,8 @@ interface CwRow {
   captured_only: 'orig' | 'resp' | null;
 }
 
-function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: MidstreamRoles): Finding[] {
+function closeWaitFindings(ctx: ReportContext): Finding[] {
+  const { db, captureId: capId, thresholds: t, roles } = ctx;
   const rows = db
     .prepare(
       `SELECT cw.flow_id, cw.stuck_side, cw.stuck_h, cw.stuck_p, cw.peer_h, cw.peer_p, cw.peer_state, cw.since_ts, cw.stuck_s,
@@ -94,8 +95,13 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: Mi
       why = `endpoints that left CLOSE_WAIT had stayed up to ${formatDuration(growth.facts.leftDurations!.maxS)}`;
     }
     const rate = leakRate(g.length, newestSince - since);
+    // A pooled client's leak: the software on both sides when the HTTP headers named it (flows picked up mid-stream aside).
+    const pair: HttpPair | undefined = client && first.stuck_side === 'orig' ? pairOf(ctx, first.stuck_h, first.peer_h, first.peer_p) : undefined;
+    const named = pair !== undefined && namesSoftware(pair);
+    const serverS = pair ? serverTimeoutS(pair) : null;
+    const serverCloses = serverS !== null ? `, which closes after ${formatDuration(serverS)} idle` : '';
     const stuckName = client ? `client ${first.stuck_h}` : `server ${hostPort(first.stuck_h, first.stuck_p)}`;
-    const peerName = client ? `server ${hostPort(first.peer_h, first.peer_p)}` : peers.size === 1 ? `client ${[...peers.keys()][0]}` : `${peers.size} clients`;
+    const peerName = named ? serverName(pair) : client ? `server ${hostPort(first.peer_h, first.peer_p)}` : peers.size === 1 ? `client ${[...peers.keys()][0]}` : `${peers.size} clients`;
     const own = owners(db, g);
     const fw2 = peerStates.get('FIN_WAIT_2') ?? 0;
     const details = [
@@ -110,6 +116,7 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: Mi
       `Severity ${severity}: ${why}.`,
     ];
     if (fp) details.splice(3, 0, `${describeIdle(fp)}.`);
+    if (pair) details.push(softwareLine(pair));
     if (growth) details.splice(2, 0, ...growth.lines);
     if (inferred > 0) {
       const svc = client ? hostPort(first.peer_h, first.peer_p) : hostPort(first.stuck_h, first.stuck_p);
@@ -133,9 +140,11 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: Mi
         `The client at ${first.stuck_h} received the server's FIN and its kernel acknowledged it, ` +
         `but the application never closed its socket: the connections sit idle in its connection pool, which ` +
         `does not notice connections closed by the server.${timer} ` +
-        `Look at the client's HTTP/connection-pool configuration: evict idle connections before the server's ` +
-        `keep-alive timeout${fp && fp.timer ? ` (shorter than ${formatDuration(fp.medianS)})` : ''}, or validate a connection before reusing it, ` +
-        `and make sure every code path closes or releases its connection. ` +
+        (pair
+          ? `${settingAdvice(pair, serverS)} And make sure every code path closes or releases its connection. `
+          : `Look at the client's HTTP/connection-pool configuration: evict idle connections before the server's ` +
+            `keep-alive timeout${fp && fp.timer ? ` (shorter than ${formatDuration(fp.medianS)})` : ''}, or validate a connection before reusing it, ` +
+            `and make sure every code path closes or releases its connection. `) +
         `CLOSE_WAIT never times out in the kernel: these sockets stay until the process closes them or exits.`;
       if (fw2 > 0) {
         implication +=
@@ -154,7 +163,9 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: Mi
       kind: 'close_wait',
       severity,
       title: client
-        ? `${stuckName} leaks connections to ${hostPort(first.peer_h, first.peer_p)}: ${g.length} in CLOSE_WAIT, oldest ${formatDuration(oldest)}`
+        ? named
+          ? `${clientName(pair)} leaks connections to ${peerName}${serverCloses}: ${g.length} in CLOSE_WAIT, oldest ${formatDuration(oldest)}`
+          : `${stuckName} leaks connections to ${hostPort(first.peer_h, first.peer_p)}: ${g.length} in CLOSE_WAIT, oldest ${formatDuration(oldest)}`
         : `${stuckName} leaks connections: ${g.length} in CLOSE_WAIT, oldest ${formatDuration(oldest)}`,
       details,
       implication,
@@ -179,6 +190,8 @@ function closeWaitFindings(db: Database, capId: number, t: Thresholds, roles: Mi
         idleBeforeFin: fp,
         rolesInferred: inferred,
         growth: growth ? growth.facts : null,
+        // What the HTTP headers said of both sides (null: no HTTP seen between them).
+        software: pair ? softwareFacts(pair, serverS) : null,
       },
       evidence: evidence(db, ids, first.flow_id, roles),
     });
@@ -198,5 +211,5 @@ function leakRate(count: number, spanS: number): { perHour: number; text: string
 /** Endpoints stuck in CLOSE_WAIT at capture end, grouped by the stuck side: who leaks, since when, why. */
 export const closeWait: FindingModule = {
   kind: 'close_wait',
-  build: (c) => closeWaitFindings(c.db, c.captureId, c.thresholds, c.roles),
+  build: closeWaitFindings,
 };

@@ -9,7 +9,7 @@ import type { IdleFingerprint } from '../model';
 /**
  * HTTP facts (http_flows, schema versions 6 and 8) gathered per client address and
  * server address:port, for the findings that name the software on each side
- * (http-software.ts) and the keep-alive race (keepalive-race.ts).
+ * (close-wait.ts names the software of a leak) and the keep-alive race (keepalive-race.ts).
  */
 export interface HttpPair {
   clientH: string;
@@ -101,16 +101,24 @@ function mostCommon(values: (string | null)[]): string | null {
   return best;
 }
 
-const pairsOfReport = new WeakMap<ReportContext, HttpPair[]>();
+const pairKey = (clientH: string, serverH: string, serverP: number): string => `${clientH}|${serverH}|${serverP}`;
+const pairsOfReport = new WeakMap<ReportContext, { list: HttpPair[]; byKey: Map<string, HttpPair> }>();
+
+function pairsOf(ctx: ReportContext): { list: HttpPair[]; byKey: Map<string, HttpPair> } {
+  let pairs = pairsOfReport.get(ctx);
+  if (pairs === undefined) {
+    const list = httpPairs(ctx.db, ctx.captureId);
+    pairsOfReport.set(ctx, (pairs = { list, byKey: new Map(list.map((p) => [pairKey(p.clientH, p.serverH, p.serverP), p])) }));
+  }
+  return pairs;
+}
 
 /**
  * The HTTP pairs of the capture a report is built for, computed once per
- * report (the software and keep-alive race findings both read them).
+ * report (the CLOSE_WAIT and keep-alive race findings both read them).
  */
 export function reportHttpPairs(ctx: ReportContext): HttpPair[] {
-  let pairs = pairsOfReport.get(ctx);
-  if (pairs === undefined) pairsOfReport.set(ctx, (pairs = httpPairs(ctx.db, ctx.captureId)));
-  return pairs;
+  return pairsOf(ctx).list;
 }
 
 /** Every client -> server pair of the capture that carried HTTP, largest first. */
@@ -129,7 +137,7 @@ export function httpPairs(db: Database, capId: number): HttpPair[] {
   const servers = new Set(rows.map((r) => r.resp_h));
   const groups = new Map<string, Row[]>();
   for (const r of rows) {
-    const k = `${r.orig_h}|${r.resp_h}|${r.resp_p}`;
+    const k = pairKey(r.orig_h, r.resp_h, r.resp_p);
     let g = groups.get(k);
     if (!g) groups.set(k, (g = []));
     g.push(r);
@@ -173,6 +181,43 @@ export function httpPairs(db: Database, capId: number): HttpPair[] {
     });
   }
   return out.sort((a, b) => b.flowIds.length - a.flowIds.length);
+}
+
+/** The HTTP pair of a client and a service in the report's capture, if the capture carried HTTP between them. */
+export function pairOf(ctx: ReportContext, clientH: string, serverH: string, serverP: number): HttpPair | undefined {
+  return pairsOf(ctx).byKey.get(pairKey(clientH, serverH, serverP));
+}
+
+/** Whether the headers named either side's software (User-Agent or Server). */
+export function namesSoftware(p: HttpPair): boolean {
+  return p.userAgent !== null || p.server !== null;
+}
+
+/** "Client software: Apache-HttpClient/4.5.14 (Java/17) = Apache HttpClient; server software: nginx/1.22.1 = nginx." */
+export function softwareLine(p: HttpPair): string {
+  const c = p.clientSoftware;
+  const s = p.serverSoftware;
+  return `Client software: ${p.userAgent ?? 'not named (no User-Agent)'}${c ? ` = ${c.name}` : ''}; server software: ${p.server ?? 'not named (no Server header)'}${s ? ` = ${s.name}` : ''}.`;
+}
+
+/** What a finding's JSON says of the software on both sides (known-software.ts), and of the two timeouts. */
+export function softwareFacts(p: HttpPair, serverS: number | null): Record<string, string | number | boolean | null> {
+  const c = p.clientSoftware;
+  const s = p.serverSoftware;
+  return {
+    userAgent: p.userAgent,
+    server: p.server,
+    clientSoftware: c?.name ?? null,
+    serverSoftware: s?.name ?? null,
+    clientSetting: c?.setting ?? null,
+    serverSetting: s?.setting ?? null,
+    clientDefaultIdleS: c?.defaultIdleS ?? null,
+    serverDefaultIdleS: s?.defaultIdleS ?? null,
+    serverIdleTimeoutS: serverS,
+    advertisedKeepAliveTimeoutS: p.advertisedTimeoutS,
+    clientReuseMaxS: p.clientReuseMaxS,
+    clientIsProxy: p.clientIsProxy,
+  };
 }
 
 /** "client 10.0.0.5 (Apache-HttpClient/4.5.14 (Java/17))" */

@@ -11,7 +11,6 @@ import { retransmissionsModule } from './retransmissions';
 import { closerFingerprint } from './closer-fingerprint';
 import { timeWaitModule } from './time-wait';
 import { keepaliveRace } from './keepalive-race';
-import { httpSoftware } from './http-software';
 
 export type { FindingModule, ReportContext } from './finding-module';
 
@@ -35,5 +34,4 @@ export const FINDING_MODULES: readonly FindingModule[] = [
   retransmissionsModule,
   closerFingerprint,
   timeWaitModule,
-  httpSoftware,
 ];

@@ -4,7 +4,7 @@ import { evidence } from '../sample-flow';
 import { median } from '../stats';
 import { plural } from '../wording';
 import type { FindingModule, ReportContext } from './finding-module';
-import { clientName, reportHttpPairs, serverName, serverTimeoutS, settingAdvice, type HttpPair } from './http-pairs';
+import { clientName, namesSoftware, reportHttpPairs, serverName, serverTimeoutS, settingAdvice, softwareFacts, softwareLine, type HttpPair } from './http-pairs';
 
 /**
  * The keep-alive race (http_flows.close_kind = 'keepalive_race', set by the
@@ -78,6 +78,7 @@ function build(ctx: ReportContext): Finding[] {
       y !== null
         ? `${who === 'proxy' ? 'Proxy' : 'Client'} reuse Y: the ${who} reused connections idle up to ${rst ? exact(y) : formatDuration(y)}${x !== null ? (y > x ? ` — Y > X: the mismatch` : ` (not above X: ${notAbove})`) : ''}.`
         : '',
+      namesSoftware(p) ? softwareLine(p) : '',
     ].filter((s) => s !== '');
     const d = p.finToRequest;
     // An RST race is near by construction (the RST within RST_RACE_WITHIN_US of the request).
@@ -108,6 +109,7 @@ function build(ctx: ReportContext): Finding[] {
       details,
       implication,
       facts: {
+        ...softwareFacts(p, x),
         clientHost: p.clientH,
         serverHost: p.serverH,
         serverPort: p.serverP,
