@@ -54,12 +54,26 @@ export function statusLine(s: LiveStatus, elapsedS: number, exportText = ''): st
   );
 }
 
+/** The summary's line on packets the kernel dropped before wirestate could read them. */
+export function dropsSummary(s: LiveStatus): string {
+  if (s.drops === null) {
+    return "drops: unknown (the installed 'cap' has no pcap_stats and the packet socket's counters could not be read): compare with the capture loss below";
+  }
+  const of = s.kernelReceived !== null ? ` of ${s.kernelReceived} packets the kernel passed to the capture` : '';
+  if (s.drops === 0) return `drops: 0${of}`;
+  const pct = s.kernelReceived ? ` (${((100 * s.drops) / s.kernelReceived).toFixed(s.drops * 1000 < s.kernelReceived ? 3 : 1)}%)` : '';
+  return (
+    `drops: ${s.drops}${of}${pct} DROPPED by the kernel, the capture buffer being full: ` +
+    `flows that lost a SYN, FIN or RST may show the wrong state; raise -B/--buffer-size or narrow the filter`
+  );
+}
+
 export function summaryText(s: LiveSummary, dbPath: string): string {
   const secs = ((s.endTsUs - s.startedTsUs) / 1e6).toFixed(1);
   const lines = [
     `capture ${s.captureId} on ${s.device} stopped (${s.reason}) after ${secs}s: ${s.packets} packets (${s.tcpPackets} TCP, ${s.bytes} bytes)`,
     `flows: ${s.totalFlows} seen, ${s.flowsWithOwners} with a local process attributed; endpoints in CLOSE_WAIT at stop: ${s.closeWaitEndpoints}`,
-    `drops: ${s.drops === null ? "n/a (the installed 'cap' does not expose pcap_stats)" : s.drops}; longest flush pause ${s.longestFlushMs.toFixed(0)} ms`,
+    `${dropsSummary(s)}; longest flush pause ${s.longestFlushMs.toFixed(0)} ms`,
     `capture loss: ${lossText(s.loss)}`,
   ];
   if (s.pcapPackets > 0) lines.push(`pcap: ${s.pcapPackets} packets written`);
@@ -132,7 +146,7 @@ export function registerLive(program: Command): void {
     .option('--duration <seconds>', 'stop after this many seconds')
     .option('-c, --count <n>', 'stop after this many packets')
     .option('-s, --snaplen <bytes>', 'bytes kept per packet (max 65535)', '65535')
-    .option('-B, --buffer-size <KiB>', 'kernel capture buffer, as tcpdump -B (each packet takes a ~64 KiB slot with cap)', '32768')
+    .option('-B, --buffer-size <KiB>', 'kernel capture buffer, as tcpdump -B (each packet takes a ~64 KiB slot with cap: the default holds ~4,000)', '262144')
     .option('--flush-every <seconds>', 'this often: write the active flows that changed, move the capture end to now, finish flows whose TIME_WAIT/idle time ran out, re-read socket owners', '2')
     .option('-w, --write <file.pcap>', 'also write every captured packet to this pcap file')
     .option('--no-owners', 'do not look up the processes holding local sockets (/proc)')

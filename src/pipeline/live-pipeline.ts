@@ -56,8 +56,10 @@ export interface LiveStatus {
   totalFlows: number;
   /** Endpoints in CLOSE_WAIT at the last flush. */
   closeWaitEndpoints: number;
-  /** libpcap drops; null when the installed cap cannot report them. */
+  /** Packets the kernel dropped from the capture ring (libpcap's ps_drop); null when they cannot be read. */
   drops: number | null;
+  /** Packets the kernel passed to the capture, dropped ones included (ps_recv); null when unknown. */
+  kernelReceived: number | null;
   flowsWritten: number;
   flushes: number;
   /** Capture-loss estimate's counts since the start (TcpEngine.lossCounts). */
@@ -318,6 +320,8 @@ export class LivePipeline {
    */
   private flush(): void {
     const t0 = performance.now();
+    // The packet socket's drop counters, read in a child meanwhile: the status line's next drops.
+    this.capture.refreshStats();
     this.owners?.refresh();
     this.writer?.flush();
     this.notePause(performance.now() - t0);
@@ -399,6 +403,7 @@ export class LivePipeline {
   }
 
   status(): LiveStatus {
+    const stats = this.capture.stats();
     return {
       packets: this.packets,
       tcpPackets: this.tcpPackets,
@@ -406,7 +411,8 @@ export class LivePipeline {
       activeFlows: this.engine.activeFlows,
       totalFlows: this.engine.totalFlows,
       closeWaitEndpoints: this.closeWait,
-      drops: this.capture.stats().dropped,
+      drops: stats.dropped,
+      kernelReceived: stats.received,
       flowsWritten: this.flowsWritten,
       flushes: this.flushes,
       loss: this.engine.lossCounts(),
@@ -484,19 +490,22 @@ export class LivePipeline {
     this.clearTimers();
     this.capture.close();
     this.reason = reason;
-    try {
-      this.finalize();
-    } catch (err) {
-      this.stopping = false;
-      this.fail(err);
-    }
+    // The drop counters' reads still in flight are the last part of the final count.
+    void this.capture.statsSettled().then(() => {
+      try {
+        this.finalize();
+      } catch (err) {
+        this.stopping = false;
+        this.fail(err);
+      }
+    });
   }
 
   private reason: StopReason = 'requested';
 
   private finalize(): void {
     const endUs = this.lastObservedUs();
-    const drops = this.capture.stats().dropped;
+    const drops = this.capture.stats().dropped; // final: read at close, every read back
     // Owners while the sockets are still there, then the active flows as they are now.
     this.owners?.refresh();
     this.engine.advance(endUs);

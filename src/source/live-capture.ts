@@ -1,4 +1,5 @@
 import type { PacketHandler, RawPacket } from './raw-packet';
+import { PacketSocketStats, packetSocketInodes } from './packet-socket-stats';
 
 /**
  * Live capture through libpcap, by way of the optional `cap` addon. `cap` is
@@ -12,8 +13,14 @@ import type { PacketHandler, RawPacket } from './raw-packet';
  * - no original length: `origlen` is the captured length, or, when the
  *   packet filled the snapshot length, the length its IP header claims;
  * - a fixed libpcap snaplen of 65535: a smaller `snaplen` truncates the copy;
- * - no pcap_stats: drop counts are reported only if the installed cap has a
- *   `stats()` method, else as unknown (null).
+ * - no pcap_stats: drop counts come from the installed cap's `stats()` if it
+ *   has one, else from the kernel's counters of the packet socket libpcap
+ *   opened (packet-socket-stats.ts), else they are unknown (null);
+ * - immediate mode (TPACKET_V2): the kernel ring has one fixed-size slot per
+ *   packet, as large as the snapshot length (65535) on an interface with
+ *   segmentation or receive offload (veth, most NICs), whatever the packet
+ *   size: the ring holds bufferSize / 64 KiB packets, 4,096 at the default
+ *   256 MiB.
  */
 
 export type LiveCaptureErrorCode =
@@ -133,9 +140,10 @@ export interface LiveCaptureOptions {
   /** Bytes kept per packet (at most 65535, cap's libpcap snaplen). */
   snaplen: number;
   /**
-   * Kernel capture ring size in bytes (default 32 MiB). cap's libpcap handle
+   * Kernel capture ring size in bytes (default 256 MiB). cap's libpcap handle
    * has a 65535-byte snaplen, so each ring slot is ~64 KiB whatever the
-   * packet size: 32 MiB holds ~500 packets waiting while JavaScript is busy.
+   * packet size (on interfaces with offloads): 256 MiB holds ~4,000 packets
+   * waiting while JavaScript is busy (40 ms at 100k packets/s).
    */
   bufferSize?: number;
 }
@@ -153,7 +161,7 @@ export interface LiveCaptureStats {
 const failedHandles: CapHandle[] = [];
 
 /** Default kernel ring size for live capture. */
-export const DEFAULT_BUFFER_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_BUFFER_BYTES = 256 * 1024 * 1024;
 
 /** The largest snapshot length cap's libpcap handle uses. */
 export const CAP_MAX_SNAPLEN = 65535;
@@ -172,6 +180,8 @@ export class LiveCapture {
   /** Packets cut by the snapshot length. */
   truncated = 0;
   private readonly handle: CapHandle;
+  /** The kernel's counters of libpcap's packet socket, where cap has no stats() and they can be read. */
+  private socketStats: PacketSocketStats | null = null;
   private closed = false;
   private lastTsUs = 0;
 
@@ -201,6 +211,7 @@ export class LiveCapture {
     const buffer = Buffer.alloc(snaplen);
     const handle = new cap.Cap();
     let linkName: string;
+    const socketsBefore = typeof handle.stats === 'function' ? null : packetSocketInodes();
     try {
       linkName = handle.open(opts.device, opts.filter, bufferSize, buffer);
     } catch (err) {
@@ -218,6 +229,7 @@ export class LiveCapture {
       throw new LiveCaptureError('open_failed', `cannot capture on ${opts.device}: unsupported link type ${linkName}`);
     }
     const live = new LiveCapture(handle, opts, snaplen, linktype);
+    live.socketStats = PacketSocketStats.find(socketsBefore);
     const raw: RawPacket = {
       buf: buffer,
       off: 0,
@@ -253,16 +265,39 @@ export class LiveCapture {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // The socket's counters, last read before libpcap closes it.
+    this.socketStats?.close();
     this.handle.close();
+  }
+
+  /**
+   * Start reading the packet socket's counters in the background (a child
+   * process), so that the next stats() is fresh; no-op where cap has its own
+   * stats() or the socket's counters cannot be read.
+   */
+  refreshStats(): void {
+    if (!this.closed) this.socketStats?.refresh();
+  }
+
+  /** Resolves when every background read of the counters is back (after close(): the final counts). */
+  statsSettled(): Promise<void> {
+    return this.socketStats?.settled() ?? Promise.resolve();
   }
 
   get isClosed(): boolean {
     return this.closed;
   }
 
-  /** libpcap's counters, where the installed cap exposes pcap_stats. */
+  /**
+   * libpcap's counters, where the installed cap exposes pcap_stats; else the
+   * packet socket's, as of the last read (refreshStats(), close()); else unknown.
+   */
   stats(): LiveCaptureStats {
     const none: LiveCaptureStats = { received: null, dropped: null, ifDropped: null };
+    if (this.socketStats !== null) {
+      const c = this.socketStats.counts();
+      return c === null ? none : { received: c.received, dropped: c.dropped, ifDropped: null };
+    }
     if (typeof this.handle.stats !== 'function' || this.closed) return none;
     try {
       const s = this.handle.stats();
@@ -273,9 +308,9 @@ export class LiveCapture {
     }
   }
 
-  /** Whether drop counts can be had from the installed cap. */
+  /** Whether drop counts can be had (from the installed cap, or from the packet socket). */
   get hasStats(): boolean {
-    return typeof this.handle.stats === 'function';
+    return typeof this.handle.stats === 'function' || this.socketStats?.counts() != null;
   }
 }
 
