@@ -5,6 +5,7 @@ import path from 'node:path';
 import { generateTraffic, type GenerateSummary, type Profile } from './generate-traffic';
 import { hasGnuTime, measureCommand, median, which, type RunResult } from './measure-command';
 import { renderBreakdown, type StageBreakdown } from './stage-timings';
+import { liveLossLine, liveLossTable, liveLossUnavailable, runLiveLoss, type LiveLossResult } from './live-loss';
 
 /**
  * `npm run bench`: builds the workloads (generated traffic at 1x and 4x the
@@ -33,6 +34,7 @@ interface Options {
   skipProxy: boolean;
   /** Runs of the in-process stage breakdown per file (0: none). */
   stageRuns: number;
+  skipLive: boolean;
 }
 
 const outDir = path.resolve(__dirname, '..');
@@ -52,6 +54,7 @@ function usage(): string {
     '  --no-scaled       skip the long generated file',
     '  --no-real         skip the real capture',
     '  --no-proxy        skip the busy-proxy capture',
+    '  --no-live         skip the live capture at rising packet rates (bench/live-loss.ts)',
     '  --stage-runs N    runs of the per-stage breakdown of each file, median shown (default 1; 0: none)',
     '  --work DIR        where workloads and databases go (default bench/work)',
     '  --json            print the results as JSON instead of a table',
@@ -73,6 +76,7 @@ function parseOptions(argv: string[]): Options {
     skipReal: false,
     skipProxy: false,
     stageRuns: 1,
+    skipLive: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -90,6 +94,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--no-scaled') o.skipScaled = true;
     else if (a === '--no-real') o.skipReal = true;
     else if (a === '--no-proxy') o.skipProxy = true;
+    else if (a === '--no-live') o.skipLive = true;
     else if (a === '--stage-runs') {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 0) throw new Error('--stage-runs needs a non-negative integer');
@@ -438,10 +443,21 @@ async function main(): Promise<void> {
     }
     results.push(fr);
   }
+  let live: LiveLossResult | string = 'skipped (--no-live)';
+  if (!o.skipLive) {
+    const why = liveLossUnavailable();
+    if (why) live = `skipped (${why})`;
+    else {
+      log('live capture at rising packet rates (bench/live-loss.ts) ...');
+      live = await runLiveLoss({ rates: [10_000, 25_000, 50_000, 100_000, 150_000], seconds: 3, workDir: o.workDir, log }).catch(
+        (e: unknown) => `failed: ${(e as Error).message}`,
+      );
+    }
+  }
   machine.loadAfter = os.loadavg()[0];
   const targets = checkTargets(results);
   if (o.json) {
-    process.stdout.write(JSON.stringify({ machine, runs: o.runs, notes, results, targets }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ machine, runs: o.runs, notes, results, targets, live }, null, 2) + '\n');
   } else {
     const out: string[] = [];
     out.push(
@@ -458,6 +474,8 @@ async function main(): Promise<void> {
     for (const fr of results) out.push('', renderFile(fr));
     out.push('', 'targets (issue 13, every workload):');
     for (const t of targets) out.push(`  ${t.status.padEnd(4)}  ${t.name}: ${t.detail}`);
+    if (typeof live === 'string') out.push(`  live capture: ${live}`);
+    else out.push(`  ${liveLossLine(live)}`, '', liveLossTable(live));
     process.stdout.write(out.join('\n') + '\n');
   }
   if (o.strict && targets.some((t) => t.status !== 'PASS')) process.exitCode = 1;
