@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 /**
  * The kernel's own counters of a Linux packet socket (PACKET_STATISTICS):
@@ -12,15 +12,21 @@ import { spawn, spawnSync } from 'node:child_process';
  * descriptor and calls getsockopt(SOL_PACKET, PACKET_STATISTICS) on it.
  *
  * The kernel resets the counters at every read (libpcap adds them up
- * itself; cap never reads them), so this object adds up every read. Reads
- * at the flushes run in a child without blocking the event loop; the last
- * one, just before the handle closes, is synchronous.
+ * itself; cap never reads them), so this object adds up every read. One
+ * child lives as long as the capture and answers a read per line asked; the
+ * last is asked for as the handle closes (the child's copy of the descriptor
+ * keeps the socket until it has answered).
  */
 
-/** SOL_PACKET, PACKET_STATISTICS; struct tpacket_stats { u32 tp_packets; u32 tp_drops; }. */
+/**
+ * Reads SOL_PACKET (263) / PACKET_STATISTICS (6) on descriptor 3 for every
+ * line on its standard input; struct tpacket_stats { u32 tp_packets; u32
+ * tp_drops; }, tp_packets counting the dropped ones too.
+ */
 const READ_STATS_PL =
-  'open(my $s, "+<&=", 3) or die "fd 3: $!\\n"; my $v = getsockopt($s, 263, 6); ' +
-  'defined $v or die "getsockopt: $!\\n"; my ($p, $d) = unpack("LL", $v); print "$p $d\\n";';
+  'open(my $s, "+<&=", 3) or die "fd 3: $!\\n"; $| = 1; ' +
+  'while (<STDIN>) { my $v = getsockopt($s, 263, 6); ' +
+  'if (defined $v) { my ($p, $d) = unpack("LL", $v); print "$p $d\\n"; } else { print "error $!\\n"; } }';
 
 export interface PacketSocketCounts {
   /** Packets that passed the filter: delivered plus dropped. */
@@ -73,23 +79,34 @@ function parseCounts(out: string): PacketSocketCounts | null {
 }
 
 export class PacketSocketStats {
-  private readonly fd: number;
+  private readonly child: ChildProcess;
   private received = 0;
   private dropped = 0;
-  private inFlight = 0;
+  /** Reads asked for and not answered yet. */
+  private outstanding = 0;
+  private answered = 0;
   private idleWaiters: Array<() => void> = [];
-  /** False once a read failed: the counts are then unknown. */
+  /** False once a read failed or the reader died: the counts are then unknown. */
   private ok = true;
   private closed = false;
+  private pendingText = '';
 
   private constructor(fd: number) {
-    this.fd = fd;
+    // One child for the whole capture (a fork per read would hold the event loop ~10-30 ms: the
+    // page tables of the heap and of the capture ring are copied).
+    this.child = spawn('perl', ['-e', READ_STATS_PL], { stdio: ['pipe', 'pipe', 'ignore', fd] });
+    this.child.on('error', () => this.lost());
+    this.child.on('exit', () => this.lost());
+    this.child.stdin?.on('error', () => this.lost());
+    this.child.stdout?.setEncoding('utf8');
+    this.child.stdout?.on('data', (d: string) => this.onData(d));
+    this.refresh();
   }
 
   /**
    * The socket opened between `before` (packetSocketInodes() taken just
    * before libpcap opened the device) and now, or null when it cannot be
-   * found or read (not Linux, no perl): counts are then unknown.
+   * found (not Linux): counts are then unknown.
    */
   static find(before: Set<string> | null): PacketSocketStats | null {
     if (before === null) return null;
@@ -99,69 +116,64 @@ export class PacketSocketStats {
     if (fresh.length !== 1) return null;
     const fd = fdOfSocket(fresh);
     if (fd < 0) return null;
-    const stats = new PacketSocketStats(fd);
-    // One read now: it starts the counts at the open, and it tells whether perl can read them at all.
-    return stats.readSync() ? stats : null;
+    return new PacketSocketStats(fd);
   }
 
-  /** Counts since the open, or null when a read failed. Includes reads still in flight only once they are back. */
+  private onData(d: string): void {
+    this.pendingText += d;
+    let nl: number;
+    while ((nl = this.pendingText.indexOf('\n')) >= 0) {
+      const line = this.pendingText.slice(0, nl);
+      this.pendingText = this.pendingText.slice(nl + 1);
+      const c = parseCounts(line);
+      if (c === null) this.ok = false;
+      else {
+        this.received += c.received;
+        this.dropped += c.dropped;
+      }
+      this.answered++;
+      if (this.outstanding > 0) this.outstanding--;
+      if (this.outstanding === 0) this.wakeIdle();
+    }
+  }
+
+  /** The reader ended: fine after close() once every read was answered, else the counts are unknown. */
+  private lost(): void {
+    if (!this.closed || this.outstanding > 0) this.ok = false;
+    this.outstanding = 0;
+    this.wakeIdle();
+  }
+
+  private wakeIdle(): void {
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Counts since the open as of the last answered read; null before the first or when a read failed. */
   counts(): PacketSocketCounts | null {
-    return this.ok ? { received: this.received, dropped: this.dropped } : null;
+    return this.ok && this.answered > 0 ? { received: this.received, dropped: this.dropped } : null;
   }
 
-  private add(c: PacketSocketCounts | null): void {
-    if (c === null) this.ok = false;
-    else {
-      this.received += c.received;
-      this.dropped += c.dropped;
-    }
-  }
-
-  /** Read the counters now, blocking for the child's run (a few ms). False when it failed. */
-  readSync(): boolean {
-    if (this.closed) return this.ok;
-    const r = spawnSync('perl', ['-e', READ_STATS_PL], { stdio: ['ignore', 'pipe', 'ignore', this.fd], encoding: 'utf8', timeout: 5000 });
-    const c = r.status === 0 ? parseCounts(r.stdout) : null;
-    this.add(c);
-    return c !== null;
-  }
-
-  /** Start a read in a child process; `counts()` includes it once it is back. At most one at a time. */
+  /** Ask for a read; `counts()` includes it once it is answered. At most one waits at a time. */
   refresh(): void {
-    if (this.closed || this.inFlight > 0 || !this.ok) return;
-    let child;
-    try {
-      child = spawn('perl', ['-e', READ_STATS_PL], { stdio: ['ignore', 'pipe', 'ignore', this.fd] });
-    } catch {
-      this.ok = false;
-      return;
-    }
-    this.inFlight++;
-    let out = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (d: string) => (out += d));
-    let finished = false;
-    const done = (code: number | null): void => {
-      if (finished) return;
-      finished = true;
-      this.add(code === 0 ? parseCounts(out) : null);
-      this.inFlight--;
-      if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-    };
-    child.on('error', () => done(null));
-    child.on('close', (code) => done(code));
+    if (this.closed || !this.ok || this.outstanding > 0) return;
+    this.outstanding++;
+    this.child.stdin?.write('\n');
   }
 
-  /** The last read, synchronously, before the socket is closed; no reads after it. */
+  /** The last read, asked for as the socket is closed; the reader ends after answering it. */
   close(): void {
     if (this.closed) return;
-    this.readSync();
+    if (this.ok) {
+      this.outstanding++;
+      this.child.stdin?.write('\n');
+    }
     this.closed = true;
+    this.child.stdin?.end();
   }
 
-  /** Resolves when no read is in flight (every read's counts are in). */
+  /** Resolves when no read is waiting for its answer (after close(): the final counts are in). */
   settled(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
+    if (this.outstanding === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 }
