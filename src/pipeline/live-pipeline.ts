@@ -2,6 +2,8 @@ import { Decoder } from '../decode/decoder';
 import { TcpEngine } from '../tcp/tcp-engine';
 import type { FlowRecord } from '../tcp/flow-record';
 import { FlowStore, type CaptureProgress } from '../store/flow-store';
+import { LiveFlowWriter } from '../store/live-flow-writer';
+import { encodeFlowRecords } from '../tcp/flow-batch';
 import { LiveCapture } from '../source/live-capture';
 import { PcapWriter } from '../source/pcap-writer';
 import type { RawPacket } from '../source/raw-packet';
@@ -118,7 +120,10 @@ export class LivePipeline {
   readonly captureId: number;
   readonly capture: LiveCapture;
   private readonly opts: LivePipelineOptions;
+  /** The capture row (begin, end, damage) on this thread. */
   private readonly store: FlowStore;
+  /** Flow rows and flush progress, written by a thread of their own (live-flow-writer.ts). */
+  private flowWriter: LiveFlowWriter | null = null;
   private readonly decoder = new Decoder();
   private readonly engine: TcpEngine;
   private readonly writer: PcapWriter | null;
@@ -215,8 +220,13 @@ export class LivePipeline {
     // meanwhile, its supervisor already knows the capture row and closes it.
     this.recorded = { lastTsUs: this.startedTsUs, packets: 0, tcpPackets: 0, bytes: 0, firstTsUs: null };
     try {
-      this.recordProgress(this.recorded);
+      this.store.updateCaptureProgress(this.captureId, this.recorded);
+      this.reportProgress();
       this.owners?.refresh();
+      const w = new LiveFlowWriter(opts.dbPath);
+      w.onFailure((err) => this.fail(err));
+      w.onProgress((p) => this.progressRecorded(p));
+      this.flowWriter = w;
     } catch (err) {
       this.closeDamaged(`live capture on ${this.capture.device} failed to start: ${err instanceof Error ? err.message : String(err)}`);
       this.closeAll();
@@ -307,7 +317,8 @@ export class LivePipeline {
       if (f.owners && f.owners.length > 0) this.withOwners.add(f.uid);
       else this.withOwners.delete(f.uid);
     }
-    this.store.writeFlows(this.captureId, flows);
+    // Encoded here (a Float64Array and a text table), written by the writer thread.
+    this.flowWriter?.writeRows(this.captureId, encodeFlowRecords(flows));
     this.flowsWritten += flows.length;
     this.opts.flushListener?.noteFlows(flows.map((f) => f.uid));
   }
@@ -361,7 +372,7 @@ export class LivePipeline {
     this.notePause(performance.now() - t0);
   }
 
-  /** Record the latest flush progress whose queued records are all written. */
+  /** Hand the writer thread the latest flush progress whose queued records it has all been given. */
   private settleProgress(): void {
     const pending = this.pendingProgress;
     let settled: CaptureProgress | null = null;
@@ -369,9 +380,14 @@ export class LivePipeline {
     if (settled !== null) this.recordProgress(settled);
   }
 
-  /** Move the running capture row to `p` and tell the supervisor (onProgress). */
+  /** Move the running capture row to `p` once the writer thread has written what was handed to it before. */
   private recordProgress(p: CaptureProgress): void {
-    this.store.updateCaptureProgress(this.captureId, p);
+    this.flowWriter?.progress(this.captureId, p);
+  }
+
+  /** The writer thread wrote progress `p`: tell the exporter and the supervisor (onProgress). */
+  private progressRecorded(p: CaptureProgress): void {
+    if (this.stopping) return;
     this.recorded = p;
     this.opts.flushListener?.flushed(p.lastTsUs);
     this.reportProgress();
@@ -440,9 +456,12 @@ export class LivePipeline {
       // the original error is the one to report
     }
     const message = err instanceof Error ? err.message : String(err);
-    this.closedAsDamaged = this.closeDamaged(`live capture on ${this.capture.device} failed: ${message}`);
-    this.store.close();
-    this.rejectDone(err);
+    // The writer thread stops first: the row is closed as of the last progress it wrote.
+    void (this.flowWriter?.terminate() ?? Promise.resolve()).then(() => {
+      this.closedAsDamaged = this.closeDamaged(`live capture on ${this.capture.device} failed: ${message}`);
+      this.store.close();
+      this.rejectDone(err);
+    });
   }
 
   /**
@@ -491,19 +510,18 @@ export class LivePipeline {
     this.capture.close();
     this.reason = reason;
     // The drop counters' reads still in flight are the last part of the final count.
-    void this.capture.statsSettled().then(() => {
-      try {
-        this.finalize();
-      } catch (err) {
+    void this.capture
+      .statsSettled()
+      .then(() => this.finalize())
+      .catch((err: unknown) => {
         this.stopping = false;
         this.fail(err);
-      }
-    });
+      });
   }
 
   private reason: StopReason = 'requested';
 
-  private finalize(): void {
+  private async finalize(): Promise<void> {
     const endUs = this.lastObservedUs();
     const drops = this.capture.stats().dropped; // final: read at close, every read back
     // Owners while the sockets are still there, then the active flows as they are now.
@@ -515,6 +533,9 @@ export class LivePipeline {
     this.decoder.finish(); // fragmented datagrams never completed count as fragment_reassembly_timeout
     this.drainAll();
     this.writer?.close();
+    // Every flow row in before the row is closed (and its flow count taken).
+    await this.flowWriter?.idle();
+    await this.flowWriter?.close();
     const anomalies = this.decoder.anomalies.toObject();
     this.store.endCapture(this.captureId, {
       firstTsUs: this.firstTsUs ?? this.startedTsUs,

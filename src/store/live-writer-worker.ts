@@ -1,0 +1,55 @@
+/**
+ * Worker thread body of LiveFlowWriter: its own connection to the live
+ * capture's database; flow batches and capture progress are written in the
+ * order they arrive, each in a transaction of its own. After the first
+ * failure it writes nothing more (but still answers syncs).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { FlowStore } from './flow-store';
+import type { LiveWriterReply, LiveWriterRequest } from './live-flow-writer';
+
+const port = parentPort!;
+let store: FlowStore | null = null;
+let failed = false;
+
+function reply(r: LiveWriterReply): void {
+  port.postMessage(r);
+}
+
+function fail(err: unknown): void {
+  if (failed) return;
+  failed = true;
+  const code = (err as { code?: unknown } | null)?.code;
+  reply({ t: 'failed', message: err instanceof Error ? err.message : String(err), ...(typeof code === 'string' ? { code } : {}) });
+}
+
+try {
+  store = FlowStore.open((workerData as { dbPath: string }).dbPath);
+} catch (err) {
+  fail(err);
+}
+
+port.on('message', (m: LiveWriterRequest) => {
+  try {
+    switch (m.t) {
+      case 'rows':
+        if (!failed && store) store.writeRows(m.captureId, m.rows);
+        return;
+      case 'progress':
+        if (failed || !store) return;
+        store.updateCaptureProgress(m.captureId, m.progress);
+        reply({ t: 'progressed', progress: m.progress });
+        return;
+      case 'sync':
+        reply({ t: 'synced', seq: m.seq });
+        return;
+      case 'close':
+        store?.close();
+        store = null;
+        port.close();
+        return;
+    }
+  } catch (err) {
+    fail(err);
+  }
+});
