@@ -90,6 +90,21 @@ export interface LiveSummary extends LiveStatus {
 /** Flow records written per transaction / event-loop turn. */
 const WRITE_CHUNK = 200;
 
+/**
+ * Flow records a flush builds per event-loop turn: building one costs tens
+ * of microseconds (more on a loaded machine), and a flush of thousands in
+ * one turn held the capture thread for 0.2-1 s, longer than libpcap's ring
+ * lasts at tens of thousands of packets a second.
+ */
+const SNAPSHOT_SLICE = 100;
+
+/** A flush's snapshot being built in slices: the changes still to build, the owner retries, and the progress as of its start. */
+interface Slicing {
+  left: number;
+  retry: Map<number, FlowRecord>;
+  progress: CaptureProgress;
+}
+
 /** Tries at closing the capture row after a failure while the database is locked by another writer. */
 const CLOSE_ATTEMPTS = 3;
 
@@ -166,6 +181,8 @@ export class LivePipeline {
    * refresh and the snapshot) they are written again even if unchanged.
    */
   private ownerRetry = new Map<number, FlowRecord>();
+  /** A flush's snapshot in progress (in slices): its time, the changes still to build, the owner retries. */
+  private slicing: Slicing | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private durationTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -232,6 +249,8 @@ export class LivePipeline {
       this.closeAll();
       throw err;
     }
+    // Start logging changes now, while no flow exists (the first snapshot would otherwise walk every flow in one turn).
+    this.engine.snapshot(this.startedTsUs, { changedOnly: true });
     this.flushTimer = setInterval(() => this.guard(() => this.flush()), Math.max(50, opts.flushEveryMs));
     if (opts.durationMs > 0) this.durationTimer = setTimeout(() => this.stop('duration'), opts.durationMs);
   }
@@ -271,6 +290,8 @@ export class LivePipeline {
 
   private onFlow(f: FlowRecord): void {
     this.ownerRetry.delete(f.uid);
+    // Finished while a snapshot is being built: its older record must not be queued after this one.
+    this.slicing?.retry.delete(f.uid);
     this.enqueue(f);
   }
 
@@ -330,6 +351,8 @@ export class LivePipeline {
    * record the capture's progress.
    */
   private flush(): void {
+    // The previous flush's snapshot is still being built (a loaded machine): this one is skipped.
+    if (this.slicing !== null) return;
     const t0 = performance.now();
     // The packet socket's drop counters, read in a child meanwhile: the status line's next drops.
     this.capture.refreshStats();
@@ -344,29 +367,47 @@ export class LivePipeline {
     // Live timestamps are this host's clock: expire what is due by now even if no packet came.
     const now = this.lastObservedUs();
     this.engine.advance(now);
-    const snap = this.engine.snapshot(now, { changedOnly: true });
-    this.closeWait = this.engine.closeWaitEndpoints();
-    const loss = this.engine.lossCounts();
-    this.flushLoss = { ackedBytes: loss.ackedBytes - this.lossAtFlush.ackedBytes, gapBytes: loss.gapBytes - this.lossAtFlush.gapBytes };
-    this.lossAtFlush = loss;
-    const owners = this.owners;
-    const retry = this.ownerRetry;
+    // The changes logged up to now, built SNAPSHOT_SLICE per turn (snapshotSlice).
+    this.slicing = {
+      left: this.engine.changedFlows,
+      retry: this.ownerRetry,
+      progress: { lastTsUs: now, packets: this.packets, tcpPackets: this.tcpPackets, bytes: this.bytes, firstTsUs: this.firstTsUs },
+    };
     this.ownerRetry = new Map();
+    this.notePause(performance.now() - t0);
+    this.snapshotSlice();
+  }
+
+  private snapshotSlice(): void {
+    const t0 = performance.now();
+    const sl = this.slicing as Slicing;
+    const take = Math.min(SNAPSHOT_SLICE, sl.left);
+    const snap = this.engine.snapshot(sl.progress.lastTsUs, { changedOnly: true, limit: take });
+    sl.left -= take;
+    const owners = this.owners;
+    const retry = sl.retry;
     for (const f of snap) {
       retry.delete(f.uid);
       this.enqueue(f);
       if (owners !== null && owners.ownersOf(f).length === 0) this.ownerRetry.set(f.uid, f);
     }
+    if (sl.left > 0) {
+      this.notePause(performance.now() - t0);
+      setImmediate(() => this.guard(() => this.snapshotSlice()));
+      return;
+    }
+    this.slicing = null;
+    this.closeWait = this.engine.closeWaitEndpoints();
+    const loss = this.engine.lossCounts();
+    this.flushLoss = { ackedBytes: loss.ackedBytes - this.lossAtFlush.ackedBytes, gapBytes: loss.gapBytes - this.lossAtFlush.gapBytes };
+    this.lossAtFlush = loss;
     if (owners !== null) {
       // Unchanged since the last flush, so that record is still current; its socket owner is known now.
       for (const f of retry.values()) if (owners.ownersOf(f).length > 0) this.enqueue(f);
     }
     // The row's last_ts (and the supervisor's report) may say "flows written up to now" only once
     // the records just queued are in: recorded when the queue has drained up to here.
-    this.pendingProgress.push({
-      progress: { lastTsUs: now, packets: this.packets, tcpPackets: this.tcpPackets, bytes: this.bytes, firstTsUs: this.firstTsUs },
-      written: this.enqueued,
-    });
+    this.pendingProgress.push({ progress: sl.progress, written: this.enqueued });
     this.settleProgress();
     this.flushes++;
     this.notePause(performance.now() - t0);

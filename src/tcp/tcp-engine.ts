@@ -72,6 +72,13 @@ export interface SnapshotOptions {
    * Default false: every active flow.
    */
   changedOnly?: boolean;
+  /**
+   * With changedOnly: build at most this many records, the oldest changes
+   * first; the later ones stay logged for the next call (changedFlows). A
+   * live capture spreads a large snapshot over several event-loop turns so
+   * that libpcap's ring is drained in between.
+   */
+  limit?: number;
 }
 
 const SYN_ONLY_MASK = TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN;
@@ -258,6 +265,11 @@ export class TcpEngine {
     return { ackedBytes: this.loss[LOSS_ACKED], gapBytes: this.loss[LOSS_GAP] };
   }
 
+  /** Changes logged for the next changedOnly snapshot (at most one per flow; a flow finished since is skipped then). */
+  get changedFlows(): number {
+    return this.changeCount;
+  }
+
   /** Endpoints in CLOSE_WAIT among the active flows now (a counter, no walk). */
   closeWaitEndpoints(): number {
     return this.closeWaitCount;
@@ -300,7 +312,8 @@ export class TcpEngine {
     const out: FlowRecord[] = [];
     if (opts.changedOnly === true && this.trackChanges) {
       const log = this.changeLog;
-      for (let i = 0; i < this.changeCount; i++) {
+      const n = opts.limit !== undefined ? Math.min(this.changeCount, Math.max(0, opts.limit)) : this.changeCount;
+      for (let i = 0; i < n; i++) {
         const f = log[i] as TcpFlow;
         log[i] = null;
         if (f.removed || !f.dirty) continue;
@@ -309,7 +322,11 @@ export class TcpEngine {
         f.dirty = false;
         out.push(buildFlowRecord(f, false));
       }
-      this.changeCount = 0;
+      if (n < this.changeCount) {
+        log.copyWithin(0, n, this.changeCount);
+        for (let i = this.changeCount - n; i < this.changeCount; i++) log[i] = null;
+      }
+      this.changeCount -= n;
       return out;
     }
     // Full walk; also the first snapshot of either kind (every flow not yet snapshotted counts as changed).

@@ -126,6 +126,40 @@ test('snapshot({ changedOnly }): an untouched flow is not returned again, a flow
   assert.deepEqual(w.engine.snapshot(w.t, { changedOnly: true }).map((f) => f.origP), [41003]);
 });
 
+test('snapshot({ changedOnly, limit }): a snapshot in slices gives the records one snapshot gives, oldest changes first; later changes wait for the next', () => {
+  const build = (w: Wire): void => {
+    for (let i = 0; i < 5; i++) {
+      w.cport = 42001 + i;
+      w.handshake(C, S, 10);
+    }
+  };
+  const whole = new Wire();
+  whole.engine.snapshot(whole.t, { changedOnly: true }); // start logging changes
+  build(whole);
+  const one = whole.engine.snapshot(whole.t, { changedOnly: true });
+
+  const w = new Wire();
+  w.engine.snapshot(w.t, { changedOnly: true });
+  build(w);
+  assert.equal(w.engine.changedFlows, 5);
+  const a = w.engine.snapshot(w.t, { changedOnly: true, limit: 2 });
+  assert.deepEqual(a.map((f) => f.origP), [42001, 42002]);
+  assert.equal(w.engine.changedFlows, 3);
+  // A packet between two slices: a flow not built yet is built once, current; one built already waits.
+  w.cport = 42004;
+  w.seg({ from: 'c', flags: 'PA', seq: C + 1, ack: S + 1, len: 30 });
+  w.cport = 42001;
+  w.seg({ from: 'c', flags: 'PA', seq: C + 1, ack: S + 1, len: 20 });
+  assert.equal(w.engine.changedFlows, 4, '42001 logged again, 42004 still logged once');
+  const b = w.engine.snapshot(w.t, { changedOnly: true, limit: 3 });
+  assert.deepEqual(b.map((f) => f.origP), [42003, 42004, 42005]);
+  assert.equal(b[1].orig.bytes, 30);
+  assert.deepEqual([...a, ...b].map((f) => f.uid), one.map((f) => f.uid), 'the same flows as one snapshot');
+  const c = w.engine.snapshot(w.t, { changedOnly: true });
+  assert.deepEqual(c.map((f) => [f.origP, f.orig.bytes]), [[42001, 20]]);
+  assert.equal(w.engine.changedFlows, 0);
+});
+
 test('snapshot({ changedOnly }): a TIME_WAIT expired by advance() counts as a change', () => {
   const w = new Wire();
   const twSince = closeToTimeWait(w);
