@@ -328,7 +328,8 @@ export async function runLiveLoss(o: LiveLossOptions): Promise<LiveLossResult> {
     fs.rmSync(`${file}.summary.json`, { force: true });
   }
   const result: LiveLossResult = { steps, lossFreePps: lossFreeUpTo(steps, (s) => s.lossFree), liveArgs: o.liveArgs ?? [] };
-  if (o.bare !== false) result.bareLossFreePps = lossFreeUpTo(steps, (s) => !!s.bare && s.bare.drops === 0 && s.bare.packets >= s.bare.tcpdump);
+  // The bare consumer counts every packet (no TCP count): loss-free when it got all tcpreplay sent and the kernel dropped none.
+  if (o.bare !== false) result.bareLossFreePps = lossFreeUpTo(steps, (s) => !!s.bare && s.bare.drops === 0 && s.bare.packets >= s.sent);
   return result;
 }
 
