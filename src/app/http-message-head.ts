@@ -140,17 +140,20 @@ function decimal(buf: Uint8Array, s: number, e: number): number {
   return v;
 }
 
-/** Calls each comma-separated element of [s, e), trimmed. */
-function eachElement(buf: Uint8Array, s: number, e: number, fn: (a: number, b: number) => void): void {
-  let a = s;
-  for (let i = s; i <= e; i++) {
-    if (i === e || buf[i] === 0x2c) {
-      const x = trimStart(buf, a, i);
-      const y = trimEnd(buf, x, i);
-      if (y > x) fn(x, y);
-      a = i + 1;
-    }
-  }
+/**
+ * Index of the first LF in buf[s, e), or -1. A loop in JavaScript: the
+ * ranges are short (a header line), and Buffer#indexOf is a call into C++
+ * that would also scan past e, through the rest of the borrowed chunk.
+ */
+export function lfIndex(buf: Uint8Array, s: number, e: number): number {
+  for (let i = s; i < e; i++) if (buf[i] === LF) return i;
+  return -1;
+}
+
+/** End of the comma-separated element that starts at a (the comma or e). */
+function elementEnd(buf: Uint8Array, a: number, e: number): number {
+  while (a < e && buf[a] !== 0x2c) a++;
+  return a;
 }
 
 /**
@@ -164,8 +167,8 @@ export function parseHead(buf: Uint8Array, s: number, e: number, isRequest: bool
   h.isRequest = isRequest;
   // Empty lines before a request line are allowed (RFC 9112 2.2).
   while (s < e && (buf[s] === CR || buf[s] === LF)) s++;
-  let eol = buf.indexOf(LF, s);
-  if (eol < 0 || eol >= e) return false; // no complete start line
+  const eol = lfIndex(buf, s, e);
+  if (eol < 0) return false; // no complete start line
   const lineEnd = trimEnd(buf, s, eol);
   if (isRequest) {
     let sp1 = s;
@@ -194,8 +197,8 @@ export function parseHead(buf: Uint8Array, s: number, e: number, isRequest: bool
   h.ok = true;
   let p = eol + 1;
   while (p < e) {
-    const q = buf.indexOf(LF, p);
-    if (q < 0 || q >= e) break; // partial last line (cut)
+    const q = lfIndex(buf, p, e);
+    if (q < 0) break; // partial last line (cut)
     const end = trimEnd(buf, p, q);
     if (end === p) break; // the empty line: end of the head
     let colon = p;
@@ -217,10 +220,16 @@ function headerField(buf: Uint8Array, ns: number, ne: number, vs: number, ve: nu
     // The last coding decides: chunked ends the message by its framing (RFC 9112 6.3).
     let last = -1;
     let lastEnd = -1;
-    eachElement(buf, vs, ve, (a, b) => {
-      last = a;
-      lastEnd = b;
-    });
+    for (let a = vs; a < ve; ) {
+      const z = elementEnd(buf, a, ve);
+      const x = trimStart(buf, a, z);
+      const y = trimEnd(buf, x, z);
+      if (y > x) {
+        last = x;
+        lastEnd = y;
+      }
+      a = z + 1;
+    }
     if (last >= 0 && eqLower(buf, last, lastEnd - last, 'chunked')) {
       h.chunked = true;
       h.otherCoding = false;
@@ -229,21 +238,20 @@ function headerField(buf: Uint8Array, ns: number, ne: number, vs: number, ve: nu
       h.otherCoding = true;
     }
   } else if (len === 10 && c0 === 0x63 && eqLower(buf, ns, len, 'connection')) {
-    eachElement(buf, vs, ve, (a, b) => {
-      if (eqLower(buf, a, b - a, 'close')) h.connClose = true;
-      else if (eqLower(buf, a, b - a, 'keep-alive')) h.connKeepAlive = true;
-    });
+    for (let a = vs; a < ve; ) {
+      const z = elementEnd(buf, a, ve);
+      const x = trimStart(buf, a, z);
+      const y = trimEnd(buf, x, z);
+      if (eqLower(buf, x, y - x, 'close')) h.connClose = true;
+      else if (eqLower(buf, x, y - x, 'keep-alive')) h.connKeepAlive = true;
+      a = z + 1;
+    }
   } else if (len === 10 && c0 === 0x6b && eqLower(buf, ns, len, 'keep-alive')) {
-    eachElement(buf, vs, ve, (a, b) => {
-      let eq = a;
-      while (eq < b && buf[eq] !== 0x3d) eq++;
-      if (eq === b) return;
-      const nameEnd = trimEnd(buf, a, eq);
-      const v = decimal(buf, eq + 1, b);
-      if (v < 0) return;
-      if (eqLower(buf, a, nameEnd - a, 'timeout')) h.keepAliveTimeout = v;
-      else if (eqLower(buf, a, nameEnd - a, 'max')) h.keepAliveMax = v;
-    });
+    for (let a = vs; a < ve; ) {
+      const z = elementEnd(buf, a, ve);
+      keepAliveParam(buf, trimStart(buf, a, z), z, h);
+      a = z + 1;
+    }
   } else if (len === 10 && c0 === 0x75 && eqLower(buf, ns, len, 'user-agent')) {
     h.uaStart = vs;
     h.uaEnd = ve;
@@ -254,4 +262,17 @@ function headerField(buf: Uint8Array, ns: number, ne: number, vs: number, ve: nu
     h.hostStart = vs;
     h.hostEnd = ve;
   }
+}
+
+/** One `name=value` element of a Keep-Alive header at buf[a, z): timeout and max are kept. */
+function keepAliveParam(buf: Uint8Array, a: number, z: number, h: MessageHead): void {
+  const b = trimEnd(buf, a, z);
+  let eq = a;
+  while (eq < b && buf[eq] !== 0x3d) eq++;
+  if (eq === b) return;
+  const nameEnd = trimEnd(buf, a, eq);
+  const v = decimal(buf, eq + 1, b);
+  if (v < 0) return;
+  if (eqLower(buf, a, nameEnd - a, 'timeout')) h.keepAliveTimeout = v;
+  else if (eqLower(buf, a, nameEnd - a, 'max')) h.keepAliveMax = v;
 }

@@ -1,6 +1,6 @@
 import type { ParseStop } from './http-facts';
 import { giveHeadBuffer, MAX_HEAD_BYTES, takeHeadBuffer } from './head-buffers';
-import { looksLikeStart, MessageHead, parseHead } from './http-message-head';
+import { lfIndex, looksLikeStart, MessageHead, parseHead } from './http-message-head';
 import { seqDiff } from '../tcp/seq-math';
 
 /** What a stream's owner (app-flow.ts) is told; it decides the framing of each message. */
@@ -371,8 +371,8 @@ export class HttpStream {
       if (end < 0 && i < e) eoh = 0;
     }
     while (end < 0 && i < e) {
-      const lf = buf.indexOf(LF, i);
-      if (lf < 0 || lf >= e) {
+      const lf = lfIndex(buf, i, e);
+      if (lf < 0) {
         eoh = 0;
         break;
       }
