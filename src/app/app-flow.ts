@@ -2,7 +2,7 @@ import type { ParseStop } from './http-facts';
 import type { FlowBatchBuilder } from '../tcp/flow-batch';
 import { beginHttpFacts, EXCHANGE_VALUES, H, HEAD_VALUES, pushHttpFacts, X } from './http-batch';
 import { M_CONNECT, M_HEAD, METHODS } from './http-facts';
-import { giveHeadBuffer, MAX_HEAD_BYTES, takeHeadBuffer } from './head-buffers';
+import { copyBytes, giveHeadBuffer, MAX_HEAD_BYTES, takeHeadBuffer } from './head-buffers';
 import type { MessageHead } from './http-message-head';
 import { BODY_CHUNKED, BODY_LENGTH, BODY_NONE, BODY_STOP, BODY_UNTIL_CLOSE, HttpStream, type StreamOwner } from './http-stream';
 import { looksLikeClientHello, NEED_MORE, sniFromClientHello } from './tls-client-hello';
@@ -293,7 +293,7 @@ export class AppFlow implements StreamOwner {
       const b = takeHeadBuffer();
       if (b !== null) {
         const n = Math.min(end - off, MAX_HEAD_BYTES);
-        b.set(buf.subarray(off, off + n), 0);
+        copyBytes(b, 0, buf, off, off + n);
         this.tls = b;
         this.tlsLen = n;
       }
@@ -306,7 +306,7 @@ export class AppFlow implements StreamOwner {
   private moreClientHello(buf: Uint8Array, off: number, capLen: number, wireLen: number): void {
     const b = this.tls as Buffer;
     const n = Math.min(capLen, MAX_HEAD_BYTES - this.tlsLen);
-    b.set(buf.subarray(off, off + n), this.tlsLen);
+    copyBytes(b, this.tlsLen, buf, off, off + n);
     this.tlsLen += n;
     const r = capLen < wireLen ? 0 : sniFromClientHello(b, 0, this.tlsLen);
     if (r === NEED_MORE && this.tlsLen < MAX_HEAD_BYTES) return;
@@ -450,7 +450,7 @@ export class AppFlow implements StreamOwner {
       a[q + X.REQ_TS] = ex[x + X_REQ_TS];
       a[q + X.FIRST_RESP] = ex[x + X_FIRST_RESP];
       a[q + X.RESP_END] = ex[x + X_RESP_END];
-      a[q + X.METHOD] = m === m ? b.text(METHODS[m]) : NaN;
+      a[q + X.METHOD] = m === m ? methodText(b, m) : NaN;
       a[q + X.STATUS] = ex[x + X_STATUS];
       a[q + X.REQ_BODY] = ex[x + X_REQ_BODY];
       a[q + X.RESP_BODY] = ex[x + X_RESP_BODY];
@@ -460,3 +460,17 @@ export class AppFlow implements StreamOwner {
 }
 
 const CLOSE_BY: readonly (string | null)[] = [null, 'orig', 'resp', 'both'];
+
+/** The text-table index of each method in the batch being built (its table changes when a batch is taken): one lookup per batch, not per exchange. */
+let methodTable: readonly string[] | null = null;
+const methodIndex = new Float64Array(METHODS.length);
+
+function methodText(b: FlowBatchBuilder, m: number): number {
+  if (b.texts !== methodTable) {
+    methodTable = b.texts;
+    methodIndex.fill(-1);
+  }
+  let i = methodIndex[m];
+  if (i < 0) methodIndex[m] = i = b.text(METHODS[m]);
+  return i;
+}

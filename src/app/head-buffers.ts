@@ -28,6 +28,11 @@ export function giveHeadBuffer(b: Buffer): void {
   if (free.length < MAX_FREE) free.push(b);
 }
 
+/** Copy src[s, e) into dst at `at` (no view object per copy, as subarray() + set() would make). */
+export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, s: number, e: number): void {
+  for (let i = s; i < e; i++) dst[at++] = src[i];
+}
+
 /** Buffers lent now (tests). */
 export function headBuffersLent(): number {
   return lent;

@@ -32,6 +32,12 @@ export class MessageHead {
   serverEnd = -1;
   hostStart = -1;
   hostEnd = -1;
+  /**
+   * Where the head ended in the buffer given to parse: just after its empty
+   * line; -1 the range ended first (a partial head); -2 header parsing
+   * stopped at a line of only blanks, which does not end a head.
+   */
+  end = -1;
 
   reset(): void {
     this.ok = false;
@@ -48,6 +54,7 @@ export class MessageHead {
     this.uaStart = this.uaEnd = -1;
     this.serverStart = this.serverEnd = -1;
     this.hostStart = this.hostEnd = -1;
+    this.end = -1;
   }
 }
 
@@ -200,7 +207,11 @@ export function parseHead(buf: Uint8Array, s: number, e: number, isRequest: bool
     const q = lfIndex(buf, p, e);
     if (q < 0) break; // partial last line (cut)
     const end = trimEnd(buf, p, q);
-    if (end === p) break; // the empty line: end of the head
+    if (end === p) {
+      // The empty line (LF or CR LF) ends the head.
+      h.end = q === p || (q === p + 1 && buf[p] === CR) ? q + 1 : -2;
+      break;
+    }
     let colon = p;
     while (colon < end && buf[colon] !== 0x3a) colon++;
     if (colon < end) headerField(buf, p, colon, trimStart(buf, colon + 1, end), end, h);

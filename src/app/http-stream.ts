@@ -1,5 +1,5 @@
 import type { ParseStop } from './http-facts';
-import { giveHeadBuffer, MAX_HEAD_BYTES, takeHeadBuffer } from './head-buffers';
+import { copyBytes, giveHeadBuffer, MAX_HEAD_BYTES, takeHeadBuffer } from './head-buffers';
 import { lfIndex, looksLikeStart, MessageHead, parseHead } from './http-message-head';
 import { seqDiff } from '../tcp/seq-math';
 
@@ -356,6 +356,32 @@ export class HttpStream {
 
   /** Head bytes from s: returns where the head ended (or e). */
   private readHead(buf: Uint8Array, s: number, e: number, tsUs: number, cut: boolean): number {
+    if (this.headLen === 0 && this.eoh === 0) {
+      // A head starting in this segment, the common case: one pass parses it
+      // in place and finds its end. Anything else (a head that goes on in the
+      // next segment, an invalid start line) takes the general path below.
+      const h = scratchHead;
+      if (parseHead(buf, s, e, this.isRequest, h)) {
+        if (h.end >= 0) {
+          this.started = true;
+          const end = h.end;
+          this.framing(this.owner.head(this, h, buf, true, tsUs));
+          return end;
+        }
+        if (h.end === -1 && cut) {
+          // Cut by the snaplen within this segment: its complete lines were read.
+          this.started = true;
+          this.owner.head(this, h, buf, false, tsUs);
+          if (this.mode !== STOPPED) this.mode = RESYNC;
+          return e;
+        }
+      }
+    }
+    return this.readHeadBytes(buf, s, e, tsUs, cut);
+  }
+
+  /** readHead's general case: the end of the head is looked for across segments; a head that spans them is copied. */
+  private readHeadBytes(buf: Uint8Array, s: number, e: number, tsUs: number, cut: boolean): number {
     // The head ends at an empty line: LF followed by LF or CR LF (eoh carries a line end over segments).
     let eoh = this.eoh;
     let end = -1;
@@ -430,7 +456,7 @@ export class HttpStream {
         return e;
       }
     }
-    this.head.set(buf.subarray(s, upto), this.headLen);
+    copyBytes(this.head, this.headLen, buf, s, upto);
     this.headLen += n;
     if (end < 0) return e;
     const h = this.head;
