@@ -40,7 +40,8 @@ interface Options {
 const outDir = path.resolve(__dirname, '..');
 const repoRoot = path.resolve(outDir, '..');
 const cliPath = path.join(outDir, 'src', 'cli', 'main.js');
-const TOOLS = ['cat', 'wirestate', 'tcptrace', 'tshark'] as const;
+/** wirestate-no-http: `wirestate ingest --no-http`, on generated-1x only: beside wirestate it shows what the HTTP parser costs (issue 11). */
+const TOOLS = ['cat', 'wirestate', 'wirestate-no-http', 'tcptrace', 'tshark'] as const;
 type Tool = (typeof TOOLS)[number];
 
 function usage(): string {
@@ -50,7 +51,7 @@ function usage(): string {
     '  --connections N   connections in the generated 1x file (default 50000)',
     '  --scale N         the long file is N times longer, same concurrency (default 4)',
     '  --seed N          generator seed (default 1)',
-    '  --tools a,b       subset of cat,wirestate,tcptrace,tshark',
+    '  --tools a,b       subset of cat,wirestate,wirestate-no-http,tcptrace,tshark',
     '  --no-scaled       skip the long generated file',
     '  --no-real         skip the real capture',
     '  --no-proxy        skip the busy-proxy capture',
@@ -239,6 +240,8 @@ function commandFor(tool: Tool, file: string, db: string): [string, string[]] {
       return ['cat', [file]];
     case 'wirestate':
       return [process.execPath, [cliPath, 'ingest', file, '--db', db, '--quiet']];
+    case 'wirestate-no-http':
+      return [process.execPath, [cliPath, 'ingest', file, '--db', db, '--quiet', '--no-http']];
     case 'tcptrace':
       return ['tcptrace', ['-n', file]];
     case 'tshark':
@@ -247,7 +250,7 @@ function commandFor(tool: Tool, file: string, db: string): [string, string[]] {
 }
 
 function missingReason(tool: Tool): string | undefined {
-  if (tool === 'wirestate') return fs.existsSync(cliPath) ? undefined : `${cliPath} not built`;
+  if (tool === 'wirestate' || tool === 'wirestate-no-http') return fs.existsSync(cliPath) ? undefined : `${cliPath} not built`;
   if (!which(tool)) return `${tool} not installed (Debian: apt-get install ${tool === 'tshark' ? 'tshark' : tool})`;
   return undefined;
 }
@@ -264,7 +267,7 @@ async function benchTools(o: Options, tools: readonly Tool[], w: Workload): Prom
       if (result.skipped || result.failed) continue;
       const tool = result.tool;
       const [cmd, args] = commandFor(tool, w.file, db);
-      if (tool === 'wirestate') removeDb(db);
+      if (tool === 'wirestate' || tool === 'wirestate-no-http') removeDb(db);
       const r = await measureCommand(cmd, args, repoRoot);
       if (r.exitCode !== 0) {
         result.failed = `${tool} exited ${r.exitCode}: ${r.error ?? ''}`;
@@ -375,6 +378,17 @@ function checkTargets(results: FileResult[]): Target[] {
     };
     speed('tcptrace', 1.2);
     speed('tshark', 6);
+    const noHttp = of(fr, 'wirestate-no-http');
+    if (ok(ws) && ok(noHttp)) {
+      // Runs alternate, so run i of each was taken under the same conditions: the median of the pairs' ratios.
+      const pairs = Math.min(ws.runs.length, noHttp.runs.length);
+      const ratio = (k: 'wallS' | 'cpuS'): number => median(Array.from({ length: pairs }, (_, i) => ws.runs[i][k] / noHttp.runs[i][k]));
+      targets.push({
+        name: `${name}: ingest with the HTTP parser at most 1.10x of --no-http (issue 11)`,
+        status: ratio('wallS') <= 1.1 ? 'PASS' : 'FAIL',
+        detail: `wall ${fmt(ws.wallS, 3)} s vs ${fmt(noHttp.wallS, 3)} s, paired ratio ${fmt(ratio('wallS'), 3)}x (cpu ${fmt(ratio('cpuS'), 3)}x)`,
+      });
+    }
     if (ok(ws) && Number.isFinite(ws.peakRssMb)) {
       targets.push({
         name: `${name}: peak RSS < 300 MB`,
@@ -434,7 +448,8 @@ async function main(): Promise<void> {
   for (const n of notes) log(n);
   const results: FileResult[] = [];
   for (const w of workloads) {
-    const fr: FileResult = { workload: w, tools: await benchTools(o, TOOLS.filter((t) => o.tools.includes(t)), w) };
+    const tools = TOOLS.filter((t) => o.tools.includes(t) && (t !== 'wirestate-no-http' || w.name === 'generated-1x'));
+    const fr: FileResult = { workload: w, tools: await benchTools(o, tools, w) };
     if (o.stageRuns > 0 && o.tools.includes('wirestate')) {
       log(`${w.name}: per-stage breakdown (${o.stageRuns} run${o.stageRuns > 1 ? 's' : ''}) ...`);
       const st = stagesOf(o, w);
@@ -472,7 +487,7 @@ async function main(): Promise<void> {
     if (machine.tshark) out.push(`tshark: ${machine.tshark}`);
     for (const n of notes) out.push(`note: ${n}`);
     for (const fr of results) out.push('', renderFile(fr));
-    out.push('', 'targets (issue 13, every workload):');
+    out.push('', 'targets (issue 13, every workload; issue 11 on generated-1x):');
     for (const t of targets) out.push(`  ${t.status.padEnd(4)}  ${t.name}: ${t.detail}`);
     if (typeof live === 'string') out.push(`  live capture: ${live}`);
     else out.push(`  ${liveLossLine(live)}`, '', liveLossTable(live));
