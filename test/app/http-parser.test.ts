@@ -264,3 +264,44 @@ test('a head split at any byte (also with bare LF line ends) is read the same', 
     }
   }
 });
+
+test('a head read in place in one pass (whole in its segment) gives the facts the buffered path gives when the same head is split at any byte', () => {
+  // The in-place parse finds a head's end itself; a head split across
+  // segments is found by the end-of-head scan and parsed from its buffer.
+  // Both must agree on every message, the odd ones included.
+  const heads: [string, string][] = [
+    [GET('/a', 'Connection: keep-alive, close\r\nKeep-Alive: timeout=7, max=3\r\n'), OK('body')],
+    ['GET /lf HTTP/1.1\nHost: lf.example\nUser-Agent: lf-agent/2\n\n', 'HTTP/1.1 204 No Content\nServer: lf-server\n\n'],
+    // A line of blanks is not the empty line: the head ends at the real one, the fields after the blank line are not read.
+    ['POST /ws HTTP/1.1\r\nHost: ws.example\r\n \t\r\nContent-Length: 3\r\n\r\nabc', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n'],
+    ['GET /cr HTTP/1.1\r\nHost: cr.example\r\n\r\r\nX: y\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'],
+  ];
+  const facts = (h: NonNullable<ReturnType<HttpWire['only']>['http']>): unknown => [
+    h.requests,
+    h.responses,
+    h.userAgent,
+    h.server,
+    h.host,
+    h.connectionCloseBy,
+    h.keepAliveTimeoutS,
+    h.keepAliveMax,
+    h.parseStop,
+    h.headsTruncatedBySnaplen,
+    h.exchanges.map((x) => [x.method, x.status, x.requestBodyBytes, x.responseBodyBytes]),
+  ];
+  for (const [req, resp] of heads) {
+    const whole = new HttpWire().handshake();
+    whole.send('c', req).send('s', resp).send('c', GET('/after')).send('s', OK('k'));
+    const expected = facts(whole.only().http!);
+    for (const [side, msg] of [['c', req], ['s', resp]] as const) {
+      for (let cut = 1; cut < msg.length; cut++) {
+        const w = new HttpWire().handshake();
+        if (side === 'c') w.send('c', msg.slice(0, cut)).send('c', msg.slice(cut)).send('s', resp);
+        else w.send('c', req).send('s', msg.slice(0, cut)).send('s', msg.slice(cut));
+        w.send('c', GET('/after')).send('s', OK('k'));
+        assert.deepEqual(facts(w.only().http!), expected, `${JSON.stringify(msg.slice(0, 20))} split at ${cut}`);
+      }
+    }
+  }
+  assert.equal(headBuffersLent(), 0);
+});
