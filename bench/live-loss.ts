@@ -348,7 +348,9 @@ export function liveLossLine(r: LiveLossResult): string {
       ? ''
       : `; cap alone (no decoding, no database): loss-free up to ${k(r.bareLossFreePps)} pkt/s`;
   const target = r.lossFreePps >= 100_000 ? 'PASS' : 'FAIL';
-  return `live capture: loss-free up to ${k(r.lossFreePps)} pkt/s (target 100k: ${target})${at}${bare}`;
+  const rates = r.steps.map((s) => s.rate);
+  const upTo = r.lossFreePps > 0 ? `loss-free up to ${k(r.lossFreePps)} pkt/s` : `lost packets at every rate tried (${rates.map(k).join(', ')} pkt/s)`;
+  return `live capture: ${upTo} (target 100k: ${target})${at}${bare}`;
 }
 
 /** Table of the steps, for the bench's output. */
