@@ -135,7 +135,8 @@ function closeWaitFindings(ctx: ReportContext): Finding[] {
     }
     let implication: string;
     if (client) {
-      const timer = fp && fp.timer ? ` ${hostPort(first.peer_h, first.peer_p)} closes idle connections after about ${formatDuration(fp.medianS)} (its keep-alive timeout).` : '';
+      // With the HTTP pair, the setting advice states the server's timeout itself.
+      const timer = fp && fp.timer && !pair ? ` ${hostPort(first.peer_h, first.peer_p)} closes idle connections after about ${formatDuration(fp.medianS)} (its keep-alive timeout).` : '';
       implication =
         `The client at ${first.stuck_h} received the server's FIN and its kernel acknowledged it, ` +
         `but the application never closed its socket: the connections sit idle in its connection pool, which ` +
