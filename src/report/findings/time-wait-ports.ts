@@ -1,5 +1,4 @@
-import type { Database } from 'better-sqlite3';
-import { readStateStays } from '../../store/state-stays';
+import type { StateStays } from '../../store/state-stays';
 import { formatDuration, formatTs, isoTs } from '../format-time';
 import { hostPort } from '../host-port';
 import type { MidstreamRoles } from '../role-inference';
@@ -34,9 +33,8 @@ export function timeWaitGroupKey(server: boolean, twH: string, twP: number, peer
   return server ? `s|${twH}|${twP}` : `c|${peerH}|${peerP}`;
 }
 
-/** Per time-wait group: its busiest (client address, destination) pair. */
-export function timeWaitPortUse(db: Database, captureId: number, roles: MidstreamRoles): Map<string, TimeWaitPortUse> {
-  const st = readStateStays(db, { captureId, states: ['TIME_WAIT'] });
+/** Per time-wait group: its busiest (client address, destination) pair, from the capture's TIME_WAIT stays. */
+export function timeWaitPortUse(st: StateStays, roles: MidstreamRoles): Map<string, TimeWaitPortUse> {
   const f = st.flows;
   // group key -> pair key -> stays
   const pairs = new Map<string, Map<string, { client: string; destination: string; stays: Stay[] }>>();
