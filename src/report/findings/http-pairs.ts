@@ -67,6 +67,32 @@ interface Row {
   signal_to_request: number | null;
 }
 
+/**
+ * A row from the query's array (better-sqlite3's raw mode): one object
+ * literal of a fixed shape, about half the cost of the named rows for the
+ * ~50k HTTP flows of a large capture.
+ */
+function rowOf(x: unknown[]): Row {
+  return {
+    id: x[0] as number,
+    orig_h: x[1] as string,
+    resp_h: x[2] as string,
+    resp_p: x[3] as number,
+    orig_state: x[4] as string,
+    first_fin_by: x[5] as string | null,
+    idle_before_fin: x[6] as number | null,
+    user_agent: x[7] as string | null,
+    server: x[8] as string | null,
+    keepalive_timeout: x[9] as number | null,
+    longest_reuse_idle: x[10] as number | null,
+    close_kind: x[11] as string | null,
+    race_requests: x[12] as number,
+    fin_to_request: x[13] as number | null,
+    race_signal: x[14] as string | null,
+    signal_to_request: x[15] as number | null,
+  };
+}
+
 const sorted = (v: (number | null)[]): number[] => v.filter((x): x is number => x !== null).sort((a, b) => a - b);
 
 /**
@@ -125,15 +151,18 @@ export function reportHttpPairs(ctx: ReportContext): HttpPair[] {
 export function httpPairs(db: Database, capId: number): HttpPair[] {
   const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'http_flows'").get() !== undefined;
   if (!hasTable) return [];
-  const rows = db
-    .prepare(
+  const rows = (
+    db
+      .prepare(
       `SELECT f.id, f.orig_h, f.resp_h, f.resp_p, f.orig_state, f.first_fin_by, f.idle_before_fin,
               h.user_agent, h.server, h.keepalive_timeout, h.longest_reuse_idle, h.close_kind, h.race_requests, h.fin_to_request,
               h.race_signal, h.signal_to_request
        FROM flows f JOIN http_flows h ON h.flow_id = f.id
        WHERE f.capture_id = ? AND h.protocol = 'http' ORDER BY f.first_ts, f.id`,
-    )
-    .all(capId) as Row[];
+      )
+      .raw()
+      .all(capId) as unknown[][]
+  ).map(rowOf);
   const servers = new Set(rows.map((r) => r.resp_h));
   const groups = new Map<string, Row[]>();
   for (const r of rows) {
