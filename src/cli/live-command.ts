@@ -54,12 +54,18 @@ export function statusLine(s: LiveStatus, elapsedS: number, exportText = ''): st
   );
 }
 
-/** The summary's line on packets the kernel dropped before wirestate could read them. */
-export function dropsSummary(s: LiveStatus): string {
+/**
+ * The summary's line on packets the kernel dropped before wirestate could
+ * read them. On loopback the packet socket receives every packet twice (once
+ * sent, once received; libpcap keeps one), so the kernel's count is twice
+ * the packets: said, so the two numbers do not look like a loss.
+ */
+export function dropsSummary(s: LiveStatus, device = ''): string {
   if (s.drops === null) {
     return "drops: unknown (the installed 'cap' has no pcap_stats and the packet socket's counters could not be read): compare with the capture loss below";
   }
-  const of = s.kernelReceived !== null ? ` of ${s.kernelReceived} packets the kernel passed to the capture` : '';
+  const twice = device === 'lo' ? ' (on loopback it passes each packet twice: once sent, once received)' : '';
+  const of = s.kernelReceived !== null ? ` of ${s.kernelReceived} packets the kernel passed to the capture${twice}` : '';
   if (s.drops === 0) return `drops: 0${of}`;
   const pct = s.kernelReceived ? ` (${((100 * s.drops) / s.kernelReceived).toFixed(s.drops * 1000 < s.kernelReceived ? 3 : 1)}%)` : '';
   return (
@@ -73,7 +79,7 @@ export function summaryText(s: LiveSummary, dbPath: string): string {
   const lines = [
     `capture ${s.captureId} on ${s.device} stopped (${s.reason}) after ${secs}s: ${s.packets} packets (${s.tcpPackets} TCP, ${s.bytes} bytes)`,
     `flows: ${s.totalFlows} seen, ${s.flowsWithOwners} with a local process attributed; endpoints in CLOSE_WAIT at stop: ${s.closeWaitEndpoints}`,
-    `${dropsSummary(s)}; longest flush pause ${s.longestFlushMs.toFixed(0)} ms`,
+    `${dropsSummary(s, s.device)}; longest flush pause ${s.longestFlushMs.toFixed(0)} ms`,
     `capture loss: ${lossText(s.loss)}`,
   ];
   if (s.pcapPackets > 0) lines.push(`pcap: ${s.pcapPackets} packets written`);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { cliPath } from '../helpers/paths';
 import { liveUnavailable, uniqueTag, VethPair, waitForExit, waitForLine } from '../host/netns';
+import { withLoopbackNetns } from './loopback-netns';
 
 /** Sends N UDP datagrams of 200 bytes to HOST:9 (nothing listens: the kernel answers with ICMP, which the filter leaves out), pausing P ms between them. */
 const UDP_BURST_PY = `
@@ -74,4 +75,21 @@ test('live: packets the kernel drops from a full capture ring are counted, print
     pair.cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('live on loopback: the kernel passes each packet twice there, and the summary says so beside its count', async (t) => {
+  await withLoopbackNetns(t, async (ns, dir) => {
+    const db = path.join(dir, 'lo.db');
+    const live = ns.spawn(process.execPath, [cliPath, 'live', '-i', 'lo', '--db', db, '--no-owners', 'udp']);
+    await waitForLine(live, /capturing on/, 30000);
+    const exited = waitForExit(live, 30000);
+    const burst = ns.spawn('python3', ['-c', UDP_BURST_PY, '127.0.0.1', '200', '1']);
+    await waitForLine(burst, /^sent/, 60000);
+    await new Promise((r) => setTimeout(r, 500));
+    live.kill('SIGINT');
+    const end = await exited;
+    assert.equal(end.code, 0, end.stderr);
+    assert.match(end.stdout, /: 200 packets \(0 TCP/);
+    assert.match(end.stdout, /^drops: 0 of 400 packets the kernel passed to the capture \(on loopback it passes each packet twice: once sent, once received\);/m);
+  });
 });
