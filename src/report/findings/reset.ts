@@ -1,23 +1,17 @@
-import type { Database } from 'better-sqlite3';
 import { formatTs } from '../format-time';
 import { hostPort } from '../host-port';
 import type { Finding } from '../model';
 import { evidence } from '../sample-flow';
 import { groupBy } from '../stats';
 import { plural } from '../wording';
-import type { FindingModule } from './finding-module';
+import type { FindingModule, ReportContext } from './finding-module';
+import { reportHttpPairs } from './http-pairs';
 import { flowsOfKind } from './flow-rows';
 
-/** Flows the keep-alive race finding explains (an RST race is a bare RST too: its own finding says more). */
-function raceIds(db: Database, capId: number): Set<number> {
-  const rows = db
-    .prepare(`SELECT h.flow_id AS id FROM http_flows h JOIN flows f ON f.id = h.flow_id WHERE f.capture_id = ? AND h.close_kind = 'keepalive_race'`)
-    .all(capId) as { id: number }[];
-  return new Set(rows.map((r) => r.id));
-}
-
-function resets(db: Database, capId: number): Finding[] {
-  const races = raceIds(db, capId);
+function resets(ctx: ReportContext): Finding[] {
+  const { db, captureId: capId } = ctx;
+  // The keep-alive races answered by a bare RST are bare RSTs too: their own finding says more.
+  const races = new Set(reportHttpPairs(ctx).flatMap((p) => p.raceIds));
   const rows = flowsOfKind(db, capId, 'reset').filter((r) => !races.has(r.id));
   const out: Finding[] = [];
   for (const g of groupBy(rows, (r) => `${r.resp_h}|${r.resp_p}|${r.first_rst_by}`).values()) {
@@ -40,4 +34,4 @@ function resets(db: Database, capId: number): Finding[] {
 }
 
 /** Connections ended by an RST without a FIN before it, but for the keep-alive races (reported as such). */
-export const reset: FindingModule = { kind: 'reset', build: (c) => resets(c.db, c.captureId) };
+export const reset: FindingModule = { kind: 'reset', build: resets };
