@@ -33,9 +33,11 @@ export function verdictOf(all: readonly Finding[], findings: readonly Finding[],
     verdict = `${worst.title}; stuck since ${formatTs(Date.parse(worst.facts.since as string) / 1000)}.`;
     if (cw.length > 1) verdict += ` ${cw.length - 1} more endpoint group${cw.length > 2 ? 's' : ''} hold CLOSE_WAIT connections.`;
     // Every group, not just the ones shown after the per-kind limit.
-    const rst = all.filter((f) => f.kind === 'reset_after_half_close');
-    if (rst.length > 0) {
-      const n = rst.reduce((a, f) => a + (f.facts.count as number), 0);
+    // The keep-alive races among them are that finding's (facts.resetAfterHalfClose), the rest reset_after_half_close's.
+    const n =
+      all.filter((f) => f.kind === 'reset_after_half_close').reduce((a, f) => a + (f.facts.count as number), 0) +
+      all.filter((f) => f.kind === 'keepalive_race').reduce((a, f) => a + (f.facts.resetAfterHalfClose as number), 0);
+    if (n > 0) {
       verdict += ` ${n} connection${n === 1 ? ' was' : 's were'} reused after the peer had closed ${n === 1 ? 'it' : 'them'} and reset (stale pooled connection${n === 1 ? '' : 's'}).`;
     }
   } else {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { fixture, repoRoot } from '../helpers/paths';
 import { runCli, tmpDir, truth } from './run-cli';
 import type { Finding, Report } from '../../src/report/report-types';
@@ -89,26 +90,69 @@ test('thresholds are configurable: --warn-age and --crit-age change the severity
   assert.match(textLines(db, ['--crit-age', '1']).join('\n'), /VERDICT \(CRITICAL\)/);
 });
 
-test('stale pooled connections reused: reset after half-close counted, the rest still CLOSE_WAIT', () => {
+test('stale pooled connections reused: reset after half-close counted once, the rest still CLOSE_WAIT', () => {
   const t = truth('nginx-stale-reuse-reset');
-  const { report, db } = analyze(t.name);
-  const rst = findings(report, 'reset_after_half_close');
-  assert.equal(rst.length, 1);
-  assert.equal(rst[0].facts.count, t.flows.filter((f) => f.closeKind === 'reset_after_half_close').length);
-  assert.equal(rst[0].facts.halfClosedRole, 'client');
-  assert.equal(rst[0].facts.halfClosedHost, t.client);
+  const resets = t.flows.filter((f) => f.closeKind === 'reset_after_half_close');
   // What the pool really logs (fixture README: the client's recv returned EOF, its next send EPIPE; never ECONNRESET).
   const ev = (t as unknown as { clientEvents: Record<string, number[]> }).clientEvents;
-  const resetPorts = t.flows.filter((f) => f.closeKind === 'reset_after_half_close').map((f) => f.clientPort);
-  assert.ok(resetPorts.length > 0 && resetPorts.every((p) => ev.eof.includes(p)), 'the client read EOF on every reset connection');
-  assert.match(rst[0].implication, /EPIPE \("broken pipe"\)/);
-  assert.match(rst[0].implication, /end-of-file/);
-  assert.doesNotMatch(rst[0].implication, /sees "connection reset by peer"|ECONNRESET/);
+  assert.ok(resets.length > 0 && resets.every((f) => ev.eof.includes(f.clientPort)), 'the client read EOF on every reset connection');
+  const says = (implication: string): void => {
+    assert.match(implication, /EPIPE \("broken pipe"\)/);
+    assert.match(implication, /end-of-file/);
+    assert.doesNotMatch(implication, /sees "connection reset by peer"|ECONNRESET/);
+  };
+  // TCP only (--no-http): the stale reuse is the reset-after-half-close finding.
+  const tcp = analyze(t.name, ['--no-http']).report;
+  const rst = findings(tcp, 'reset_after_half_close');
+  assert.equal(rst.length, 1);
+  assert.equal(rst[0].facts.count, resets.length);
+  assert.equal(rst[0].facts.halfClosedRole, 'client');
+  assert.equal(rst[0].facts.halfClosedHost, t.client);
+  says(rst[0].implication);
+  assert.equal(findings(tcp, 'keepalive_race').length, 0);
+  // With the HTTP facts every one of them was a request lost to the keep-alive race: reported there, once, with the same
+  // explanation, not a second time as a reset after half-close.
+  const { report, db } = analyze(t.name);
+  assert.equal(findings(report, 'reset_after_half_close').length, 0);
+  const race = findings(report, 'keepalive_race');
+  assert.equal(race.length, 1);
+  assert.equal(race[0].facts.resetAfterHalfClose, resets.length);
+  assert.equal(race[0].facts.clientHost, t.client);
+  assert.deepEqual([...race[0].evidence.flowIds].sort(), [...rst[0].evidence.flowIds].sort());
+  says(race[0].implication);
+  assert.ok(report.summary.verdict.includes(` ${resets.length} connections were reused after the peer had closed them and reset`), report.summary.verdict);
+  assert.ok(tcp.summary.verdict.includes(` ${resets.length} connections were reused after the peer had closed them and reset`), tcp.summary.verdict);
   const cw = findings(report, 'close_wait');
   assert.equal(cw.length, 1);
   assert.equal(cw[0].facts.count, t.flows.filter((f) => f.clientState === 'CLOSE_WAIT').length);
   // A reset of a reused connection is a warning even in a short capture.
   assert.equal(report.summary.severity, 'warning');
+  textLines(db);
+});
+
+test('stale reuse resets split between the two findings: the ones that were not keep-alive races stay a reset after half-close', () => {
+  const t = truth('nginx-stale-reuse-reset');
+  const resets = t.flows.filter((f) => f.closeKind === 'reset_after_half_close').length;
+  assert.ok(resets >= 2);
+  const { db } = analyze(t.name);
+  // The same real flows, but one race's HTTP facts no longer say keep-alive race (as when its request was not seen).
+  const d = new Database(db);
+  const one = d
+    .prepare("SELECT h.flow_id AS id FROM http_flows h JOIN flows f ON f.id = h.flow_id WHERE h.close_kind = 'keepalive_race' AND f.close_kind = 'reset_after_half_close' ORDER BY h.flow_id LIMIT 1")
+    .get() as { id: number };
+  d.prepare('UPDATE http_flows SET close_kind = NULL, race_requests = 0, fin_to_request = NULL, race_signal = NULL, signal_to_request = NULL WHERE flow_id = ?').run(one.id);
+  d.close();
+  const report = JSON.parse(runCli(['report', '--db', db, '--format', 'json']).stdout) as Report;
+  const rst = findings(report, 'reset_after_half_close');
+  assert.equal(rst.length, 1);
+  assert.equal(rst[0].facts.count, 1);
+  assert.deepEqual(rst[0].evidence.flowIds, [one.id]);
+  assert.equal(rst[0].facts.keepaliveRaces, resets - 1);
+  assert.ok(rst[0].details.includes(`${resets - 1} more such connections with the same peers carried an HTTP request lost to the keep-alive race: reported in that finding.`), rst[0].details.join(' | '));
+  const race = findings(report, 'keepalive_race');
+  assert.equal(race[0].facts.resetAfterHalfClose, resets - 1);
+  assert.ok(!race[0].evidence.flowIds.includes(one.id));
+  assert.ok(report.summary.verdict.includes(` ${resets} connections were reused after the peer had closed them and reset`), report.summary.verdict);
   textLines(db);
 });
 
@@ -477,7 +521,7 @@ test('sub-second idle times are shown in milliseconds and single cases without a
   assert.ok(!fp[0].details.join(' ').includes('0.0 s'), fp[0].details.join(' | '));
 
   const v6 = truth('ipv6-nginx-keepalive-closewait');
-  const r6 = analyze(v6.name).report;
+  const r6 = analyze(v6.name, ['--no-http']).report;
   const rst = findings(r6, 'reset_after_half_close')[0];
   assert.equal(rst.facts.count, 1);
   assert.ok(rst.details.some((d) => /^Reset came \d+\.\d s after the FIN\.$/.test(d)), rst.details.join(' | '));

@@ -16,7 +16,7 @@ test('the verdict counts stale-reuse resets over every group, not only the 10 sh
   // 12 replicas of the real capture, each against other service ports: 12 reset groups.
   replicatePcap(readPcap(fixture(`${t.name}.pcap`)), t.serverPort, 12, 5, file, { shiftServerPorts: true });
   const db = path.join(dir, 'w.db');
-  const r = runCli(['analyze', file, '--db', db, '-q', '--format', 'json']);
+  const r = runCli(['analyze', file, '--db', db, '-q', '--format', 'json', '--no-http']);
   assert.equal(r.code, 0, r.stderr);
   const rep = JSON.parse(r.stdout) as Report;
   const d = new Database(db, { readonly: true });
@@ -26,4 +26,12 @@ test('the verdict counts stale-reuse resets over every group, not only the 10 sh
   assert.equal(rep.findings.filter((f) => f.kind === 'reset_after_half_close').length, 10);
   assert.equal(rep.summary.omitted.reset_after_half_close, 2);
   assert.ok(rep.summary.verdict.includes(` ${n} connections were reused after the peer had closed them and reset`), rep.summary.verdict);
+  // With the HTTP facts the same resets are keep-alive races (reported by that finding instead): the count is the same.
+  const h = runCli(['analyze', file, '--db', path.join(dir, 'h.db'), '-q', '--format', 'json']);
+  assert.equal(h.code, 0, h.stderr);
+  const withHttp = JSON.parse(h.stdout) as Report;
+  assert.equal(withHttp.findings.filter((f) => f.kind === 'reset_after_half_close').length, 0);
+  assert.equal(withHttp.findings.filter((f) => f.kind === 'keepalive_race').length, 10);
+  assert.equal(withHttp.summary.omitted.keepalive_race, 2);
+  assert.ok(withHttp.summary.verdict.includes(` ${n} connections were reused after the peer had closed them and reset`), withHttp.summary.verdict);
 });

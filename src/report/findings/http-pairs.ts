@@ -24,6 +24,12 @@ export interface HttpPair {
   /** The races whose requests met the server's FIN / a bare RST (http_flows.race_signal), and their lost requests. */
   finRaceIds: number[];
   rstRaceIds: number[];
+  /**
+   * The FIN races that ended in an RST after the server's FIN (TCP close
+   * kind reset_after_half_close): the connections the TCP view calls stale
+   * reuse, which the keep-alive race finding reports instead of it.
+   */
+  finRaceResetIds: number[];
   finLostRequests: number;
   rstLostRequests: number;
   /** FIN -> request delays of the FIN races (s), sorted. */
@@ -65,6 +71,8 @@ interface Row {
   fin_to_request: number | null;
   race_signal: string | null;
   signal_to_request: number | null;
+  /** flows.close_kind (the TCP view). */
+  tcp_close_kind: string;
 }
 
 /**
@@ -90,6 +98,7 @@ function rowOf(x: unknown[]): Row {
     fin_to_request: x[13] as number | null,
     race_signal: x[14] as string | null,
     signal_to_request: x[15] as number | null,
+    tcp_close_kind: x[16] as string,
   };
 }
 
@@ -156,7 +165,7 @@ export function httpPairs(db: Database, capId: number): HttpPair[] {
       .prepare(
       `SELECT f.id, f.orig_h, f.resp_h, f.resp_p, f.orig_state, f.first_fin_by, f.idle_before_fin,
               h.user_agent, h.server, h.keepalive_timeout, h.longest_reuse_idle, h.close_kind, h.race_requests, h.fin_to_request,
-              h.race_signal, h.signal_to_request
+              h.race_signal, h.signal_to_request, f.close_kind
        FROM flows f JOIN http_flows h ON h.flow_id = f.id
        WHERE f.capture_id = ? AND h.protocol = 'http' ORDER BY f.first_ts, f.id`,
       )
@@ -193,6 +202,7 @@ export function httpPairs(db: Database, capId: number): HttpPair[] {
       lostRequests: races.reduce((a, r) => a + r.race_requests, 0),
       finRaceIds: finRaces.map((r) => r.id),
       rstRaceIds: rstRaces.map((r) => r.id),
+      finRaceResetIds: finRaces.filter((r) => r.tcp_close_kind === 'reset_after_half_close').map((r) => r.id),
       finLostRequests: finRaces.reduce((a, r) => a + r.race_requests, 0),
       rstLostRequests: rstRaces.reduce((a, r) => a + r.race_requests, 0),
       finToRequest: sorted(finRaces.map((r) => r.fin_to_request)),

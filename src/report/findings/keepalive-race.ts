@@ -37,10 +37,27 @@ function exact(s: number): string {
 function finDetails(p: HttpPair, who: string): string[] {
   const d = p.finToRequest;
   const crossed = d.filter((v) => v < 0).length;
+  const reset = p.finRaceResetIds.length;
+  const all = reset === p.finRaceIds.length;
   return [
     `${plural(p.finRaceIds.length, 'connection')}: the server sent FIN, then the ${who} sent ${plural(p.finLostRequests, 'request')} on it that got no response.`,
     d.length > 0 ? `The request followed the server's FIN by ${range(d)}${crossed > 0 ? `; ${crossed} crossed it in flight (sent before the FIN arrived)` : ''}.` : '',
+    reset > 0
+      ? `${all ? (reset === 1 ? 'It' : 'Each') : `${reset} of them`} then drew an RST from the server's kernel (TCP close kind reset_after_half_close: a stale pooled connection reused).`
+      : '',
   ];
+}
+
+/**
+ * What the client's application saw when the server's RST hit a connection
+ * that had already received the FIN (Linux; the fixture nginx-stale-reuse-reset's
+ * pool logs exactly this): end-of-file, then EPIPE, never "connection reset".
+ */
+function halfClosedReset(who: string): string {
+  return (
+    `On Linux the ${who} does not see "connection reset": reading the response returns end-of-file ("Remote end closed connection without response", ` +
+    `"connection closed by peer", "unexpected EOF") and its next write fails with EPIPE ("broken pipe"), because the RST hits a socket that had already received the FIN (CLOSE_WAIT). `
+  );
 }
 
 function rstDetails(p: HttpPair, who: string, x: number | null): string[] {
@@ -94,8 +111,10 @@ function build(ctx: ReportContext): Finding[] {
         ? `A keep-alive race: the request and the server's idle close crossed, so neither side did anything wrong on its own; the timeouts collide. `
         : `The client reused connections long after the server had closed them (a stale pool), which is the slow form of the keep-alive race. `) +
       `The user sees ${seen} / 502 for a request the server never processed. ` +
+      (p.finRaceResetIds.length > 0 ? halfClosedReset(who) : '') +
       settingAdvice(p, x) +
-      margin;
+      margin +
+      (p.clientSoftware !== null ? ` Retry idempotent requests that fail this way on a reused connection.` : '');
     const title =
       rst && !fin
         ? `keep-alive race: ${serverName(p)} reset ${plural(p.rstRaceIds.length, 'reused connection')} with a request unread from ${clientName(p)}`
@@ -117,6 +136,7 @@ function build(ctx: ReportContext): Finding[] {
         lostRequests: p.lostRequests,
         finConnections: p.finRaceIds.length,
         rstConnections: p.rstRaceIds.length,
+        resetAfterHalfClose: p.finRaceResetIds.length,
         finToRequestS: d,
         crossedInFlight: d.filter((v) => v < 0).length,
         rstToRequestS: p.rstToRequest,

@@ -1,22 +1,29 @@
-import type { Database } from 'better-sqlite3';
 import { formatDuration } from '../format-time';
 import { hostPort } from '../host-port';
 import { describeIdle, idleFingerprint } from '../idle-fingerprint';
 import type { Finding } from '../model';
-import type { MidstreamRoles } from '../role-inference';
 import { evidence } from '../sample-flow';
 import { groupBy, median } from '../stats';
 import { plural } from '../wording';
-import type { FindingModule } from './finding-module';
+import type { FindingModule, ReportContext } from './finding-module';
 import { flowsOfKind, withRoles } from './flow-rows';
+import { reportHttpPairs } from './http-pairs';
 
-function resetAfterHalfClose(db: Database, capId: number, roles: MidstreamRoles): Finding[] {
-  const rows = flowsOfKind(db, capId, 'reset_after_half_close').map((r) => withRoles(r, roles));
+function resetAfterHalfClose(ctx: ReportContext): Finding[] {
+  const { db, captureId: capId, roles } = ctx;
+  // A request lost to the keep-alive race is reported by that finding (software, both timeouts, the setting): not twice.
+  const races = new Set(reportHttpPairs(ctx).flatMap((p) => p.finRaceResetIds));
+  const all = flowsOfKind(db, capId, 'reset_after_half_close').map((r) => withRoles(r, roles));
+  const rows = all.filter((r) => !races.has(r.id));
+  const keyOf = (r: (typeof all)[number]): string => (r.first_fin_by === 'resp' ? `c|${r.orig_h}|${r.resp_h}|${r.resp_p}` : `s|${r.resp_h}|${r.resp_p}`);
+  const racesOf = new Map<string, number>();
+  for (const r of all) if (races.has(r.id)) racesOf.set(keyOf(r), (racesOf.get(keyOf(r)) ?? 0) + 1);
   const rstTs = db.prepare(`SELECT min(ts) AS t FROM transitions WHERE flow_id = ? AND to_state = 'CLOSED' AND cause LIKE '%RST%'`);
   const out: Finding[] = [];
   // The half-closed side is the one that did NOT send the first FIN.
-  for (const g of groupBy(rows, (r) => (r.first_fin_by === 'resp' ? `c|${r.orig_h}|${r.resp_h}|${r.resp_p}` : `s|${r.resp_h}|${r.resp_p}`)).values()) {
+  for (const [key, g] of groupBy(rows, keyOf)) {
     const f = g[0];
+    const asRaces = racesOf.get(key) ?? 0;
     const client = f.first_fin_by === 'resp';
     const gaps: number[] = [];
     for (const r of g) {
@@ -36,6 +43,7 @@ function resetAfterHalfClose(db: Database, capId: number, roles: MidstreamRoles)
           ? `Reset came ${formatDuration(gaps[0])} after the FIN${gaps.length > 1 ? ' in each' : ''}.`
           : `Reset came ${formatDuration(gaps[0])} to ${formatDuration(gaps[gaps.length - 1])} after the FIN (median ${formatDuration(median(gaps))}).`,
       fp ? `${describeIdle(fp)}.` : '',
+      asRaces > 0 ? `${plural(asRaces, 'more such connection')} with the same peers carried an HTTP request lost to the keep-alive race: reported in that finding.` : '',
     ].filter((x) => x !== '');
     const implication = client
       ? `Stale pooled connections reused: the client at ${f.orig_h} kept connections the server had already closed and sent a new request on them; ` +
@@ -60,6 +68,7 @@ function resetAfterHalfClose(db: Database, capId: number, roles: MidstreamRoles)
         count: g.length,
         resetAfterFinS: gaps.length ? { min: gaps[0], median: median(gaps), max: gaps[gaps.length - 1] } : null,
         idleBeforeFin: fp,
+        keepaliveRaces: asRaces,
       },
       evidence: evidence(db, g.map((r) => r.id), f.id, roles),
     });
@@ -67,8 +76,13 @@ function resetAfterHalfClose(db: Database, capId: number, roles: MidstreamRoles)
   return out;
 }
 
-/** One side wrote into a connection the peer had half-closed and drew an RST: the stale pooled connection. */
+/**
+ * One side wrote into a connection the peer had half-closed and drew an RST:
+ * the stale pooled connection. The HTTP requests among them that met the
+ * server's idle close are the keep-alive race finding's (keepalive-race.ts),
+ * which says more; the rest are this one's.
+ */
 export const resetAfterHalfCloseModule: FindingModule = {
   kind: 'reset_after_half_close',
-  build: (c) => resetAfterHalfClose(c.db, c.captureId, c.roles),
+  build: resetAfterHalfClose,
 };
