@@ -96,7 +96,7 @@ export class SocketOwnerResolver {
   }
 
   /** Owners of either end of a flow, from what the last refreshes saw; empty when neither end is local. */
-  ownersOf(flow: FlowRecord): SocketOwner[] {
+  ownersOf(flow: Pick<FlowRecord, 'origH' | 'origP' | 'respH' | 'respP'>): SocketOwner[] {
     const out: SocketOwner[] = [];
     const o = this.byTuple.get(`${flow.origH}|${flow.origP}|${flow.respH}|${flow.respP}`);
     if (o) for (const h of o.holders) out.push({ endpoint: 'orig', pid: h.pid, command: h.command });

@@ -1,13 +1,11 @@
 import { Decoder } from '../decode/decoder';
 import { TcpEngine } from '../tcp/tcp-engine';
-import type { FlowRecord } from '../tcp/flow-record';
 import { FlowStore, type CaptureProgress } from '../store/flow-store';
 import { LiveFlowWriter } from '../store/live-flow-writer';
-import { encodeFlowRecords } from '../tcp/flow-batch';
+import { F, FlowBatchBuilder, nextFlow, type FlowBatch } from '../tcp/flow-batch';
 import { LiveCapture } from '../source/live-capture';
 import { PcapWriter } from '../source/pcap-writer';
 import type { RawPacket } from '../source/raw-packet';
-import { SocketOwnerResolver } from '../host/socket-owners';
 import type { LiveProgress } from './live-supervisor';
 
 export interface LivePipelineOptions {
@@ -87,22 +85,25 @@ export interface LiveSummary extends LiveStatus {
   anomalies: Record<string, number>;
 }
 
-/** Flow records written per transaction / event-loop turn. */
-const WRITE_CHUNK = 200;
-
 /**
- * Flow records a flush builds per event-loop turn: building one costs tens
- * of microseconds (more on a loaded machine), and a flush of thousands in
- * one turn held the capture thread for 0.2-1 s, longer than libpcap's ring
- * lasts at tens of thousands of packets a second.
+ * Flows a flush encodes per event-loop turn: encoding one costs some
+ * microseconds (more on a loaded machine), and a flush of thousands in one
+ * turn held the capture thread longer than libpcap's ring lasts at tens of
+ * thousands of packets a second.
  */
 const SNAPSHOT_SLICE = 100;
 
-/** A flush's snapshot being built in slices: the changes still to build, the owner retries, and the progress as of its start. */
+/** A flush's snapshot being encoded in slices: the changes still to encode, and the progress as of its start. */
 interface Slicing {
   left: number;
-  retry: Map<number, FlowRecord>;
   progress: CaptureProgress;
+}
+
+/** The uids of a batch's flows, in order. */
+function batchUids(b: FlowBatch): number[] {
+  const out: number[] = [];
+  for (let i = 0, p = 0; i < b.count; i++, p = nextFlow(b.nums, p)) out.push(b.nums[p + F.UID]);
+  return out;
 }
 
 /** Tries at closing the capture row after a failure while the database is locked by another writer. */
@@ -142,7 +143,6 @@ export class LivePipeline {
   private readonly decoder = new Decoder();
   private readonly engine: TcpEngine;
   private readonly writer: PcapWriter | null;
-  private readonly owners: SocketOwnerResolver | null;
   private readonly startedTsUs: number;
   private firstTsUs: number | null = null;
   private lastTsUs = 0;
@@ -157,17 +157,16 @@ export class LivePipeline {
   private flushLoss = { ackedBytes: 0, gapBytes: 0 };
   /** Longest time one step of a periodic flush kept the event loop (owners, or snapshot), ms. */
   private longestFlushMs = 0;
-  private readonly withOwners = new Set<number>();
   /**
-   * Flow records waiting to be written, oldest first (a finished record is
-   * queued after any snapshot of the same flow, so it wins). Written in
-   * chunks, one per event-loop turn, so that libpcap's ring is drained
-   * between chunks instead of overflowing during a long transaction.
+   * Flows encoded and not yet handed to the writer thread, in order: the
+   * engine appends finished flows here (a finished record after any snapshot
+   * of the same flow, so it wins), a flush's snapshot slices too. Handed
+   * over whole after the current burst of packets (the batch's values are
+   * transferred, not copied).
    */
-  private queue: FlowRecord[] = [];
-  private queueHead = 0;
+  private readonly batch = new FlowBatchBuilder();
   private drainScheduled = false;
-  /** Flow records queued so far (all are written in order: `flowsWritten` counts them out). */
+  /** Flows encoded so far (all are handed over in order: `flowsWritten` counts them out). */
   private enqueued = 0;
   /**
    * Progress of flushes not yet recorded, oldest first: each is recorded once
@@ -175,13 +174,7 @@ export class LivePipeline {
    * earlier one, so last_ts keeps moving while the queue stays busy).
    */
   private pendingProgress: Array<{ progress: CaptureProgress; written: number }> = [];
-  /**
-   * Active flows written at the last flush without a socket owner, by uid:
-   * if the next owner refresh finds their socket (it appeared between the
-   * refresh and the snapshot) they are written again even if unchanged.
-   */
-  private ownerRetry = new Map<number, FlowRecord>();
-  /** A flush's snapshot in progress (in slices): its time, the changes still to build, the owner retries. */
+  /** A flush's snapshot in progress (in slices): its time and the changes still to encode. */
   private slicing: Slicing | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private durationTimer: NodeJS.Timeout | null = null;
@@ -200,12 +193,11 @@ export class LivePipeline {
       this.rejectDone = rej;
     });
     this.engine = new TcpEngine({
-      onFlow: (f: FlowRecord) => this.onFlow(f),
+      encodeInto: { batch: this.batch, onEncoded: () => this.onEncoded() },
       app: opts.app !== false,
       ...(opts.timeWaitUs !== undefined ? { timeWaitUs: opts.timeWaitUs } : {}),
       ...(opts.idleTimeoutUs !== undefined ? { idleTimeoutUs: opts.idleTimeoutUs } : {}),
     });
-    this.owners = opts.resolveOwners === false ? null : new SocketOwnerResolver({ netDir: opts.ownerNetDir });
     // Open the capture first: permission/interface/filter errors must not leave a capture row behind.
     const raw = (p: RawPacket) => this.onPacket(p);
     this.capture = LiveCapture.open(
@@ -233,14 +225,14 @@ export class LivePipeline {
       this.closeAll();
       throw err;
     }
-    // Progress first: reading socket owners walks /proc/*/fd (slow); should the process die
-    // meanwhile, its supervisor already knows the capture row and closes it.
+    // Progress first: should the process die meanwhile, its supervisor already knows the capture row and closes it.
     this.recorded = { lastTsUs: this.startedTsUs, packets: 0, tcpPackets: 0, bytes: 0, firstTsUs: null };
     try {
       this.store.updateCaptureProgress(this.captureId, this.recorded);
       this.reportProgress();
-      this.owners?.refresh();
-      const w = new LiveFlowWriter(opts.dbPath);
+      // Socket owners are looked up in the writer thread (walking /proc/*/fd is slow), first now, then at every flush.
+      const w = new LiveFlowWriter(opts.dbPath, opts.resolveOwners === false ? null : { netDir: opts.ownerNetDir });
+      w.refreshOwners(this.captureId);
       w.onFailure((err) => this.fail(err));
       w.onProgress((p) => this.progressRecorded(p));
       this.flowWriter = w;
@@ -288,66 +280,39 @@ export class LivePipeline {
     }
   }
 
-  private onFlow(f: FlowRecord): void {
-    this.ownerRetry.delete(f.uid);
-    // Finished while a snapshot is being built: its older record must not be queued after this one.
-    this.slicing?.retry.delete(f.uid);
-    this.enqueue(f);
+  /** The engine appended a finished flow to the batch. */
+  private onEncoded(): void {
+    this.enqueued++;
+    this.scheduleDrain();
   }
 
-  private enqueue(f: FlowRecord): void {
-    this.queue.push(f);
-    this.enqueued++;
+  private scheduleDrain(): void {
     if (!this.drainScheduled && !this.stopping) {
       this.drainScheduled = true;
-      // After the current burst of packets: one transaction per chunk of flows.
-      setImmediate(() => this.guard(() => this.drainChunk()));
+      // After the current burst of packets: one handover (and one transaction in the writer thread) per turn.
+      setImmediate(() => this.guard(() => this.drain()));
     }
   }
 
-  private drainChunk(): void {
+  private drain(): void {
     this.drainScheduled = false;
-    const end = Math.min(this.queue.length, this.queueHead + WRITE_CHUNK);
-    if (end > this.queueHead) {
-      const chunk = this.queue.slice(this.queueHead, end);
-      this.queueHead = end;
-      if (this.queueHead === this.queue.length) {
-        this.queue = [];
-        this.queueHead = 0;
-      }
-      this.writeFlows(chunk);
-      this.settleProgress();
-    }
-    if (this.queueHead < this.queue.length && !this.drainScheduled) {
-      this.drainScheduled = true;
-      setImmediate(() => this.guard(() => this.drainChunk()));
-    }
+    this.handOver();
+    this.settleProgress();
   }
 
-  /** Write everything queued now (final flush). */
-  private drainAll(): void {
-    const rest = this.queue.slice(this.queueHead);
-    this.queue = [];
-    this.queueHead = 0;
-    if (rest.length > 0) this.writeFlows(rest);
-  }
-
-  private writeFlows(flows: FlowRecord[]): void {
-    if (this.owners) this.owners.attach(flows);
-    for (const f of flows) {
-      if (f.owners && f.owners.length > 0) this.withOwners.add(f.uid);
-      else this.withOwners.delete(f.uid);
-    }
-    // Encoded here (a Float64Array and a text table), written by the writer thread.
-    this.flowWriter?.writeRows(this.captureId, encodeFlowRecords(flows));
-    this.flowsWritten += flows.length;
-    this.opts.flushListener?.noteFlows(flows.map((f) => f.uid));
+  /** Hand everything encoded so far to the writer thread. */
+  private handOver(): void {
+    if (this.batch.count === 0) return;
+    const rows = this.batch.take();
+    this.opts.flushListener?.noteFlows(batchUids(rows));
+    this.flowWriter?.writeRows(this.captureId, rows);
+    this.flowsWritten += rows.count;
   }
 
   /**
    * Periodic flush, in two event-loop turns so that packets waiting in
-   * libpcap's ring are taken in between: re-read socket owners, then
-   * advance the engine's timers, snapshot the active flows that changed and
+   * libpcap's ring are taken in between: re-read socket owners (in the
+   * writer thread, before the flows handed over next), then advance the engine's timers, snapshot the active flows that changed and
    * record the capture's progress.
    */
   private flush(): void {
@@ -356,7 +321,7 @@ export class LivePipeline {
     const t0 = performance.now();
     // The packet socket's drop counters, read in a child meanwhile: the status line's next drops.
     this.capture.refreshStats();
-    this.owners?.refresh();
+    this.flowWriter?.refreshOwners(this.captureId);
     this.writer?.flush();
     this.notePause(performance.now() - t0);
     setImmediate(() => this.guard(() => this.snapshotStep()));
@@ -367,13 +332,11 @@ export class LivePipeline {
     // Live timestamps are this host's clock: expire what is due by now even if no packet came.
     const now = this.lastObservedUs();
     this.engine.advance(now);
-    // The changes logged up to now, built SNAPSHOT_SLICE per turn (snapshotSlice).
+    // The changes logged up to now, encoded SNAPSHOT_SLICE per turn (snapshotSlice).
     this.slicing = {
       left: this.engine.changedFlows,
-      retry: this.ownerRetry,
       progress: { lastTsUs: now, packets: this.packets, tcpPackets: this.tcpPackets, bytes: this.bytes, firstTsUs: this.firstTsUs },
     };
-    this.ownerRetry = new Map();
     this.notePause(performance.now() - t0);
     this.snapshotSlice();
   }
@@ -382,15 +345,9 @@ export class LivePipeline {
     const t0 = performance.now();
     const sl = this.slicing as Slicing;
     const take = Math.min(SNAPSHOT_SLICE, sl.left);
-    const snap = this.engine.snapshot(sl.progress.lastTsUs, { changedOnly: true, limit: take });
+    this.enqueued += this.engine.snapshotInto(sl.progress.lastTsUs, { changedOnly: true, limit: take }, this.batch);
     sl.left -= take;
-    const owners = this.owners;
-    const retry = sl.retry;
-    for (const f of snap) {
-      retry.delete(f.uid);
-      this.enqueue(f);
-      if (owners !== null && owners.ownersOf(f).length === 0) this.ownerRetry.set(f.uid, f);
-    }
+    this.scheduleDrain();
     if (sl.left > 0) {
       this.notePause(performance.now() - t0);
       setImmediate(() => this.guard(() => this.snapshotSlice()));
@@ -401,10 +358,6 @@ export class LivePipeline {
     const loss = this.engine.lossCounts();
     this.flushLoss = { ackedBytes: loss.ackedBytes - this.lossAtFlush.ackedBytes, gapBytes: loss.gapBytes - this.lossAtFlush.gapBytes };
     this.lossAtFlush = loss;
-    if (owners !== null) {
-      // Unchanged since the last flush, so that record is still current; its socket owner is known now.
-      for (const f of retry.values()) if (owners.ownersOf(f).length > 0) this.enqueue(f);
-    }
     // The row's last_ts (and the supervisor's report) may say "flows written up to now" only once
     // the records just queued are in: recorded when the queue has drained up to here.
     this.pendingProgress.push({ progress: sl.progress, written: this.enqueued });
@@ -566,13 +519,13 @@ export class LivePipeline {
     const endUs = this.lastObservedUs();
     const drops = this.capture.stats().dropped; // final: read at close, every read back
     // Owners while the sockets are still there, then the active flows as they are now.
-    this.owners?.refresh();
+    this.flowWriter?.refreshOwners(this.captureId);
+    this.handOver();
     this.engine.advance(endUs);
     this.closeWait = this.engine.closeWaitEndpoints();
-    this.drainAll();
     this.engine.finish(endUs);
     this.decoder.finish(); // fragmented datagrams never completed count as fragment_reassembly_timeout
-    this.drainAll();
+    this.handOver();
     this.writer?.close();
     // Every flow row in before the row is closed (and its flow count taken).
     await this.flowWriter?.idle();
@@ -601,7 +554,7 @@ export class LivePipeline {
       startedTsUs: this.startedTsUs,
       firstTsUs: this.firstTsUs,
       endTsUs: endUs,
-      flowsWithOwners: this.withOwners.size,
+      flowsWithOwners: this.flowWriter?.flowsWithOwners ?? 0,
       pcapPackets: this.writer ? this.writer.packets : 0,
       longestFlushMs: this.longestFlushMs,
       anomalies,

@@ -3,6 +3,12 @@ import { Worker } from 'node:worker_threads';
 import type { FlowBatch } from '../tcp/flow-batch';
 import type { CaptureProgress } from './flow-store';
 
+/** What the writer thread needs to put socket owners into the flows it writes (src/host/batch-owners.ts). */
+export interface LiveWriterOwners {
+  /** Where the TCP tables are (default /proc/net). */
+  netDir?: string;
+}
+
 /** Young-generation limit of the writer thread's heap (MB): what it allocates dies at once. */
 const WRITER_YOUNG_GENERATION_MB = 4;
 
@@ -11,13 +17,15 @@ export type LiveWriterRequest =
   /** rows.nums is transferred, not copied. */
   | { t: 'rows'; captureId: number; rows: FlowBatch }
   | { t: 'progress'; captureId: number; progress: CaptureProgress }
+  /** Re-read the socket owners (and write again the flows written without one that have one now). */
+  | { t: 'owners'; captureId: number }
   | { t: 'sync'; seq: number }
   | { t: 'close' };
 
 export type LiveWriterReply =
   | { t: 'ready' }
   | { t: 'progressed'; progress: CaptureProgress }
-  | { t: 'synced'; seq: number }
+  | { t: 'synced'; seq: number; flowsWithOwners: number }
   | { t: 'failed'; message: string; code?: string };
 
 /**
@@ -36,14 +44,17 @@ export class LiveFlowWriter {
   private readonly worker: Worker;
   private seq = 0;
   private syncs = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  /** Flows whose last record written had a socket owner, as of the last idle(). */
+  flowsWithOwners = 0;
   private failed: Error | null = null;
   private exited = false;
   private onFail: (err: Error) => void = () => {};
   private onProgressed: (p: CaptureProgress) => void = () => {};
 
-  constructor(dbPath: string) {
+  /** `owners`: look up the processes holding the flows' local sockets (null: none). */
+  constructor(dbPath: string, owners: LiveWriterOwners | null = null) {
     this.worker = new Worker(path.join(__dirname, 'live-writer-worker.js'), {
-      workerData: { dbPath },
+      workerData: { dbPath, owners },
       resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB },
     });
     this.worker.on('message', (r: LiveWriterReply) => this.onReply(r));
@@ -72,6 +83,7 @@ export class LiveFlowWriter {
       case 'synced': {
         const waiter = this.syncs.get(r.seq);
         this.syncs.delete(r.seq);
+        this.flowsWithOwners = r.flowsWithOwners;
         if (this.failed !== null) waiter?.reject(this.failed);
         else waiter?.resolve();
         return;
@@ -97,6 +109,11 @@ export class LiveFlowWriter {
   writeRows(captureId: number, rows: FlowBatch): void {
     if (this.failed !== null || rows.count === 0) return;
     this.post({ t: 'rows', captureId, rows }, [rows.nums.buffer as ArrayBuffer]);
+  }
+
+  /** Re-read the socket owners before the rows posted next (a no-op without owners). */
+  refreshOwners(captureId: number): void {
+    if (this.failed === null) this.post({ t: 'owners', captureId });
   }
 
   progress(captureId: number, progress: CaptureProgress): void {

@@ -6,11 +6,15 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { FlowStore } from './flow-store';
-import type { LiveWriterReply, LiveWriterRequest } from './live-flow-writer';
+import type { LiveWriterOwners, LiveWriterReply, LiveWriterRequest } from './live-flow-writer';
+import { BatchOwners } from '../host/batch-owners';
 
 const port = parentPort!;
 let store: FlowStore | null = null;
 let failed = false;
+const data = workerData as { dbPath: string; owners: LiveWriterOwners | null };
+/** The processes holding the flows' local sockets, put into each batch before it is written. */
+const owners = data.owners !== null ? new BatchOwners({ netDir: data.owners.netDir }) : null;
 
 function reply(r: LiveWriterReply): void {
   port.postMessage(r);
@@ -24,7 +28,7 @@ function fail(err: unknown): void {
 }
 
 try {
-  store = FlowStore.open((workerData as { dbPath: string }).dbPath);
+  store = FlowStore.open(data.dbPath);
 } catch (err) {
   fail(err);
 }
@@ -33,15 +37,21 @@ port.on('message', (m: LiveWriterRequest) => {
   try {
     switch (m.t) {
       case 'rows':
-        if (!failed && store) store.writeRows(m.captureId, m.rows);
+        if (!failed && store) store.writeRows(m.captureId, owners !== null ? owners.attach(m.rows) : m.rows);
         return;
+      case 'owners': {
+        if (failed || !store || owners === null) return;
+        const again = owners.refresh();
+        if (again !== null) store.writeRows(m.captureId, again);
+        return;
+      }
       case 'progress':
         if (failed || !store) return;
         store.updateCaptureProgress(m.captureId, m.progress);
         reply({ t: 'progressed', progress: m.progress });
         return;
       case 'sync':
-        reply({ t: 'synced', seq: m.seq });
+        reply({ t: 'synced', seq: m.seq, flowsWithOwners: owners !== null ? owners.flowsWithOwners : 0 });
         return;
       case 'close':
         store?.close();

@@ -310,6 +310,23 @@ export class TcpEngine {
    */
   snapshot(nowUs: number, opts: SnapshotOptions = {}): FlowRecord[] {
     const out: FlowRecord[] = [];
+    this.snapshotEach(nowUs, opts, (f) => out.push(buildFlowRecord(f, false)));
+    return out;
+  }
+
+  /**
+   * snapshot() straight into a batch (flow-batch.ts): the same flows, encoded
+   * as the writer takes them, with no FlowRecord object made (a live capture's
+   * flush). Returns how many were appended.
+   */
+  snapshotInto(nowUs: number, opts: SnapshotOptions, batch: FlowBatchBuilder): number {
+    const before = batch.count;
+    this.snapshotEach(nowUs, opts, (f) => encodeFlow(f, false, batch));
+    return batch.count - before;
+  }
+
+  /** The flows a snapshot takes, in its order, each handed to `take` (see snapshot()). */
+  private snapshotEach(nowUs: number, opts: SnapshotOptions, take: (f: TcpFlow) => void): void {
     if (opts.changedOnly === true && this.trackChanges) {
       const log = this.changeLog;
       const n = opts.limit !== undefined ? Math.min(this.changeCount, Math.max(0, opts.limit)) : this.changeCount;
@@ -320,14 +337,14 @@ export class TcpEngine {
         this.expireTimeWait(f, nowUs);
         this.schedule(f);
         f.dirty = false;
-        out.push(buildFlowRecord(f, false));
+        take(f);
       }
       if (n < this.changeCount) {
         log.copyWithin(0, n, this.changeCount);
         for (let i = this.changeCount - n; i < this.changeCount; i++) log[i] = null;
       }
       this.changeCount -= n;
-      return out;
+      return;
     }
     // Full walk; also the first snapshot of either kind (every flow not yet snapshotted counts as changed).
     const changedOnly = opts.changedOnly === true;
@@ -338,12 +355,11 @@ export class TcpEngine {
       }
       if (changedOnly && !f.dirty) continue;
       f.dirty = false;
-      out.push(buildFlowRecord(f, false));
+      take(f);
     }
     for (let i = 0; i < this.changeCount; i++) this.changeLog[i] = null;
     this.changeCount = 0;
     this.trackChanges = true;
-    return out;
   }
 
   // ---------------------------------------------------------------------------
