@@ -195,22 +195,27 @@ export function buildReport(db: Database, opts: ReportOptions = {}): Report {
   const roles = inferMidstreamRoles(db, capId);
   const ctx: ReportContext = { db, captureId: capId, capture, endTs, thresholds, roles };
   const all: Finding[] = FINDING_MODULES.flatMap((m) => m.build(ctx));
-  const findings = [...all];
-  // Bound the report: per kind, the largest groups first, the rest counted as omitted.
+  // Per kind, the most severe and then the largest groups first (the group the verdict names leads its kind);
+  // bounded to maxPerKind, the rest counted as omitted.
   const maxPerKind = opts.maxPerKind ?? 10;
   const omitted: Record<string, number> = {};
-  if (maxPerKind > 0) {
-    const byKind = groupBy(all, (f) => f.kind);
-    findings.length = 0;
-    for (const [kind, list] of byKind) {
-      const sorted = [...list].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || findingSize(b) - findingSize(a));
-      findings.push(...sorted.slice(0, maxPerKind));
-      if (sorted.length > maxPerKind) omitted[kind] = sorted.length - maxPerKind;
-    }
+  const rank = new Map<Finding, number>();
+  const findings: Finding[] = [];
+  for (const [kind, list] of groupBy(all, (f) => f.kind)) {
+    const sorted = [...list].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || findingSize(b) - findingSize(a));
+    sorted.forEach((f, i) => rank.set(f, i));
+    const shown = maxPerKind > 0 ? sorted.slice(0, maxPerKind) : sorted;
+    findings.push(...shown);
+    if (shown.length < sorted.length) omitted[kind] = sorted.length - shown.length;
   }
-  // Stable order: severity first, then the modules' order (CLOSE_WAIT leaks lead).
-  const order = new Map(all.map((f, i) => [f, i]));
-  findings.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || order.get(a)! - order.get(b)!);
+  // Stable order: severity first, then the modules' order (CLOSE_WAIT leaks lead), then that order within a kind.
+  const moduleOrder = new Map(FINDING_MODULES.map((m, i) => [m.kind, i]));
+  findings.sort(
+    (a, b) =>
+      SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+      (moduleOrder.get(a.kind) ?? 0) - (moduleOrder.get(b.kind) ?? 0) ||
+      rank.get(a)! - rank.get(b)!,
+  );
 
   const { closeWait, finWait2CloseWaitPairs, severity, verdict } = verdictOf(all, findings, capture, endTs);
   const sight = readCaptureSight(db, capId);
