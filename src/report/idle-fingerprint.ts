@@ -79,7 +79,8 @@ function cases(fp: IdleFingerprint): string {
  * within a second of the last data is not an idle timer and says so.
  */
 export function describeIdle(fp: IdleFingerprint): string {
-  const verb = /clients$/.test(fp.closer) ? 'close' : 'closes';
+  // "its clients", "24 clients of 10.0.0.1:80": plural subjects.
+  const verb = /(^|\s)clients(\s|$)/.test(fp.closer) ? 'close' : 'closes';
   // Two ways of closing (right after the data, and after an idle timer): both, with their counts,
   // so the fingerprint does not deny the timer another finding attributes closes to.
   if (fp.modes.length >= 2) {

@@ -75,3 +75,12 @@ test('a closer with two ways of closing: the fingerprint reports both, not "no i
   for (const l of text.split('\n')) assert.ok(l.length <= 80, l);
   assert.doesNotMatch(text, /no idle timer/);
 });
+
+test('a plural closer takes a plural verb: "24 clients of 10.1.1.10:8080 close ...", "server ... closes ..."', async () => {
+  const { describeIdle, idleFingerprint } = await import('../../src/report/idle-fingerprint');
+  const idles = [0.21, 0.25, 0.3, 0.27, 1.2, 1.21, 0.26, 0.28, 1.19, 0.24];
+  assert.match(describeIdle(idleFingerprint('24 clients of 10.1.1.10:8080', idles)), /^24 clients of 10\.1\.1\.10:8080 close /);
+  assert.match(describeIdle(idleFingerprint('its clients', idles)), /^its clients close /);
+  assert.match(describeIdle(idleFingerprint('server 10.1.1.10:8080', idles)), /^server 10\.1\.1\.10:8080 closes /);
+  assert.match(describeIdle(idleFingerprint('client 10.3.0.2 (to 10.1.1.10:8080)', [65, 65.01, 65.02])), /^client 10\.3\.0\.2 \(to 10\.1\.1\.10:8080\) closes /);
+});
