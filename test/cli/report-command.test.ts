@@ -156,6 +156,35 @@ test('stale reuse resets split between the two findings: the ones that were not 
   textLines(db);
 });
 
+test('a CLOSE_WAIT leak closed late: the late FIN drew an RST from the closer, whose orphaned socket was gone (not "an RST without a FIN")', () => {
+  const t = truth('closewait-late-close-reset');
+  const late = t.flows.filter((f) => f.closeKind === 'reset');
+  assert.equal(late.length, 4);
+  const { report, db } = analyze(t.name);
+  const rst = findings(report, 'reset');
+  assert.equal(rst.length, 1);
+  const f = rst[0];
+  assert.equal(f.facts.count, late.length);
+  assert.equal(f.facts.resetBy, 'server');
+  assert.equal(f.facts.afterPeerFin, true);
+  // The pool closed them 9 s after it started; nginx's FIN came after its 2 s keep-alive timeout.
+  const cw = f.facts.closeWaitS as { min: number; median: number; max: number };
+  assert.ok(cw.min > 5 && cw.max < 8.5, JSON.stringify(cw));
+  assert.equal(f.facts.pastFinTimeout, 0, "shorter than Linux's default 60 s: the fixture's namespace has tcp_fin_timeout 3");
+  assert.match(f.title, /^4 connections with 10\.77\.45\.1:80: the client closed \d\.\d s after the server's FIN and drew an RST from it$/);
+  assert.ok(f.details.some((d) => d.includes('stayed in CLOSE_WAIT') && d.includes('answered that FIN with an RST')), f.details.join(' | '));
+  assert.ok(!f.details.some((d) => /Without a FIN/.test(d)));
+  assert.match(f.implication, /This is how a CLOSE_WAIT leak ends/);
+  const d = new Database(db, { readonly: true });
+  const ports = (d.prepare(`SELECT orig_p FROM flows WHERE id IN (${f.evidence.flowIds.join(',')})`).all() as { orig_p: number }[]).map((r) => r.orig_p);
+  d.close();
+  assert.deepEqual(ports.sort(), late.map((x) => x.clientPort).sort());
+  // The bare resets of the RST race fixture keep the plain wording.
+  const bare = findings(analyze('keepalive-race-rst', ['--no-http']).report, 'reset');
+  assert.ok(bare.length > 0 && bare.every((x) => x.details.includes('Without a FIN before the reset.') && x.facts.afterPeerFin === false));
+  textLines(db);
+});
+
 test('server that never closes: the server and its service port are the CLOSE_WAIT holder', () => {
   const t = truth('server-never-closes');
   const { report } = analyze(t.name);
