@@ -80,7 +80,7 @@ export interface LiveSummary extends LiveStatus {
   /** Flows that had a socket owner attached when last written. */
   flowsWithOwners: number;
   pcapPackets: number;
-  /** Longest a periodic flush held the event loop (socket owners + engine snapshot), ms. */
+  /** Longest a periodic flush held the event loop (the drop counters and pcap flush, or a slice of the engine snapshot), ms. */
   longestFlushMs: number;
   anomalies: Record<string, number>;
 }
@@ -155,7 +155,7 @@ export class LivePipeline {
   /** Capture-loss counts at the previous flush, and between the last two flushes. */
   private lossAtFlush = { ackedBytes: 0, gapBytes: 0 };
   private flushLoss = { ackedBytes: 0, gapBytes: 0 };
-  /** Longest time one step of a periodic flush kept the event loop (owners, or snapshot), ms. */
+  /** Longest time one step of a periodic flush kept the event loop (counters, or a snapshot slice), ms. */
   private longestFlushMs = 0;
   /**
    * Flows encoded and not yet handed to the writer thread, in order: the
