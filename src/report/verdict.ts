@@ -1,4 +1,6 @@
-import { formatTs } from './format-time';
+import { formatDuration, formatTs } from './format-time';
+import { hostPort } from './host-port';
+import { groupBy } from './stats';
 import type { Finding, ReportCapture, Severity } from './model';
 import { SEVERITY_RANK } from './thresholds';
 import { plural } from './wording';
@@ -11,6 +13,38 @@ export interface Verdict {
   severity: Severity | 'ok';
   /** The report's first line, in plain words. */
   verdict: string;
+}
+
+/** This many client groups of one service or more are one story: its clients leak (the same software, or the same pool). */
+export const FLEET_MIN_CLIENTS = 10;
+
+/** Client groups of one service (stuck clients of one server:port), the service with the most groups first; null when none has FLEET_MIN_CLIENTS. */
+function clientFleet(cw: readonly Finding[]): { service: string; server: string | null; groups: Finding[] } | null {
+  const clients = cw.filter((f) => f.facts.stuckRole === 'client' && f.facts.peerHost !== null && f.facts.peerHost !== undefined);
+  let best: Finding[] | null = null;
+  for (const g of groupBy(clients, (f) => hostPort(f.facts.peerHost as string, f.facts.peerPort as number)).values()) {
+    if (best === null || g.length > best.length) best = g;
+  }
+  if (best === null || best.length < FLEET_MIN_CLIENTS) return null;
+  const software = best.map((f) => (f.facts.software as { server?: string | null } | null)?.server ?? null).find((x) => x !== null) ?? null;
+  return { service: hostPort(best[0].facts.peerHost as string, best[0].facts.peerPort as number), server: software, groups: best };
+}
+
+/** "3504 clients of server 10.4.0.1:443 (nginx) leak connections to it: 4598 in CLOSE_WAIT (1 to 5 each), oldest 20.3 s; stuck since ..." */
+function fleetSentence(fleet: { service: string; server: string | null; groups: Finding[] }): string {
+  const g = fleet.groups;
+  const counts = g.map((f) => f.facts.count as number);
+  const total = counts.reduce((a, n) => a + n, 0);
+  const lo = Math.min(...counts);
+  const hi = Math.max(...counts);
+  const oldest = Math.max(...g.map((f) => f.facts.oldestStuckS as number));
+  const since = Math.min(...g.map((f) => Date.parse(f.facts.since as string) / 1000));
+  const most = [...g].sort((a, b) => (b.facts.count as number) - (a.facts.count as number))[0];
+  return (
+    `${g.length} clients of server ${fleet.service}${fleet.server !== null ? ` (${fleet.server})` : ''} leak connections to it: ` +
+    `${total} in CLOSE_WAIT (${lo === hi ? `${lo}` : `${lo} to ${hi}`} each), oldest ${formatDuration(oldest)}; stuck since ${formatTs(since)}. ` +
+    `The most in one client: ${most.facts.stuckHost as string}, ${most.facts.count as number}.`
+  );
 }
 
 /**
@@ -30,8 +64,12 @@ export function verdictOf(all: readonly Finding[], findings: readonly Finding[],
   let verdict: string;
   if (cw.length > 0) {
     const worst = [...cw].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (b.facts.count as number) - (a.facts.count as number))[0];
-    verdict = `${worst.title}; stuck since ${formatTs(Date.parse(worst.facts.since as string) / 1000)}.`;
-    if (cw.length > 1) verdict += ` ${cw.length - 1} more endpoint group${cw.length > 2 ? 's' : ''} hold CLOSE_WAIT connections.`;
+    // Many clients of one service each holding a few: that service's clients are the story, unless a worse group stands out.
+    const fleet = clientFleet(cw);
+    const fleetLeads = fleet !== null && fleet.groups.includes(worst);
+    const named = fleetLeads ? fleet.groups.length : 1;
+    verdict = fleetLeads ? fleetSentence(fleet) : `${worst.title}; stuck since ${formatTs(Date.parse(worst.facts.since as string) / 1000)}.`;
+    if (cw.length > named) verdict += ` ${cw.length - named} more endpoint group${cw.length - named > 1 ? 's' : ''} hold CLOSE_WAIT connections.`;
     // Every group, not just the ones shown after the per-kind limit.
     // The keep-alive races among them are that finding's (facts.resetAfterHalfClose), the rest reset_after_half_close's.
     const n =

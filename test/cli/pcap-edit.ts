@@ -44,9 +44,19 @@ export function slicePcap(p: PcapFile, from: number, to: number): Buffer {
  * in time by `gapS` after the previous one ends and with the client's TCP port
  * (the port that is not `serverPort`) renumbered, so every replica's
  * connections are distinct flows. With `shiftServerPorts`, replica k also
- * moves every service port p to p + k (the client's port is the higher one). Written to `out` in pieces (constant memory).
+ * moves every service port p to p + k (the client's port is the higher one).
+ * With `shiftClientAddress`, replica k's client (the side whose port is not
+ * `serverPort`) is another host: its IPv4 address's last byte + 16 k.
+ * Written to `out` in pieces (constant memory).
  */
-export function replicatePcap(p: PcapFile, serverPort: number, copies: number, gapS: number, out: string, opts: { shiftServerPorts?: boolean } = {}): void {
+export function replicatePcap(
+  p: PcapFile,
+  serverPort: number,
+  copies: number,
+  gapS: number,
+  out: string,
+  opts: { shiftServerPorts?: boolean; shiftClientAddress?: boolean } = {},
+): void {
   if (p.linktype !== 1) throw new Error('replicatePcap needs Ethernet captures');
   const fd = fs.openSync(out, 'w');
   try {
@@ -83,6 +93,11 @@ export function replicatePcap(p: PcapFile, serverPort: number, copies: number, g
         }
         if (sp !== serverPort) chunk.writeUInt16BE(renumber(sp), tcp);
         if (dp !== serverPort) chunk.writeUInt16BE(renumber(dp), tcp + 2);
+        if (opts.shiftClientAddress && k > 0) {
+          // The client's address (source when its port is not the server's); the decoder does not verify checksums.
+          const last = sp !== serverPort ? ip + 15 : ip + 19;
+          chunk[last] = (chunk[last] + 16 * k) % 256;
+        }
       }
       fs.writeSync(fd, chunk);
     }

@@ -35,3 +35,34 @@ test('the verdict counts stale-reuse resets over every group, not only the 10 sh
   assert.equal(withHttp.summary.omitted.keepalive_race, 2);
   assert.ok(withHttp.summary.verdict.includes(` ${n} connections were reused after the peer had closed them and reset`), withHttp.summary.verdict);
 });
+
+test('many clients of one service leaking a few each: the verdict names the service\'s clients, their total and the largest', () => {
+  const t = truth('nginx-keepalive-closewait');
+  const perClient = t.flows.filter((f) => f.clientState === 'CLOSE_WAIT').length;
+  assert.ok(perClient > 0);
+  const dir = tmpDir();
+  for (const [clients, fleet] of [
+    [12, true],
+    [9, false],
+  ] as const) {
+    // The real capture replayed by `clients` other client hosts of the same nginx, one after another.
+    const file = path.join(dir, `c${clients}.pcap`);
+    replicatePcap(readPcap(fixture(`${t.name}.pcap`)), t.serverPort, clients, 1, file, { shiftClientAddress: true });
+    const r = runCli(['analyze', file, '--db', path.join(dir, `c${clients}.db`), '-q', '--format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rep = JSON.parse(r.stdout) as Report;
+    const cw = rep.findings.filter((f) => f.kind === 'close_wait');
+    assert.equal(cw.length, Math.min(clients, 10));
+    assert.equal(new Set(cw.map((f) => f.facts.stuckHost)).size, cw.length);
+    assert.equal(rep.summary.closeWait, clients * perClient);
+    const v = rep.summary.verdict;
+    if (fleet) {
+      assert.ok(v.startsWith(`${clients} clients of server ${t.server}:${t.serverPort} (nginx/1.22.1) leak connections to it: ${clients * perClient} in CLOSE_WAIT (${perClient} each), oldest `), v);
+      assert.match(v, new RegExp(`The most in one client: ${cw[0].facts.stuckHost as string}, ${perClient}\\.`));
+      assert.ok(!v.includes('more endpoint group'), v);
+    } else {
+      assert.ok(v.startsWith(`${cw[0].title}; stuck since `), v);
+      assert.ok(v.includes(` ${clients - 1} more endpoint groups hold CLOSE_WAIT connections.`), v);
+    }
+  }
+});
