@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { FlowRecord } from '../tcp/flow-record';
-import { encodeFlowRecords, F, FIXED, S, type FlowBatch } from '../tcp/flow-batch';
+import { encodeFlowRecords, F, FIXED, nextFlow, S, type FlowBatch } from '../tcp/flow-batch';
 import { HttpFactsWriter } from './http-facts-writer';
 import { migrate, schemaVersion } from './migrate';
 import { SCHEMA_VERSION } from './schema';
 import { StoreError } from './store-error';
+import { TransitionText } from './transition-text';
 
 /** Microseconds since the epoch → REAL Unix seconds as stored. */
 export function usToSec(us: number): number {
@@ -96,6 +97,7 @@ export class FlowStore {
    */
   private readonly words = new Map<string, number>();
   private readonly upsertWord: Database.Statement;
+  private readonly timeline = new TransitionText((word) => this.wordId(word));
   private readonly deleteOwners: Database.Statement;
   private readonly deleteFlowAnomalies: Database.Statement;
   private readonly insertFlowAnomaly: Database.Statement;
@@ -104,15 +106,21 @@ export class FlowStore {
   private updateProgress: Database.Statement | null = null;
   /** CREATE INDEX statements of indexes dropped for a bulk load, run again at commit. */
   private deferredIndexes: string[] = [];
-  private readonly writeRowsTx: (captureId: number, rows: FlowBatch, fresh: boolean) => void;
+  private readonly writeRowsTx: Database.Transaction<(captureId: number, rows: FlowBatch, fresh: boolean) => void>;
   /** Bound values of one flows row (capture_id, then FLOW_COLUMNS), reused. */
   private readonly rowValues: (number | string | null)[] = new Array(FLOW_COLUMNS.length).fill(null);
+  /** Multi-row flows INSERTs by row count (powers of two up to FLOW_BLOCK). */
+  private readonly flowBlocks = new Map<number, FlowBlock>();
+  /** Batch positions of the flows of the block being written. */
+  private readonly blockStarts = new Int32Array(FLOW_BLOCK);
+  private readonly maxFlowId: Database.Statement;
 
   private constructor(db: Database.Database, file: string) {
     this.db = db;
     this.file = file;
     this.upsertFlow = db.prepare(UPSERT_FLOW_SQL);
     this.insertFlow = db.prepare(INSERT_FLOW_SQL);
+    this.maxFlowId = db.prepare('SELECT max(id) AS id FROM flows');
     this.deleteTransitions = db.prepare('DELETE FROM flow_transitions WHERE flow_id = ?');
     // OR REPLACE: a flow written twice in one batch (live upserts) keeps its newest timeline.
     this.insertTransitions = db.prepare('INSERT OR REPLACE INTO flow_transitions (flow_id, time_wait, base_us, data) VALUES (?, ?, ?, ?)');
@@ -126,9 +134,13 @@ export class FlowStore {
     this.insertOwner = db.prepare('INSERT INTO socket_owners (flow_id, endpoint, pid, command) VALUES (?, ?, ?, ?)');
     this.httpFacts = new HttpFactsWriter(db);
     this.writeRowsTx = db.transaction((captureId: number, rows: FlowBatch, fresh: boolean) => {
-      const texts = rows.texts;
-      let p = 0;
-      for (let i = 0; i < rows.count; i++) p = this.writeOne(captureId, rows.nums, p, texts, fresh);
+      this.timeline.begin(rows.texts);
+      if (fresh) this.writeFresh(captureId, rows);
+      else {
+        const texts = rows.texts;
+        let p = 0;
+        for (let i = 0; i < rows.count; i++) p = this.writeOne(captureId, rows.nums, p, texts, false);
+      }
       this.flushTransitions();
       this.httpFacts.flush();
     });
@@ -208,7 +220,9 @@ export class FlowStore {
     if (rows.count === 0) return;
     if (!this.db.inTransaction) this.words.clear();
     try {
-      this.writeRowsTx(captureId, rows, opts.fresh === true);
+      // IMMEDIATE when fresh and not yet in a transaction: writeFresh reads max(id) first, and must hold the write lock from then on.
+      if (opts.fresh === true) this.writeRowsTx.immediate(captureId, rows, true);
+      else this.writeRowsTx(captureId, rows, false);
     } catch (err) {
       // Rolled back (at least to the savepoint): word ids added in it may be gone.
       this.words.clear();
@@ -218,74 +232,76 @@ export class FlowStore {
     }
   }
 
-  /** The flow at position `p` of a batch's values (flow-batch.ts); returns the position of the next flow. */
+  /**
+   * A fresh batch (file ingest: the engine emits each flow once): the flows
+   * rows go in by multi-row INSERTs with the ids given here, max(id) + 1
+   * onward, which is what SQLite would pick row by row (this connection is
+   * inside its transaction, so nobody else adds rows meanwhile); then each
+   * block's anomalies, timelines and HTTP facts. A block that meets a row of
+   * the same (capture_id, uid) fails as a whole (the statement is undone)
+   * and is written again flow by flow through writeOne, which updates the
+   * existing row.
+   */
+  private writeFresh(captureId: number, rows: FlowBatch): void {
+    const a = rows.nums;
+    const texts = rows.texts;
+    const starts = this.blockStarts;
+    let nextId = this.nextFlowId();
+    let p = 0;
+    for (let done = 0; done < rows.count; ) {
+      let n = FLOW_BLOCK;
+      while (n > rows.count - done) n >>= 1;
+      const block = this.flowBlock(n);
+      const v = block.values;
+      const q = p;
+      for (let k = 0, at = 0; k < n; k++, at += FLOW_COLUMNS.length + 1) {
+        starts[k] = p;
+        v[at] = nextId + k;
+        flowValues(v, at + 1, captureId, a, p, texts);
+        p = nextFlow(a, p);
+      }
+      let inserted = true;
+      try {
+        // Spread, not the array: better-sqlite3 reads an array's elements through the V8 API, one call each.
+        block.insert.run(...v);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+        inserted = false;
+      }
+      if (inserted) {
+        for (let k = 0; k < n; k++) this.writeDependents(captureId, nextId + k, a, starts[k], texts, false);
+        nextId += n;
+      } else {
+        for (let k = 0, r = q; k < n; k++) r = this.writeOne(captureId, a, r, texts, true);
+        nextId = this.nextFlowId();
+      }
+      done += n;
+    }
+  }
+
+  /** The id SQLite would give the next flows row: one more than the largest (1 in an empty table). */
+  private nextFlowId(): number {
+    return (this.maxFlowId.get() as { id: number | null }).id! + 1;
+  }
+
+  /** The multi-row INSERT of n flows rows with their ids, and its reused values, prepared on first use. */
+  private flowBlock(n: number): FlowBlock {
+    let b = this.flowBlocks.get(n);
+    if (b === undefined) {
+      const row = `(${Array(FLOW_COLUMNS.length + 1).fill('?').join(', ')})`;
+      b = {
+        insert: this.db.prepare(`INSERT INTO flows (id, ${FLOW_COLUMNS.join(', ')}) VALUES ${Array(n).fill(row).join(', ')}`),
+        values: new Array((FLOW_COLUMNS.length + 1) * n).fill(null),
+      };
+      this.flowBlocks.set(n, b);
+    }
+    return b;
+  }
+
+  /** The flow at position `p` of a batch's values (flow-batch.ts), one row at a time; returns the position of the next flow. */
   private writeOne(captureId: number, a: Float64Array, p: number, texts: readonly string[], fresh: boolean): number {
     const v = this.rowValues;
-    const o = p + F.ORIG;
-    const r = p + F.RESP;
-    const first = a[p + F.FIRST_TS];
-    const last = a[p + F.LAST_TS];
-    // Same order as FLOW_COLUMNS.
-    v[0] = captureId;
-    v[1] = a[p + F.UID];
-    v[2] = a[p + F.IP_VERSION];
-    v[3] = texts[a[p + F.ORIG_H]];
-    v[4] = a[p + F.ORIG_P];
-    v[5] = texts[a[p + F.RESP_H]];
-    v[6] = a[p + F.RESP_P];
-    v[7] = first / 1e6;
-    v[8] = last / 1e6;
-    v[9] = (last - first) / 1e6;
-    v[10] = a[o + S.PACKETS];
-    v[11] = a[o + S.BYTES];
-    v[12] = a[o + S.IP_BYTES];
-    v[13] = a[r + S.PACKETS];
-    v[14] = a[r + S.BYTES];
-    v[15] = a[r + S.IP_BYTES];
-    v[16] = a[p + F.MISSED];
-    v[17] = a[o + S.RETRANSMITS] + a[r + S.RETRANSMITS];
-    v[18] = a[o + S.RETRANSMITS];
-    v[19] = a[r + S.RETRANSMITS];
-    v[20] = a[o + S.OUT_OF_ORDER];
-    v[21] = a[r + S.OUT_OF_ORDER];
-    v[22] = a[o + S.KEEPALIVES];
-    v[23] = a[r + S.KEEPALIVES];
-    v[24] = a[o + S.ZERO_WINDOWS];
-    v[25] = a[r + S.ZERO_WINDOWS];
-    v[26] = a[o + S.WINDOW_SCALE] >= 0 ? a[o + S.WINDOW_SCALE] : null;
-    v[27] = a[r + S.WINDOW_SCALE] >= 0 ? a[r + S.WINDOW_SCALE] : null;
-    v[28] = a[o + S.MSS] > 0 ? a[o + S.MSS] : null;
-    v[29] = a[r + S.MSS] > 0 ? a[r + S.MSS] : null;
-    v[30] = texts[a[p + F.HISTORY]];
-    v[31] = texts[a[p + F.CONN_STATE]];
-    v[32] = a[p + F.MIDSTREAM];
-    v[33] = texts[a[p + F.ORIG_STATE]];
-    v[34] = texts[a[p + F.RESP_STATE]];
-    v[35] = a[p + F.ORIG_SINCE] / 1e6;
-    v[36] = a[p + F.RESP_SINCE] / 1e6;
-    v[37] = textOrNull(texts, a[p + F.FIRST_FIN_BY]);
-    v[38] = secondsOrNull(a[p + F.FIRST_FIN_TS]);
-    v[39] = secondsOrNull(a[p + F.IDLE_BEFORE_FIN]);
-    v[40] = a[p + F.FIRST_FIN_ACKED];
-    v[41] = a[p + F.PEER_FIN_SENT];
-    v[42] = textOrNull(texts, a[p + F.FIRST_RST_BY]);
-    v[43] = texts[a[p + F.CLOSE_KIND]];
-    v[44] = a[p + F.FINISHED];
-    v[45] = textOrNull(texts, a[p + F.CAPTURED_ONLY]);
-    v[46] = a[p + F.ORIG_STATE_INFERRED];
-    v[47] = a[p + F.RESP_STATE_INFERRED];
-    v[48] = a[p + F.CLOSE_KIND_INFERRED];
-    v[49] = textOrNull(texts, a[p + F.VANTAGE]);
-    v[50] = secondsOrNull(a[p + F.RTT_TO_ORIG]);
-    v[51] = secondsOrNull(a[p + F.RTT_TO_RESP]);
-    v[52] = texts[a[p + F.COMMUNITY_ID]];
-    const retrans = a[o + S.RETRANSMITS] + a[r + S.RETRANSMITS];
-    const ooo = a[o + S.OUT_OF_ORDER] + a[r + S.OUT_OF_ORDER];
-    const zw = a[o + S.ZERO_WINDOWS] + a[r + S.ZERO_WINDOWS];
-    // Capture loss only: a headers-only capture is not packet loss (missed_bytes, Zeek's, counts the cut payload).
-    const missed = a[p + F.LOST_BYTES];
-    const midstream = a[p + F.MIDSTREAM] === 1;
-    p += FIXED;
+    flowValues(v, 0, captureId, a, p, texts);
     let flowId = 0;
     let inserted = false;
     if (fresh) {
@@ -302,6 +318,25 @@ export class FlowStore {
       this.deleteOwners.run(flowId);
       this.deleteFlowAnomalies.run(flowId);
     }
+    return this.writeDependents(captureId, flowId, a, p, texts, !inserted);
+  }
+
+  /**
+   * The rows that hang off the flow at `p` once its flows row has the id
+   * `flowId`: per-flow anomalies, the timeline, socket owners, HTTP facts.
+   * `existing`: the flows row was there before (an update). Returns the
+   * position of the next flow.
+   */
+  private writeDependents(captureId: number, flowId: number, a: Float64Array, p: number, texts: readonly string[], existing: boolean): number {
+    const o = p + F.ORIG;
+    const r = p + F.RESP;
+    const retrans = a[o + S.RETRANSMITS] + a[r + S.RETRANSMITS];
+    const ooo = a[o + S.OUT_OF_ORDER] + a[r + S.OUT_OF_ORDER];
+    const zw = a[o + S.ZERO_WINDOWS] + a[r + S.ZERO_WINDOWS];
+    // Capture loss only: a headers-only capture is not packet loss (missed_bytes, Zeek's, counts the cut payload).
+    const missed = a[p + F.LOST_BYTES];
+    const midstream = a[p + F.MIDSTREAM] === 1;
+    p += FIXED;
     // Per-flow anomalies: only the ones that occurred (most flows have none).
     if (retrans > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_retransmission', retrans);
     if (ooo > 0) this.insertFlowAnomaly.run(captureId, flowId, 'tcp_out_of_order', ooo);
@@ -315,20 +350,14 @@ export class FlowStore {
     }
     const nTransitions = a[p++];
     if (nTransitions > 0) {
-      // [[dt_us,endpoint,from,to,cause],...] (schema.ts, version 2)
       const base = a[p];
-      let data = '[';
-      let timeWait = 0;
-      for (let i = 0; i < nTransitions; i++, p += 5) {
-        const to = texts[a[p + 3]];
-        if (to === 'TIME_WAIT') timeWait = 1;
-        data += `${i === 0 ? '[' : ',['}${a[p] - base},${a[p + 1]},${this.wordId(texts[a[p + 2]])},${this.wordId(to)},${this.wordId(texts[a[p + 4]])}]`;
-      }
-      data += ']';
+      const data = this.timeline.json(a, p, nTransitions);
+      const timeWait = this.timeline.timeWait;
+      p += nTransitions * 5;
       const pt = this.pendingTransitions;
       pt.push(flowId, timeWait, base, data);
       if (pt.length === TRANSITION_BLOCK * 4) {
-        this.insertTransitionsBlock.run(pt);
+        this.insertTransitionsBlock.run(...pt);
         pt.length = 0;
       }
     }
@@ -336,7 +365,7 @@ export class FlowStore {
     for (let i = 0; i < nOwners; i++, p += 3) {
       this.insertOwner.run(flowId, a[p] === 0 ? 'orig' : 'resp', a[p + 1], texts[a[p + 2]]);
     }
-    return this.httpFacts.write(flowId, a, p, texts, !inserted);
+    return this.httpFacts.write(flowId, a, p, texts, existing);
   }
 
   /** Id of a state name or cause in transition_words, added on first use. */
@@ -551,7 +580,16 @@ const BULK_TABLES = ['flows', 'flow_transitions', 'anomalies'];
 /** Flows per multi-row flow_transitions INSERT. */
 const TRANSITION_BLOCK = 64;
 
-/** Columns of `flows` in the order writeOne binds them. */
+/** Most flows rows per multi-row INSERT (a power of two; 54 values a row). */
+const FLOW_BLOCK = 64;
+
+interface FlowBlock {
+  insert: Database.Statement;
+  /** id, then FLOW_COLUMNS, for each row. */
+  values: (number | string | null)[];
+}
+
+/** Columns of `flows` in the order flowValues puts them. */
 const FLOW_COLUMNS = [
   'capture_id',
   'uid',
@@ -607,6 +645,67 @@ const FLOW_COLUMNS = [
   'rtt_to_resp',
   'community_id',
 ];
+
+/** The flows row of the flow at p of a batch (FLOW_COLUMNS, in order) into v from position `at`. */
+function flowValues(v: (number | string | null)[], at: number, captureId: number, a: Float64Array, p: number, texts: readonly string[]): void {
+  const o = p + F.ORIG;
+  const r = p + F.RESP;
+  const first = a[p + F.FIRST_TS];
+  const last = a[p + F.LAST_TS];
+  v[at] = captureId;
+  v[at + 1] = a[p + F.UID];
+  v[at + 2] = a[p + F.IP_VERSION];
+  v[at + 3] = texts[a[p + F.ORIG_H]];
+  v[at + 4] = a[p + F.ORIG_P];
+  v[at + 5] = texts[a[p + F.RESP_H]];
+  v[at + 6] = a[p + F.RESP_P];
+  v[at + 7] = first / 1e6;
+  v[at + 8] = last / 1e6;
+  v[at + 9] = (last - first) / 1e6;
+  v[at + 10] = a[o + S.PACKETS];
+  v[at + 11] = a[o + S.BYTES];
+  v[at + 12] = a[o + S.IP_BYTES];
+  v[at + 13] = a[r + S.PACKETS];
+  v[at + 14] = a[r + S.BYTES];
+  v[at + 15] = a[r + S.IP_BYTES];
+  v[at + 16] = a[p + F.MISSED];
+  v[at + 17] = a[o + S.RETRANSMITS] + a[r + S.RETRANSMITS];
+  v[at + 18] = a[o + S.RETRANSMITS];
+  v[at + 19] = a[r + S.RETRANSMITS];
+  v[at + 20] = a[o + S.OUT_OF_ORDER];
+  v[at + 21] = a[r + S.OUT_OF_ORDER];
+  v[at + 22] = a[o + S.KEEPALIVES];
+  v[at + 23] = a[r + S.KEEPALIVES];
+  v[at + 24] = a[o + S.ZERO_WINDOWS];
+  v[at + 25] = a[r + S.ZERO_WINDOWS];
+  v[at + 26] = a[o + S.WINDOW_SCALE] >= 0 ? a[o + S.WINDOW_SCALE] : null;
+  v[at + 27] = a[r + S.WINDOW_SCALE] >= 0 ? a[r + S.WINDOW_SCALE] : null;
+  v[at + 28] = a[o + S.MSS] > 0 ? a[o + S.MSS] : null;
+  v[at + 29] = a[r + S.MSS] > 0 ? a[r + S.MSS] : null;
+  v[at + 30] = texts[a[p + F.HISTORY]];
+  v[at + 31] = texts[a[p + F.CONN_STATE]];
+  v[at + 32] = a[p + F.MIDSTREAM];
+  v[at + 33] = texts[a[p + F.ORIG_STATE]];
+  v[at + 34] = texts[a[p + F.RESP_STATE]];
+  v[at + 35] = a[p + F.ORIG_SINCE] / 1e6;
+  v[at + 36] = a[p + F.RESP_SINCE] / 1e6;
+  v[at + 37] = textOrNull(texts, a[p + F.FIRST_FIN_BY]);
+  v[at + 38] = secondsOrNull(a[p + F.FIRST_FIN_TS]);
+  v[at + 39] = secondsOrNull(a[p + F.IDLE_BEFORE_FIN]);
+  v[at + 40] = a[p + F.FIRST_FIN_ACKED];
+  v[at + 41] = a[p + F.PEER_FIN_SENT];
+  v[at + 42] = textOrNull(texts, a[p + F.FIRST_RST_BY]);
+  v[at + 43] = texts[a[p + F.CLOSE_KIND]];
+  v[at + 44] = a[p + F.FINISHED];
+  v[at + 45] = textOrNull(texts, a[p + F.CAPTURED_ONLY]);
+  v[at + 46] = a[p + F.ORIG_STATE_INFERRED];
+  v[at + 47] = a[p + F.RESP_STATE_INFERRED];
+  v[at + 48] = a[p + F.CLOSE_KIND_INFERRED];
+  v[at + 49] = textOrNull(texts, a[p + F.VANTAGE]);
+  v[at + 50] = secondsOrNull(a[p + F.RTT_TO_ORIG]);
+  v[at + 51] = secondsOrNull(a[p + F.RTT_TO_RESP]);
+  v[at + 52] = texts[a[p + F.COMMUNITY_ID]];
+}
 
 function textOrNull(texts: readonly string[], i: number): string | null {
   return i !== i ? null : texts[i];

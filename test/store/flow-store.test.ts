@@ -8,6 +8,7 @@ import { FlowStore } from '../../src/store/flow-store';
 import { StoreError } from '../../src/store/store-error';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema';
 import { prepareOldFlowInsert } from '../helpers/old-flow-rows';
+import { GET, HttpWire, OK } from '../app/http-wire';
 import type { FlowRecord, DirectionStats, Transition } from '../../src/tcp/flow-record';
 
 // Hand-built records: only for edge cases of the store itself (upsert,
@@ -587,4 +588,56 @@ test('every flows column holds the FlowRecord field it documents (distinct value
     { name: 'tcp_zero_window', count: 44 },
   ]);
   s.close();
+});
+
+test('a fresh batch written by multi-row flows INSERTs gives the rows, ids included, of the row-by-row path; a block that meets existing flows falls back to updating them', () => {
+  const http = (() => {
+    const w = new HttpWire().handshake(0);
+    w.send('c', GET('/a'), { atMs: 10 }).send('s', OK('hello'), { atMs: 12 });
+    return w.only().http;
+  })();
+  // 150 flows: blocks of 64, 64, 16, 4 and 2 rows; owners, extra anomalies, HTTP facts and empty timelines here and there.
+  const flows = Array.from({ length: 150 }, (_, i) =>
+    closeWaitFlow(i + 1, {
+      ...(i % 3 === 0 ? { owners: [{ endpoint: 'resp' as const, pid: 100 + i, command: `srv${i % 2}` }] } : {}),
+      ...(i % 5 === 0 ? { anomalies: { rst_out_of_window: i } } : {}),
+      ...(i % 7 === 0 ? { transitions: [] } : {}),
+      ...(i % 4 === 0 && http ? { http } : {}),
+      orig: { ...dir(), retransmits: i % 2, zeroWindows: i % 11 === 0 ? 1 : 0 },
+      firstFinBy: i % 6 === 0 ? null : 'resp',
+    }),
+  );
+  const dump = (s: FlowStore) =>
+    ['flows', 'flow_transitions', 'transition_words', 'anomalies', 'socket_owners', 'http_flows'].map((t) => [
+      t,
+      s.db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).raw().all(),
+    ]);
+  const write = (batches: FlowRecord[][], fresh: boolean) => {
+    const s = FlowStore.open(':memory:');
+    s.beginTransaction({ bulk: true });
+    const cap = s.beginCapture({ source: 'x.pcap', kind: 'file' });
+    for (const b of batches) s.writeFlows(cap, b, { fresh });
+    s.commit();
+    const rows = dump(s);
+    s.close();
+    return rows;
+  };
+  const rowByRow = write([flows], false);
+  assert.equal((rowByRow[0][1] as unknown[]).length, 150);
+  assert.deepEqual(write([flows], true), rowByRow);
+  // Flows 40-59 written before: the first block (uids 1-64) conflicts and is written flow by flow, updating them.
+  const again = flows.slice(39, 59).map((f) => ({ ...f, closeKind: 'open' as const, transitions: f.transitions.slice(0, 3), owners: [] }));
+  const conflicted = write([again, flows], true);
+  assert.deepEqual(conflicted, write([again, flows], false));
+  const f = conflicted[0][1] as unknown[][];
+  assert.equal(f.length, 150);
+  assert.deepEqual(
+    f.slice(0, 3).map((r) => [r[0], r[2]]),
+    [
+      [1, 40],
+      [2, 41],
+      [3, 42],
+    ],
+    'the updated flows keep their ids',
+  );
 });
