@@ -1,13 +1,6 @@
-import { decodeFlowRecord, encodeFlowRecords, F, FIXED, nextFlow, type FlowBatch } from '../tcp/flow-batch';
+import { decodeFlowRecord, encodeFlowRecords, F, nextFlow, ownersPosition as ownersAt, type FlowBatch } from '../tcp/flow-batch';
 import type { SocketOwner } from '../tcp/flow-record';
 import { SocketOwnerResolver, type SocketOwnerResolverOptions } from './socket-owners';
-
-/** Where a flow's socket-owner section starts (flow-batch.ts layout: after its anomalies and transitions). */
-function ownersAt(a: Float64Array, p: number): number {
-  p += FIXED;
-  p += 1 + a[p] * 2;
-  return p + 1 + a[p] * 5;
-}
 
 /** A flow's encoded values kept for a retry: a batch of its own. */
 interface Kept {

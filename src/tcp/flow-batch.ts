@@ -301,11 +301,16 @@ export function encodeFlowRecord(b: FlowBatchBuilder, f: FlowRecord): void {
   pushHttpFacts(b, f.http);
 }
 
-/** Position of the flow after the one at `p`. */
-export function nextFlow(a: Float64Array, p: number): number {
+/** Position of the socket-owner part (its count) of the flow at `p`: after its anomalies and transitions. */
+export function ownersPosition(a: Float64Array, p: number): number {
   p += FIXED;
   p += 1 + a[p] * 2;
-  p += 1 + a[p] * 5;
+  return p + 1 + a[p] * 5;
+}
+
+/** Position of the flow after the one at `p`. */
+export function nextFlow(a: Float64Array, p: number): number {
+  p = ownersPosition(a, p);
   p += 1 + a[p] * 3;
   return skipHttpFacts(a, p);
 }
