@@ -28,6 +28,8 @@ interface FlowsOptions {
   closeKind?: string;
   host?: string;
   port?: number;
+  client?: string;
+  server?: string;
   capture?: number;
   limit: number;
   format: RowFormat | ZeekFormat;
@@ -80,6 +82,8 @@ export function registerFlows(program: Command): void {
       if (side === undefined) throw new InvalidArgumentError('must be client (or orig) or server (or resp)');
       return side;
     })
+    .option('--client <addr[:port]>', 'the client (orig) has this address, and this port if given')
+    .option('--server <addr[:port]>', 'the server (resp) has this address, and this port if given ([v6]:port for IPv6)')
     .option('--capture <id>', 'only this capture', intArg(1, Number.MAX_SAFE_INTEGER))
     .option('--limit <n>', 'at most this many rows (0 = all; default 100, all for the zeek formats)', intArg(0, Number.MAX_SAFE_INTEGER), 100)
     .addOption(
@@ -109,6 +113,8 @@ Examples:
   wirestate flows --state CLOSE_WAIT
   wirestate flows --state TIME_WAIT --side server --port 80
   wirestate flows --close-kind reset_after_half_close --port 80 --format csv
+  wirestate flows --close-kind keepalive_race --client 10.0.0.5 \\
+    --server 10.0.0.1:80
   wirestate flows --format zeek > conn.log`,
     )
     .action(
@@ -120,15 +126,35 @@ Examples:
     );
 }
 
-/** Addresses are stored in canonical text (RFC 5952 for IPv6): accept any spelling. */
-export function canonicalHost(given: string): string {
-  // The report writes IPv6 endpoints as [addr]:port; accept the address pasted with its brackets.
+/** An address in the canonical text addresses are stored in (RFC 5952 for IPv6), brackets allowed; null when it is none. */
+function canonicalAddress(given: string): string | null {
   const h = /^\[([^\]]+)\]$/.exec(given)?.[1] ?? given;
   if (isIPv6(h)) return new URL(`http://[${h}]/`).hostname.slice(1, -1);
   if (isIPv4(h)) return h.split('.').map((x) => String(Number(x))).join('.');
+  return null;
+}
+
+/** Addresses are stored in canonical text (RFC 5952 for IPv6): accept any spelling. */
+export function canonicalHost(given: string): string {
+  // The report writes IPv6 endpoints as [addr]:port; accept the address pasted with its brackets.
+  const h = canonicalAddress(given);
+  if (h !== null) return h;
   const hp = /^\[?([^\]]*?)\]?:(\d+)$/.exec(given);
   if (hp && (isIPv4(hp[1]) || isIPv6(hp[1]))) throw new CliError(`--host ${given}: give the address and the port apart: --host ${hp[1]} --port ${hp[2]}`, 2);
   throw new CliError(`--host ${given}: not an IPv4 or IPv6 address`, 2);
+}
+
+/**
+ * "10.0.0.1", "10.0.0.1:80", "fd00::1", "[fd00::1]:80" (as the report writes
+ * endpoints) → the canonical address and the port, if one was given.
+ */
+export function endpointArg(option: string, given: string): { h: string; p: number | null } {
+  const hp = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(given);
+  const port = hp ? Number(hp[2]) : null;
+  if (port !== null && port > 65535) throw new CliError(`${option} ${given}: the port must be from 0 to 65535`, 2);
+  const h = canonicalAddress(hp ? hp[1] : given);
+  if (h === null) throw new CliError(`${option} ${given}: not an IPv4 or IPv6 address, with or without :port`, 2);
+  return { h, p: port };
 }
 
 function listFlows(opts: FlowsOptions): number {
@@ -154,6 +180,16 @@ function listFlows(opts: FlowsOptions): number {
     match('h', canonicalHost(opts.host));
   }
   if (opts.port !== undefined) match('p', opts.port);
+  for (const [option, given, side] of [['--client', opts.client, 'orig'], ['--server', opts.server, 'resp']] as const) {
+    if (given === undefined) continue;
+    const e = endpointArg(option, given);
+    where.push(`f.${side}_h = ?`);
+    params.push(e.h);
+    if (e.p !== null) {
+      where.push(`f.${side}_p = ?`);
+      params.push(e.p);
+    }
+  }
   if (opts.capture !== undefined) {
     where.push('f.capture_id = ?');
     params.push(opts.capture);

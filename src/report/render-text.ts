@@ -31,6 +31,12 @@ export function nextCommand(f: Finding, r: Report): string[] | null {
     case 'reset_after_half_close':
       args.push('--close-kind', f.kind, '--host', String(facts.serviceHost), '--port', String(facts.servicePort));
       break;
+    case 'keepalive_race': {
+      // One client and one server: the pair the finding is about.
+      const h = String(facts.serverHost);
+      args.push('--close-kind', f.kind, '--client', String(facts.clientHost), '--server', `${h.includes(':') ? `[${h}]` : h}:${String(facts.serverPort)}`);
+      break;
+    }
     case 'fin_unacked':
     case 'last_ack_unacked':
     case 'refused':

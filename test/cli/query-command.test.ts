@@ -124,6 +124,43 @@ test('flows --side: --state, --host and --port on one endpoint (the server\'s FI
   assert.match(bad.stderr, /client \(or orig\) or server \(or resp\)/);
 });
 
+test('flows --client and --server: one endpoint each, with or without its port, as the report writes them; bad values are one-line usage errors', () => {
+  const ports = (...args: string[]) => {
+    const r = runCli(['flows', '--db', db, '--format', 'json', '--limit', '0', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { orig_p: number }[]).map((x) => x.orig_p).sort((a, b) => a - b);
+  };
+  const all = t.flows.map((f) => f.clientPort).sort((a, b) => a - b);
+  assert.deepEqual(ports('--client', t.client, '--server', `${t.server}:80`), all);
+  assert.deepEqual(ports('--server', t.server), all);
+  assert.deepEqual(ports('--server', `${t.server}:81`), []);
+  assert.deepEqual(ports('--client', t.server), []);
+  const one = t.flows[0].clientPort;
+  assert.deepEqual(ports('--client', `${t.client}:${one}`), [one]);
+  for (const [args, msg] of [
+    [['--server', 'example.com:80'], /^wirestate: --server example\.com:80: not an IPv4 or IPv6 address/],
+    [['--client', `${t.client}:70000`], /^wirestate: --client \S+: the port must be from 0 to 65535\n$/],
+  ] as const) {
+    const r = runCli(['flows', '--db', db, ...args]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, msg);
+  }
+});
+
+test('flows --server [v6]:port: an IPv6 service as the report writes it, any spelling of the address', () => {
+  const v6 = truth('ipv6-nginx-keepalive-closewait');
+  const db6 = path.join(tmpDir(), 'v6.db');
+  assert.equal(runCli(['ingest', fixture(`${v6.name}.pcap`), '--db', db6, '--quiet']).code, 0);
+  const groups = v6.server.split(':').filter(Boolean).length;
+  const expanded = v6.server.replace('::', `:${Array(8 - groups).fill('0').join(':')}:`);
+  assert.equal(expanded.split(':').length, 8);
+  for (const spelling of [`[${v6.server}]:80`, `[${expanded}]:80`, v6.server]) {
+    const r = runCli(['flows', '--db', db6, '--format', 'json', '--limit', '0', '--server', spelling]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as unknown[]).length, v6.flows.length, spelling);
+  }
+});
+
 test('flows: state names as the report prints them (CLOSE_WAIT) or as ss does (close-wait); readable table; --limit note only when rows were left out', () => {
   const stuck = t.flows.filter((f) => f.clientState === 'CLOSE_WAIT').map((f) => f.clientPort).sort((a, b) => a - b);
   for (const spelling of ['CLOSE_WAIT', 'close-wait', 'Close_Wait']) {

@@ -617,7 +617,7 @@ test('every real fixture: the report says what to type next, and those commands 
     const { report, db } = analyze(t.name, ['--all']);
     const text = textLines(db, ['--all']).join('\n');
     const cmds = suggested(text, 'List them:');
-    const withList = report.findings.filter((f) => ['close_wait', 'reset_after_half_close', 'fin_unacked', 'last_ack_unacked', 'refused', 'no_reply', 'reset', 'time_wait'].includes(f.kind));
+    const withList = report.findings.filter((f) => ['close_wait', 'reset_after_half_close', 'keepalive_race', 'fin_unacked', 'last_ack_unacked', 'refused', 'no_reply', 'reset', 'time_wait'].includes(f.kind));
     assert.equal(cmds.length, withList.length, `${t.name}: one command per finding with flows`);
     withList.forEach((f, i) => {
       const [prog, ...args] = cmds[i];
