@@ -1,6 +1,5 @@
 import type { ParseStop } from './http-facts';
-import type { FlowBatchBuilder } from '../tcp/flow-batch';
-import { beginHttpFacts, EXCHANGE_VALUES, H, HEAD_VALUES, pushHttpFacts, X } from './http-batch';
+import { beginHttpFacts, EXCHANGE_VALUES, H, HEAD_VALUES, pushHttpFacts, X, type FactsBuilder } from './http-batch';
 import { M_CONNECT, M_HEAD, METHODS } from './http-facts';
 import { copyBytes, giveHeadBuffer, MAX_HEAD_BYTES, takeHeadBuffer } from './head-buffers';
 import type { MessageHead } from './http-message-head';
@@ -106,6 +105,14 @@ export class AppFlow implements StreamOwner {
   /** Both directions are done (stopped): payload need not be handed over any more. */
   get done(): boolean {
     return this.orig.stopped && this.resp.stopped && this.tls === null;
+  }
+
+  /**
+   * No later segment can change the facts: each direction has read every
+   * byte before its FIN (or stopped), and no ClientHello is being gathered.
+   */
+  settled(origFinSeq: number, respFinSeq: number): boolean {
+    return this.tls === null && this.orig.readTo(origFinSeq) && this.resp.readTo(respFinSeq);
   }
 
   /** The direction has had payload (its first sequence number is known). */
@@ -405,7 +412,7 @@ export class AppFlow implements StreamOwner {
    * at that time; `rstTsUs`: the time of the responder's RST when it sent no
    * FIN and the RST was the flow's first close signal (-1 otherwise).
    */
-  encode(b: FlowBatchBuilder, respFinFirst: boolean, finTsUs: number, rstTsUs: number): void {
+  encode(b: FactsBuilder, respFinFirst: boolean, finTsUs: number, rstTsUs: number): void {
     if (this.protocol === P_NONE) {
       pushHttpFacts(b, null);
       return;
@@ -465,7 +472,7 @@ const CLOSE_BY: readonly (string | null)[] = [null, 'orig', 'resp', 'both'];
 let methodTable: readonly string[] | null = null;
 const methodIndex = new Float64Array(METHODS.length);
 
-function methodText(b: FlowBatchBuilder, m: number): number {
+function methodText(b: FactsBuilder, m: number): number {
   if (b.texts !== methodTable) {
     methodTable = b.texts;
     methodIndex.fill(-1);

@@ -1,6 +1,8 @@
 import { DecodedPacket, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/decoded-packet';
-import type { TcpFlow } from '../tcp/tcp-flow';
+import { ROLE_NONE, ROLE_RESP, type TcpFlow } from '../tcp/tcp-flow';
 import { AppFlow } from './app-flow';
+import { freezeHttpFacts } from './frozen-http-facts';
+import { pushHttpFacts, type FactsBuilder } from './http-batch';
 
 /** Kept in TcpFlow.app once a flow is known to be neither HTTP nor TLS: nothing more is read. */
 export const NOT_APP = new AppFlow();
@@ -12,13 +14,22 @@ export const NOT_APP = new AppFlow();
  */
 const free: AppFlow[] = [];
 const MAX_FREE = 4096;
+/** AppFlows held by flows now. */
+let inUse = 0;
 
-/** The flow is written out for good (or was found not to be HTTP): its AppFlow may serve another flow. */
+/** The flow is written out for good, its facts are final, or it was found not to be HTTP: its AppFlow may serve another flow. */
 export function releaseAppFlow(app: AppFlow): void {
   app.release();
-  if (app === NOT_APP || free.length >= MAX_FREE) return;
+  if (app === NOT_APP) return;
+  inUse--;
+  if (free.length >= MAX_FREE) return;
   app.reset();
   free.push(app);
+}
+
+/** AppFlows held by flows now, across every engine of the process (tests). */
+export function appFlowsInUse(): number {
+  return inUse;
 }
 
 /**
@@ -35,6 +46,7 @@ export function appSegment(flow: TcpFlow, fromOrig: boolean, pkt: DecodedPacket,
   if (app === null) {
     if (len === 0) return;
     app = flow.app = free.pop() ?? new AppFlow();
+    inUse++;
   }
   if (len > 0) {
     const seq = ((flags & TCP_SYN) !== 0 ? pkt.seq + 1 : pkt.seq) >>> 0;
@@ -51,5 +63,42 @@ export function appSegment(flow: TcpFlow, fromOrig: boolean, pkt: DecodedPacket,
       return;
     }
   }
-  if ((flags & TCP_FIN) !== 0) app.fin(fromOrig, pkt.ack >>> 0);
+  if ((flags & TCP_FIN) !== 0) {
+    app.fin(fromOrig, pkt.ack >>> 0);
+    const o = flow.orig;
+    const r = flow.resp;
+    // Both FINs are in and every byte before them was read: the facts are final, the parser can go back to the pool.
+    if (o.finSent && r.finSent && !o.finInferred && !r.finInferred && app.settled(o.finSeq, r.finSeq)) {
+      flow.httpFacts = freezeHttpFacts(app, flow.firstFinBy === ROLE_RESP, flow.firstFinTsUs, bareRstTsUs(flow));
+      releaseAppFlow(app);
+      flow.app = NOT_APP;
+    }
+  }
+}
+
+/**
+ * The responder's RST as the close signal of a keepalive_race: its time
+ * when the responder sent no FIN and no FIN of the originator came before
+ * the RST; -1 otherwise.
+ */
+function bareRstTsUs(flow: TcpFlow): number {
+  const bare = flow.firstRstBy === ROLE_RESP && !flow.resp.finSent && (flow.firstFinBy === ROLE_NONE || flow.firstFinTsUs > flow.firstRstTsUs);
+  return bare ? flow.firstRstTsUs : -1;
+}
+
+/** Append the flow's HTTP facts part to a batch (the empty part when it had none); `final`: the flow is written out for good. */
+export function encodeAppFacts(flow: TcpFlow, b: FactsBuilder, final: boolean): void {
+  const frozen = flow.httpFacts;
+  if (frozen !== null) {
+    frozen.pushTo(b);
+    if (final) flow.httpFacts = null;
+    return;
+  }
+  const app = flow.app;
+  if (app === null || app === NOT_APP) {
+    pushHttpFacts(b, null);
+    return;
+  }
+  app.encode(b, flow.firstFinBy === ROLE_RESP, flow.firstFinTsUs, bareRstTsUs(flow));
+  if (final) releaseAppFlow(app);
 }

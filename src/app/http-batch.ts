@@ -1,4 +1,3 @@
-import type { FlowBatchBuilder } from '../tcp/flow-batch';
 import type { CloseRequestedBy, HttpExchange, HttpFlowFacts, ParseStop, RaceSignal } from './http-facts';
 
 /**
@@ -47,12 +46,52 @@ export const enum X {
 }
 export const EXCHANGE_VALUES = 7;
 
+/** What the facts part is written into: a flow batch (flow-batch.ts), or a flow's frozen copy (frozen-http-facts.ts). */
+export interface FactsBuilder {
+  /** The values (may be replaced by reserve(): read it after reserving). */
+  nums: Float64Array;
+  length: number;
+  reserve(n: number): void;
+  push(v: number): void;
+  /** Index of a text in `texts`; null → NaN. */
+  text(s: string | null): number;
+  readonly texts: readonly string[];
+}
+
+/** Positions in the H values that hold texts. */
+const TEXT_FIELDS = [H.USER_AGENT, H.SERVER, H.HOST, H.CLOSE_BY, H.SNI, H.PARSE_STOP, H.CLOSE_KIND, H.RACE_SIGNAL] as const;
+
+/**
+ * Append a facts part written elsewhere: `part` is it as beginHttpFacts laid
+ * it out (the count first), its text indices into `texts`; here they become
+ * indices into b's table.
+ */
+export function pushHttpFactsPart(b: FactsBuilder, part: readonly number[], texts: readonly string[]): void {
+  const n = part.length;
+  b.reserve(n);
+  const a = b.nums;
+  const at = b.length;
+  for (let i = 0; i < n; i++) a[at + i] = part[i];
+  b.length = at + n;
+  if (n === 1) return;
+  const p = at + 1;
+  for (const f of TEXT_FIELDS) {
+    const v = a[p + f];
+    if (v === v) a[p + f] = b.text(texts[v]);
+  }
+  const end = at + n;
+  for (let q = p + HEAD_VALUES + X.METHOD; q < end; q += EXCHANGE_VALUES) {
+    const v = a[q];
+    if (v === v) a[q] = b.text(texts[v]);
+  }
+}
+
 const nn = (v: number | null): number => (v === null ? NaN : v);
 const orNull = (v: number): number | null => (v === v ? v : null);
 const text = (texts: readonly string[], v: number): string | null => (v === v ? texts[v] : null);
 
 /** Reserve the facts part for `exchanges` exchanges; returns the position of its H values (b.nums is valid after this). */
-export function beginHttpFacts(b: FlowBatchBuilder, exchanges: number): number {
+export function beginHttpFacts(b: FactsBuilder, exchanges: number): number {
   const n = HEAD_VALUES + exchanges * EXCHANGE_VALUES;
   b.reserve(1 + n);
   b.push(n);
@@ -63,7 +102,7 @@ export function beginHttpFacts(b: FlowBatchBuilder, exchanges: number): number {
 }
 
 /** Append a flow's facts (or the empty part). */
-export function pushHttpFacts(b: FlowBatchBuilder, f: HttpFlowFacts | null | undefined): void {
+export function pushHttpFacts(b: FactsBuilder, f: HttpFlowFacts | null | undefined): void {
   if (f === null || f === undefined) {
     b.reserve(1);
     b.push(0);

@@ -122,6 +122,11 @@ export class HttpStream {
     return this.mode === STOPPED;
   }
 
+  /** Nothing more can be read: stopped, or every byte before `seq` (the direction's FIN) has been read. */
+  readTo(seq: number): boolean {
+    return this.mode === STOPPED || (this.seqInit && this.nextSeq === seq);
+  }
+
   /** Stop reading this direction for good. */
   stop(reason: ParseStop): void {
     if (this.mode === STOPPED) return;

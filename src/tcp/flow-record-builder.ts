@@ -1,12 +1,11 @@
-import { NOT_APP, releaseAppFlow } from '../app/app-hook';
-import { pushHttpFacts } from '../app/http-batch';
+import { encodeAppFacts } from '../app/app-hook';
 import { ipv4Text, ipv6Text } from '../flow/address-text';
 import { communityId4, communityId6 } from '../flow/community-id';
 import type { FlowRecord } from './flow-record';
 import { decodeFlowRecord, F, FlowBatchBuilder, pushAnomalies, pushOwners, pushTransition, S } from './flow-batch';
 import { capturedOnlyRole, classifyClose } from './close-kind';
 import { TcpEndpoint } from './tcp-endpoint';
-import { ROLE_NONE, ROLE_ORIG, ROLE_RESP, TcpFlow } from './tcp-flow';
+import { ROLE_NONE, ROLE_ORIG, TcpFlow } from './tcp-flow';
 import { ST_CLOSED, ST_CLOSING, ST_FIN_WAIT_1, ST_LAST_ACK, ST_TIME_WAIT, ST_UNKNOWN } from './tcp-state-codes';
 import { VANTAGE_NAMES, vantageOf } from './vantage';
 import { visitTransitions } from './transition-log';
@@ -159,15 +158,7 @@ export function encodeFlow(flow: TcpFlow, final: boolean, b: FlowBatchBuilder): 
   if (respUnknownAt >= 0) extra += pushUnknown(b, respUnknownAt, false, r.state);
   b.nums[at] = n + extra;
   pushOwners(b, undefined);
-  const app = flow.app;
-  if (app === null || app === NOT_APP) pushHttpFacts(b, null);
-  else {
-    // The responder's RST as the close signal of a keepalive_race: it sent no
-    // FIN, and no FIN of the originator came before the RST.
-    const bareRst = flow.firstRstBy === ROLE_RESP && !r.finSent && (flow.firstFinBy === ROLE_NONE || flow.firstFinTsUs > flow.firstRstTsUs);
-    app.encode(b, flow.firstFinBy === ROLE_RESP, flow.firstFinTsUs, bareRst ? flow.firstRstTsUs : -1);
-    if (final) releaseAppFlow(app);
-  }
+  encodeAppFacts(flow, b, final);
 }
 
 /** Scratch batch for buildFlowRecord (emptied on each call). */

@@ -1,4 +1,5 @@
 import type { AppFlow } from '../app/app-flow';
+import type { FrozenHttpFacts } from '../app/frozen-http-facts';
 import { SlotPool } from './number-slots';
 import type { KeyedFlow } from '../flow/flow-table';
 import { TcpEndpoint } from './tcp-endpoint';
@@ -246,6 +247,8 @@ export class TcpFlow implements KeyedFlow {
   listNext: TcpFlow | null = null;
   /** Application-layer state (src/app/app-hook.ts): null before the first payload, NOT_APP when not HTTP/TLS. */
   app: AppFlow | null = null;
+  /** The HTTP facts once final (both FINs in, every byte before them read); `app` is NOT_APP then (app-hook.ts). */
+  httpFacts: FrozenHttpFacts | null = null;
   /** Cached text addresses, made on first write-out. */
   origText: string | null = null;
   respText: string | null = null;
