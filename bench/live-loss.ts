@@ -63,7 +63,7 @@ export interface LiveStep {
 
 export interface LiveLossResult {
   steps: LiveStep[];
-  /** Highest rate of an unbroken run of loss-free steps from the lowest (0: none). */
+  /** Highest rate at which every step, and every step at a lower rate, was loss-free (0: none; lossFreeUpTo). */
   lossFreePps: number;
   /** The same for the bare cap consumer (undefined when not run). */
   bareLossFreePps?: number;
@@ -289,12 +289,14 @@ async function bareStep(o: LiveLossOptions, ns: VethNamespaces, file: string, ra
   }
 }
 
-function lossFreeUpTo(steps: LiveStep[], ok: (s: LiveStep) => boolean): number {
+/**
+ * The highest rate at which every step, and every step at a lower rate, was
+ * loss-free: a rate tried more than once counts only if it never lost.
+ */
+export function lossFreeUpTo<T extends { rate: number }>(steps: readonly T[], ok: (s: T) => boolean): number {
+  const failedAt = Math.min(...steps.filter((s) => !ok(s)).map((s) => s.rate));
   let best = 0;
-  for (const s of steps) {
-    if (!ok(s)) break;
-    best = s.rate;
-  }
+  for (const s of steps) if (s.rate < failedAt && s.rate > best) best = s.rate;
   return best;
 }
 
@@ -339,7 +341,7 @@ function k(n: number): string {
 
 /** The bench's one line: "live capture: loss-free up to N pkt/s ..." */
 export function liveLossLine(r: LiveLossResult): string {
-  const first = r.steps.find((s) => !s.lossFree);
+  const first = [...r.steps].sort((a, b) => a.rate - b.rate).find((s) => !s.lossFree);
   const at = first
     ? `; at ${k(first.rate)} pkt/s it saw ${first.wirestateTcp} of ${first.tcpdumpTcp} TCP packets (${first.drops ?? 'unknown'} dropped by the kernel, capture ring full; longest flush pause ${first.longestFlushMs ?? '?'} ms)`
     : '; no step lost a packet';

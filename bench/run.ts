@@ -464,7 +464,7 @@ async function main(): Promise<void> {
     if (why) live = `skipped (${why})`;
     else {
       log('live capture at rising packet rates (bench/live-loss.ts) ...');
-      live = await runLiveLoss({ rates: [10_000, 25_000, 50_000, 100_000, 150_000], seconds: 3, workDir: o.workDir, log }).catch(
+      live = await runLiveLoss({ rates: [10_000, 25_000, 50_000, 100_000, 100_000, 100_000, 150_000], seconds: 3, workDir: o.workDir, log }).catch(
         (e: unknown) => `failed: ${(e as Error).message}`,
       );
     }
