@@ -41,7 +41,7 @@ function number(name: string, value: string | undefined, min: number, integer: b
  * seen), e.g. "loss~0.42%", "loss~n/a" before anything was acknowledged.
  */
 function dropsText(s: LiveStatus): string {
-  if (s.drops !== null) return `drops ${s.drops}`;
+  if (s.drops !== null) return `drops ${s.drops}${s.trackerDrops > 0 ? ` (+${s.trackerDrops} not tracked)` : ''}`;
   const pct = lossPercent(s.flushLoss);
   return `loss~${pct === null ? 'n/a' : `${pct.toFixed(pct >= 10 ? 1 : 2)}%`}`;
 }
@@ -80,6 +80,9 @@ export function summaryText(s: LiveSummary, dbPath: string): string {
     `capture ${s.captureId} on ${s.device} stopped (${s.reason}) after ${secs}s: ${s.packets} packets (${s.tcpPackets} TCP, ${s.bytes} bytes)`,
     `flows: ${s.totalFlows} seen, ${s.flowsWithOwners} with a local process attributed; endpoints in CLOSE_WAIT at stop: ${s.closeWaitEndpoints}`,
     `${dropsSummary(s, s.device)}; longest flush pause ${s.longestFlushMs.toFixed(0)} ms`,
+    ...(s.trackerDrops > 0
+      ? [`not tracked: ${s.trackerDrops} packets were captured but not decoded, the tracker thread being too far behind (its packet ring was full): flows that lost a SYN, FIN or RST may show the wrong state`]
+      : []),
     `capture loss: ${lossText(s.loss)}`,
   ];
   if (s.pcapPackets > 0) lines.push(`pcap: ${s.pcapPackets} packets written`);

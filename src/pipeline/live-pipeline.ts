@@ -1,12 +1,11 @@
-import { Decoder } from '../decode/decoder';
-import { TcpEngine } from '../tcp/tcp-engine';
 import { FlowStore, type CaptureProgress } from '../store/flow-store';
 import { LiveFlowWriter } from '../store/live-flow-writer';
-import { F, FlowBatchBuilder, nextFlow, type FlowBatch } from '../tcp/flow-batch';
+import { F, nextFlow, type FlowBatch } from '../tcp/flow-batch';
 import { LiveCapture } from '../source/live-capture';
 import { PcapWriter } from '../source/pcap-writer';
 import type { RawPacket } from '../source/raw-packet';
 import type { LiveProgress } from './live-supervisor';
+import { LiveTracker } from './live-tracker';
 
 export interface LivePipelineOptions {
   device: string;
@@ -60,6 +59,8 @@ export interface LiveStatus {
   drops: number | null;
   /** Packets the kernel passed to the capture, dropped ones included (ps_recv); null when unknown. */
   kernelReceived: number | null;
+  /** Packets captured but not tracked: the packet ring to the tracker thread was full (live-tracker.ts). */
+  trackerDrops: number;
   flowsWritten: number;
   flushes: number;
   /** Capture-loss estimate's counts since the start (TcpEngine.lossCounts). */
@@ -83,20 +84,6 @@ export interface LiveSummary extends LiveStatus {
   /** Longest a periodic flush held the event loop (the drop counters and pcap flush, or a slice of the engine snapshot), ms. */
   longestFlushMs: number;
   anomalies: Record<string, number>;
-}
-
-/**
- * Flows a flush encodes per event-loop turn: encoding one costs some
- * microseconds (more on a loaded machine), and a flush of thousands in one
- * turn held the capture thread longer than libpcap's ring lasts at tens of
- * thousands of packets a second.
- */
-const SNAPSHOT_SLICE = 100;
-
-/** A flush's snapshot being encoded in slices: the changes still to encode, and the progress as of its start. */
-interface Slicing {
-  left: number;
-  progress: CaptureProgress;
 }
 
 /** The uids of a batch's flows, in order. */
@@ -140,15 +127,16 @@ export class LivePipeline {
   private readonly store: FlowStore;
   /** Flow rows and flush progress, written by a thread of their own (live-flow-writer.ts). */
   private flowWriter: LiveFlowWriter | null = null;
-  private readonly decoder = new Decoder();
-  private readonly engine: TcpEngine;
+  /** Decoding and tracking, in a thread of its own fed by a packet ring (live-tracker.ts). */
+  private tracker: LiveTracker | null = null;
+  /** The decoder's anomaly counts as of the tracker's last flush. */
+  private anomalies: Record<string, number> = {};
   private readonly writer: PcapWriter | null;
   private readonly startedTsUs: number;
   private firstTsUs: number | null = null;
   private lastTsUs = 0;
   private bytes = 0;
   private packets = 0;
-  private tcpPackets = 0;
   private closeWait = 0;
   private flowsWritten = 0;
   private flushes = 0;
@@ -157,25 +145,8 @@ export class LivePipeline {
   private flushLoss = { ackedBytes: 0, gapBytes: 0 };
   /** Longest time one step of a periodic flush kept the event loop (counters, or a snapshot slice), ms. */
   private longestFlushMs = 0;
-  /**
-   * Flows encoded and not yet handed to the writer thread, in order: the
-   * engine appends finished flows here (a finished record after any snapshot
-   * of the same flow, so it wins), a flush's snapshot slices too. Handed
-   * over whole after the current burst of packets (the batch's values are
-   * transferred, not copied).
-   */
-  private readonly batch = new FlowBatchBuilder();
-  private drainScheduled = false;
-  /** Flows encoded so far (all are handed over in order: `flowsWritten` counts them out). */
-  private enqueued = 0;
-  /**
-   * Progress of flushes not yet recorded, oldest first: each is recorded once
-   * `flowsWritten` reaches its `written` (a later flush never holds back an
-   * earlier one, so last_ts keeps moving while the queue stays busy).
-   */
-  private pendingProgress: Array<{ progress: CaptureProgress; written: number }> = [];
-  /** A flush's snapshot in progress (in slices): its time and the changes still to encode. */
-  private slicing: Slicing | null = null;
+  /** A flush is waiting for the tracker's snapshot (the next one is skipped meanwhile). */
+  private flushing = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private durationTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -191,12 +162,6 @@ export class LivePipeline {
     this.done = new Promise<LiveSummary>((res, rej) => {
       this.resolveDone = res;
       this.rejectDone = rej;
-    });
-    this.engine = new TcpEngine({
-      encodeInto: { batch: this.batch, onEncoded: () => this.onEncoded() },
-      app: opts.app !== false,
-      ...(opts.timeWaitUs !== undefined ? { timeWaitUs: opts.timeWaitUs } : {}),
-      ...(opts.idleTimeoutUs !== undefined ? { idleTimeoutUs: opts.idleTimeoutUs } : {}),
     });
     // Open the capture first: permission/interface/filter errors must not leave a capture row behind.
     const raw = (p: RawPacket) => this.onPacket(p);
@@ -236,13 +201,21 @@ export class LivePipeline {
       w.onFailure((err) => this.fail(err));
       w.onProgress((p) => this.progressRecorded(p));
       this.flowWriter = w;
+      const t = new LiveTracker({
+        linktype: this.capture.linktype,
+        app: opts.app !== false,
+        startedTsUs: this.startedTsUs,
+        ...(opts.timeWaitUs !== undefined ? { timeWaitUs: opts.timeWaitUs } : {}),
+        ...(opts.idleTimeoutUs !== undefined ? { idleTimeoutUs: opts.idleTimeoutUs } : {}),
+      });
+      t.onRows((rows) => this.fromTracker(() => this.handOver(rows)));
+      t.onFailure((err) => this.fail(err));
+      this.tracker = t;
     } catch (err) {
       this.closeDamaged(`live capture on ${this.capture.device} failed to start: ${err instanceof Error ? err.message : String(err)}`);
       this.closeAll();
       throw err;
     }
-    // Start logging changes now, while no flow exists (the first snapshot would otherwise walk every flow in one turn).
-    this.engine.snapshot(this.startedTsUs, { changedOnly: true });
     this.flushTimer = setInterval(() => this.guard(() => this.flush()), Math.max(50, opts.flushEveryMs));
     if (opts.durationMs > 0) this.durationTimer = setTimeout(() => this.stop('duration'), opts.durationMs);
   }
@@ -270,108 +243,56 @@ export class LivePipeline {
     if (this.firstTsUs === null) this.firstTsUs = p.tsUs;
     this.lastTsUs = p.tsUs;
     if (this.writer) this.writer.write(p);
-    if (this.decoder.decode(p)) {
-      this.tcpPackets++;
-      this.engine.packet(this.decoder.pkt, p.tsUs, p.buf);
-    }
+    this.tracker?.packet(p);
     if (this.opts.count > 0 && this.packets >= this.opts.count) {
       this.capture.close();
       setImmediate(() => this.stop('count'));
     }
   }
 
-  /** The engine appended a finished flow to the batch. */
-  private onEncoded(): void {
-    this.enqueued++;
-    this.scheduleDrain();
-  }
-
-  private scheduleDrain(): void {
-    if (!this.drainScheduled && !this.stopping) {
-      this.drainScheduled = true;
-      // After the current burst of packets: one handover (and one transaction in the writer thread) per turn.
-      setImmediate(() => this.guard(() => this.drain()));
-    }
-  }
-
-  private drain(): void {
-    this.drainScheduled = false;
-    this.handOver();
-    this.settleProgress();
-  }
-
-  /** Hand everything encoded so far to the writer thread. */
-  private handOver(): void {
-    if (this.batch.count === 0) return;
-    const rows = this.batch.take();
+  /** Hand flows the tracker encoded to the writer thread. */
+  private handOver(rows: FlowBatch | null): void {
+    if (rows === null || rows.count === 0) return;
     this.opts.flushListener?.noteFlows(batchUids(rows));
     this.flowWriter?.writeRows(this.captureId, rows);
     this.flowsWritten += rows.count;
   }
 
   /**
-   * Periodic flush, in two event-loop turns so that packets waiting in
-   * libpcap's ring are taken in between: re-read socket owners (in the
-   * writer thread, before the flows handed over next), then advance the engine's timers, snapshot the active flows that changed and
-   * record the capture's progress.
+   * Periodic flush: re-read socket owners (in the writer thread, before the
+   * flows handed over next), then ask the tracker to advance its timers to
+   * now and encode the active flows that changed; once they are handed over,
+   * the capture's progress as of the request is recorded.
    */
   private flush(): void {
     // The previous flush's snapshot is still being built (a loaded machine): this one is skipped.
-    if (this.slicing !== null) return;
+    if (this.flushing || this.tracker === null) return;
     const t0 = performance.now();
     // The packet socket's drop counters, read in a child meanwhile: the status line's next drops.
     this.capture.refreshStats();
     this.flowWriter?.refreshOwners(this.captureId);
     this.writer?.flush();
-    this.notePause(performance.now() - t0);
-    setImmediate(() => this.guard(() => this.snapshotStep()));
-  }
-
-  private snapshotStep(): void {
-    const t0 = performance.now();
     // Live timestamps are this host's clock: expire what is due by now even if no packet came.
     const now = this.lastObservedUs();
-    this.engine.advance(now);
-    // The changes logged up to now, encoded SNAPSHOT_SLICE per turn (snapshotSlice).
-    this.slicing = {
-      left: this.engine.changedFlows,
-      progress: { lastTsUs: now, packets: this.packets, tcpPackets: this.tcpPackets, bytes: this.bytes, firstTsUs: this.firstTsUs },
-    };
+    const asked = { packets: this.packets, bytes: this.bytes, firstTsUs: this.firstTsUs };
+    this.flushing = true;
     this.notePause(performance.now() - t0);
-    this.snapshotSlice();
-  }
-
-  private snapshotSlice(): void {
-    const t0 = performance.now();
-    const sl = this.slicing as Slicing;
-    const take = Math.min(SNAPSHOT_SLICE, sl.left);
-    this.enqueued += this.engine.snapshotInto(sl.progress.lastTsUs, { changedOnly: true, limit: take }, this.batch);
-    sl.left -= take;
-    this.scheduleDrain();
-    if (sl.left > 0) {
-      this.notePause(performance.now() - t0);
-      setImmediate(() => this.guard(() => this.snapshotSlice()));
-      return;
-    }
-    this.slicing = null;
-    this.closeWait = this.engine.closeWaitEndpoints();
-    const loss = this.engine.lossCounts();
-    this.flushLoss = { ackedBytes: loss.ackedBytes - this.lossAtFlush.ackedBytes, gapBytes: loss.gapBytes - this.lossAtFlush.gapBytes };
-    this.lossAtFlush = loss;
-    // The row's last_ts (and the supervisor's report) may say "flows written up to now" only once
-    // the records just queued are in: recorded when the queue has drained up to here.
-    this.pendingProgress.push({ progress: sl.progress, written: this.enqueued });
-    this.settleProgress();
-    this.flushes++;
-    this.notePause(performance.now() - t0);
-  }
-
-  /** Hand the writer thread the latest flush progress whose queued records it has all been given. */
-  private settleProgress(): void {
-    const pending = this.pendingProgress;
-    let settled: CaptureProgress | null = null;
-    while (pending.length > 0 && pending[0].written <= this.flowsWritten) settled = (pending.shift() as { progress: CaptureProgress }).progress;
-    if (settled !== null) this.recordProgress(settled);
+    void this.tracker.flush(now).then((f) =>
+      this.fromTracker(() => {
+        const t1 = performance.now();
+        this.flushing = false;
+        this.handOver(f.rows);
+        this.closeWait = f.closeWait;
+        this.anomalies = f.anomalies;
+        const loss = this.tracker!.counters.loss;
+        this.flushLoss = { ackedBytes: loss.ackedBytes - this.lossAtFlush.ackedBytes, gapBytes: loss.gapBytes - this.lossAtFlush.gapBytes };
+        this.lossAtFlush = loss;
+        // Every flow up to the request is handed over: the row's last_ts may say "flows written up to now".
+        if (!this.stopping) this.recordProgress({ lastTsUs: now, packets: asked.packets, tcpPackets: this.tracker!.counters.tcpPackets, bytes: asked.bytes, firstTsUs: asked.firstTsUs });
+        this.flushes++;
+        this.notePause(performance.now() - t1);
+      }),
+    );
   }
 
   /** Move the running capture row to `p` once the writer thread has written what was handed to it before. */
@@ -404,7 +325,7 @@ export class LivePipeline {
       tcpPackets: this.recorded.tcpPackets,
       bytes: this.recorded.bytes,
       flowsWritten: this.flowsWritten,
-      anomalies: this.decoder.anomalies.toObject(),
+      anomalies: this.anomalies,
     });
   }
 
@@ -414,18 +335,20 @@ export class LivePipeline {
 
   status(): LiveStatus {
     const stats = this.capture.stats();
+    const c = this.tracker?.counters;
     return {
       packets: this.packets,
-      tcpPackets: this.tcpPackets,
+      tcpPackets: c?.tcpPackets ?? 0,
       bytes: this.bytes,
-      activeFlows: this.engine.activeFlows,
-      totalFlows: this.engine.totalFlows,
+      activeFlows: c?.activeFlows ?? 0,
+      totalFlows: c?.totalFlows ?? 0,
       closeWaitEndpoints: this.closeWait,
       drops: stats.dropped,
       kernelReceived: stats.received,
+      trackerDrops: this.tracker?.droppedPackets ?? 0,
       flowsWritten: this.flowsWritten,
       flushes: this.flushes,
-      loss: this.engine.lossCounts(),
+      loss: c?.loss ?? { ackedBytes: 0, gapBytes: 0 },
       flushLoss: this.flushLoss,
     };
   }
@@ -439,9 +362,26 @@ export class LivePipeline {
     }
   }
 
+  /**
+   * What the tracker sends, also while stopping (flows it finished before
+   * the final ones must still be written); not after a failure.
+   */
+  private fromTracker(fn: () => void): void {
+    if (this.failed) return;
+    try {
+      fn();
+    } catch (err) {
+      this.stopping = false;
+      this.fail(err);
+    }
+  }
+
+  private failed = false;
+
   private fail(err: unknown): void {
     if (this.stopping) return;
     this.stopping = true;
+    this.failed = true;
     this.clearTimers();
     this.capture.close();
     try {
@@ -450,6 +390,7 @@ export class LivePipeline {
       // the original error is the one to report
     }
     const message = err instanceof Error ? err.message : String(err);
+    void this.tracker?.terminate();
     // The writer thread stops first: the row is closed as of the last progress it wrote.
     void (this.flowWriter?.terminate() ?? Promise.resolve()).then(() => {
       this.closedAsDamaged = this.closeDamaged(`live capture on ${this.capture.device} failed: ${message}`);
@@ -475,7 +416,7 @@ export class LivePipeline {
           packets: p.packets,
           tcpPackets: p.tcpPackets,
           bytes: p.bytes,
-          anomalies: this.decoder.anomalies.toObject(),
+          anomalies: this.anomalies,
           truncated: true,
           damage,
           drops: null,
@@ -518,29 +459,29 @@ export class LivePipeline {
   private async finalize(): Promise<void> {
     const endUs = this.lastObservedUs();
     const drops = this.capture.stats().dropped; // final: read at close, every read back
-    // Owners while the sockets are still there, then the active flows as they are now.
+    // Owners while the sockets are still there, then every flow as it is now, finished
+    // (fragmented datagrams never completed count as fragment_reassembly_timeout).
     this.flowWriter?.refreshOwners(this.captureId);
-    this.handOver();
-    this.engine.advance(endUs);
-    this.closeWait = this.engine.closeWaitEndpoints();
-    this.engine.finish(endUs);
-    this.decoder.finish(); // fragmented datagrams never completed count as fragment_reassembly_timeout
-    this.handOver();
+    const tracker = this.tracker as LiveTracker;
+    const f = await tracker.finish(endUs);
+    this.handOver(f.rows);
+    this.closeWait = f.closeWait;
+    this.anomalies = f.anomalies;
     this.writer?.close();
     // Every flow row in before the row is closed (and its flow count taken).
     await this.flowWriter?.idle();
     await this.flowWriter?.close();
-    const anomalies = this.decoder.anomalies.toObject();
+    const anomalies = this.anomalies;
     this.store.endCapture(this.captureId, {
       firstTsUs: this.firstTsUs ?? this.startedTsUs,
       lastTsUs: endUs,
       packets: this.packets,
-      tcpPackets: this.tcpPackets,
+      tcpPackets: tracker.counters.tcpPackets,
       bytes: this.bytes,
       anomalies,
       truncated: false,
       drops,
-      loss: this.engine.lossCounts(),
+      loss: tracker.counters.loss,
     });
     this.store.close();
     this.flushes++;
