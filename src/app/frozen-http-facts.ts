@@ -1,4 +1,5 @@
 import type { AppFlow } from './app-flow';
+import { grown } from '../tcp/flow-batch';
 import { pushHttpFactsPart, type FactsBuilder } from './http-batch';
 
 /**
@@ -30,12 +31,7 @@ class FreezeScratch implements FactsBuilder {
   texts: string[] = [];
 
   reserve(n: number): void {
-    if (this.length + n <= this.nums.length) return;
-    let size = this.nums.length * 2;
-    while (size < this.length + n) size *= 2;
-    const bigger = new Float64Array(size);
-    bigger.set(this.nums.subarray(0, this.length));
-    this.nums = bigger;
+    if (this.length + n > this.nums.length) this.nums = grown(this.nums, this.length, n);
   }
 
   push(v: number): void {

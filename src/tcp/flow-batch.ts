@@ -139,6 +139,15 @@ const STATS_FIELDS: readonly (readonly [S, keyof DirectionStats])[] = [
   [S.MSS, 'mss'],
 ];
 
+/** A copy of the first `length` values of `nums` in an array at least twice as large with room for n more. */
+export function grown(nums: Float64Array, length: number, n: number): Float64Array<ArrayBuffer> {
+  let size = nums.length * 2;
+  while (size < length + n) size *= 2;
+  const bigger = new Float64Array(size);
+  bigger.set(nums.subarray(0, length));
+  return bigger;
+}
+
 /** Appends flows to a growing batch; take() hands the batch over and starts a new one. */
 export class FlowBatchBuilder {
   /** The values (replaced when it grows: read it after reserve(), never keep it). */
@@ -154,12 +163,7 @@ export class FlowBatchBuilder {
 
   /** Room for n more values. */
   reserve(n: number): void {
-    if (this.length + n <= this.nums.length) return;
-    let size = this.nums.length * 2;
-    while (size < this.length + n) size *= 2;
-    const bigger = new Float64Array(size);
-    bigger.set(this.nums.subarray(0, this.length));
-    this.nums = bigger;
+    if (this.length + n > this.nums.length) this.nums = grown(this.nums, this.length, n);
   }
 
   /** Start a flow: reserves its fixed part (plus `extra` values) and returns its base position. */
