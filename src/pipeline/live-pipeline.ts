@@ -81,7 +81,7 @@ export interface LiveSummary extends LiveStatus {
   /** Flows that had a socket owner attached when last written. */
   flowsWithOwners: number;
   pcapPackets: number;
-  /** Longest a periodic flush held the event loop (the drop counters and pcap flush, or a slice of the engine snapshot), ms. */
+  /** Longest a periodic flush held the event loop (the drop counters, pcap flush and request, or handing its snapshot over), ms. */
   longestFlushMs: number;
   anomalies: Record<string, number>;
 }
@@ -106,9 +106,11 @@ function nowUs(): number {
 }
 
 /**
- * libpcap → RawPacket → Decoder → TcpEngine → FlowStore, while the capture
- * runs: finished flows are written right after the burst of packets that
- * finished them; every `flushEveryMs` the engine's timers are advanced to
+ * libpcap → RawPacket → packet ring → (tracker thread: Decoder → TcpEngine →
+ * flow batches) → writer thread → FlowStore, while the capture runs: this
+ * thread only copies packets into the ring (live-tracker.ts); finished flows
+ * are written a few ms after the packets that finished them; every
+ * `flushEveryMs` the engine's timers are advanced to
  * the wall clock (TIME_WAIT/idle expiry on a silent wire), the active flows
  * that changed since the previous flush are re-written, and once they are
  * in, the capture row's last_ts and counts move to the flush time (so
@@ -143,7 +145,7 @@ export class LivePipeline {
   /** Capture-loss counts at the previous flush, and between the last two flushes. */
   private lossAtFlush = { ackedBytes: 0, gapBytes: 0 };
   private flushLoss = { ackedBytes: 0, gapBytes: 0 };
-  /** Longest time one step of a periodic flush kept the event loop (counters, or a snapshot slice), ms. */
+  /** Longest time one step of a periodic flush kept the event loop (asking for it, or handing its flows over), ms. */
   private longestFlushMs = 0;
   /** A flush is waiting for the tracker's snapshot (the next one is skipped meanwhile). */
   private flushing = false;
